@@ -1,0 +1,3 @@
+DROP TABLE items;
+DROP TABLE api_clients;
+DROP TABLE organizations;

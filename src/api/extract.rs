@@ -1,0 +1,77 @@
+//! Request extractors: JSON bodies whose field errors name the field.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use super::problem::ApiError;
+use crate::domain::FieldError;
+
+/// Deserializes a JSON value, naming the offending field on failure
+/// (`recipient.date_of_birth`, `items[2].kind`).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.inner().to_string();
+        // serde reports a missing field at its parent; point at the field itself.
+        let (field, reason) = match message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+            Some(name) if path == "." => (name.to_string(), "is required".to_string()),
+            Some(name) => (format!("{path}.{name}"), "is required".to_string()),
+            None if path == "." => ("body".to_string(), message),
+            None => (path, message),
+        };
+        FieldError::new(field, reason)
+    })
+}
+
+/// A JSON body: malformed JSON is 400, JSON that does not fit `T` is 422
+/// with the field and the reason.
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let web::Json(value) = json.await?;
+            from_value(value).map(ValidJson).map_err(|e| ApiError::Validation(vec![e]).into())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        day: chrono::NaiveDate,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        inner: Inner,
+    }
+
+    #[test]
+    fn names_missing_and_malformed_fields() {
+        let err = from_value::<Outer>(json!({"inner": {"day": "2026-01-01"}})).unwrap_err();
+        assert_eq!(err.field, "name");
+        let err = from_value::<Outer>(json!({"name": "x", "inner": {}})).unwrap_err();
+        assert_eq!(err.field, "inner.day");
+        let err = from_value::<Outer>(json!({"name": "x", "inner": {"day": "01/01/2026"}})).unwrap_err();
+        assert_eq!(err.field, "inner.day");
+        let err = from_value::<Outer>(json!("not an object")).unwrap_err();
+        assert_eq!(err.field, "body");
+    }
+}

@@ -1,0 +1,238 @@
+//! Request and response shapes of the item registry.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::{ItemKind, ItemStatus, Priority};
+
+/// An item to register.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "tracking_number": "EE473124829VN",
+    "season": "2026-THPT",
+    "kind": "admission_notice",
+    "priority": "urgent",
+    "carrier_org": "VNPOST",
+    "recipient": {"type": "candidate", "candidate_number": "15001234", "full_name": "Nguyễn Văn An",
+                  "date_of_birth": "2008-03-14", "phone": "0912345678"},
+    "destination": {"province": "Phú Thọ", "ward": "Phường Việt Trì", "address_line": "12 Trần Phú"},
+    "must_arrive_by": "2026-08-20",
+    "reference": "QĐ 123/SGD"
+}))]
+pub struct NewItemRequest {
+    /// UPU S10 number, e.g. `EE473124829VN`; spaces and case are normalised.
+    pub tracking_number: String,
+    /// Exam season: year and programme, e.g. `2026-THPT`, `2026-TS10`.
+    pub season: String,
+    pub kind: ItemKind,
+    /// Defaults to `standard`.
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    /// Code of the sending education organization. Education clients may
+    /// omit it (their own); it must then be their own.
+    #[serde(default)]
+    pub sender_org: Option<String>,
+    /// Code of the carrier. Carrier clients may omit it (their own); it must then be their own.
+    #[serde(default)]
+    pub carrier_org: Option<String>,
+    pub recipient: RecipientInput,
+    /// The candidate an item concerns when it goes to an organization (an
+    /// application or enrollment dossier the candidate sends), so that the
+    /// candidate can follow it.
+    #[serde(default)]
+    pub candidate: Option<CandidateInput>,
+    pub destination: DestinationInput,
+    /// Seal number of a confidential item, checked at every stage.
+    #[serde(default)]
+    pub seal_number: Option<String>,
+    /// Must arrive by: a day (`YYYY-MM-DD`, the end of that day in Vietnam)
+    /// or an RFC 3339 time with offset.
+    #[serde(default)]
+    pub must_arrive_by: Option<String>,
+    /// Free-form reference of the sender (dispatch number, file name...).
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// Who receives the item.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RecipientInput {
+    /// A candidate, at the destination address.
+    Candidate(CandidateInput),
+    /// An organization (a school, university or department), by code.
+    Organization(OrganizationRecipientInput),
+}
+
+/// A candidate (thí sinh).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateInput {
+    /// Số báo danh: 4-20 letters or digits.
+    pub candidate_number: String,
+    pub full_name: String,
+    /// `YYYY-MM-DD`.
+    #[schema(value_type = String, format = Date, example = "2008-03-14")]
+    pub date_of_birth: String,
+    /// Vietnamese phone number; normalised to `0xxxxxxxxx`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// An organization receiving the item.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationRecipientInput {
+    /// Organization code.
+    pub organization: String,
+    /// Person or office to hand it to.
+    #[serde(default)]
+    pub attention: Option<String>,
+}
+
+/// Where the item goes.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationInput {
+    /// Province code, name or former name (resolved to one of the 34 current units).
+    pub province: String,
+    /// Ward or commune (phường, xã).
+    pub ward: String,
+    pub address_line: String,
+}
+
+/// A batch of items to register (at most 1000).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemBatchRequest {
+    /// Each entry is a `NewItemRequest`; each is checked and stored on its own.
+    #[schema(value_type = Vec<NewItemRequest>)]
+    pub items: Vec<serde_json::Value>,
+}
+
+/// What happened to one entry of a batch.
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    Created,
+    /// Registered before with the same content; nothing new was stored.
+    Duplicate,
+    Rejected,
+}
+
+/// The outcome of one entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryResult {
+    pub index: usize,
+    pub status: EntryStatus,
+    /// The item's id when created or duplicate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+    /// Why it was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::api::problem::Problem>,
+}
+
+/// The outcome of a batch: one result per entry, in order.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"results": [{"index": 0, "status": "created", "id": "0190…", "tracking_number": "EE473124829VN"}], "created": 1, "duplicates": 0, "rejected": 0}))]
+pub struct BatchResponse {
+    pub results: Vec<EntryResult>,
+    pub created: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+}
+
+/// An item as the API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ItemView {
+    pub id: String,
+    pub tracking_number: String,
+    pub season: String,
+    pub kind: ItemKind,
+    pub priority: Priority,
+    pub status: ItemStatus,
+    /// Sender organization code.
+    pub sender_org: String,
+    /// Carrier organization code.
+    pub carrier_org: String,
+    pub recipient: RecipientView,
+    /// The candidate concerned, when the recipient is an organization.
+    pub candidate: Option<CandidateView>,
+    pub destination: DestinationView,
+    pub seal_number: Option<String>,
+    pub must_arrive_by: Option<chrono::DateTime<chrono::Utc>>,
+    pub reference: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RecipientView {
+    Candidate(CandidateView),
+    Organization {
+        /// Organization code.
+        organization: String,
+        attention: Option<String>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CandidateView {
+    pub candidate_number: String,
+    pub full_name: String,
+    pub date_of_birth: chrono::NaiveDate,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DestinationView {
+    /// Province code.
+    pub province: String,
+    pub ward: String,
+    pub address_line: String,
+}
+
+/// Filters of the item list. Organizations are named by code; times are
+/// RFC 3339 with offset.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ItemListParams {
+    #[param(value_type = Option<ItemKind>)]
+    pub kind: Option<String>,
+    #[param(value_type = Option<Priority>)]
+    pub priority: Option<String>,
+    #[param(value_type = Option<ItemStatus>)]
+    pub status: Option<String>,
+    /// Carrier organization code.
+    pub carrier: Option<String>,
+    /// Sender organization code.
+    pub sender: Option<String>,
+    /// Destination province (code, name or former name).
+    pub province: Option<String>,
+    pub season: Option<String>,
+    /// Registered at or after this time.
+    pub created_since: Option<String>,
+    /// Changed at or after this time.
+    pub updated_since: Option<String>,
+    /// Page size, 1-500 (default 50).
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Selects one season's item when a number was used in several seasons.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SeasonParam {
+    /// Season; default: the newest item with this number you can see.
+    pub season: Option<String>,
+}

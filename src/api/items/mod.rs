@@ -1,0 +1,369 @@
+//! The item registry: register (one or a batch), read, list.
+
+mod dto;
+mod validate;
+
+pub use dto::*;
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpResponse};
+use diesel::Connection;
+use chrono::Utc;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::auth::Caller;
+use super::extract::{from_value, ValidJson};
+use super::pagination::{take_page, Page, PageParams};
+use super::problem::{ApiError, Problem};
+use super::AppState;
+use crate::db::DbConn;
+use crate::domain::{fields, province, s10, FieldErrors, ItemKind, ItemStatus, Priority, Role};
+use crate::store::items::{Item, ItemFilter, ItemScope, NewItem, Registered};
+use crate::store::organizations::Organization;
+use crate::store::{self};
+
+/// Most entries one batch may carry.
+pub const MAX_BATCH: usize = 1000;
+
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.service(create_item).service(create_items_batch).service(list_items).service(find_item);
+}
+
+/// The items a caller may see.
+pub fn scope_of(caller: &Caller) -> ItemScope {
+    match caller.role {
+        Role::Admin => ItemScope::All,
+        Role::Education => ItemScope::SenderOrRecipient(caller.org_id.clone()),
+        Role::Carrier => ItemScope::Carrier(caller.org_id.clone()),
+        Role::Overseer => ItemScope::Province(caller.province.clone()),
+    }
+}
+
+/// Loads the caller's organization and every organization the requests name.
+fn load_orgs(
+    conn: &mut DbConn,
+    caller: &Caller,
+    requests: &[&NewItemRequest],
+) -> Result<(Organization, HashMap<String, Organization>), ApiError> {
+    let own = store::organizations::find(conn, &caller.org_id)?
+        .ok_or_else(|| ApiError::Unauthorized("your client's organization no longer exists".into()))?;
+    let mut codes: Vec<String> = requests.iter().flat_map(|r| validate::referenced_codes(r)).collect();
+    codes.sort();
+    codes.dedup();
+    Ok((own, store::organizations::by_codes(conn, &codes)?))
+}
+
+/// Renders items with their organizations' codes (one query for the page).
+fn views(conn: &mut DbConn, rows: Vec<Item>) -> Result<Vec<ItemView>, ApiError> {
+    let mut ids: Vec<String> = rows
+        .iter()
+        .flat_map(|i| [Some(i.sender_org_id.clone()), Some(i.carrier_org_id.clone()), i.recipient_org_id.clone()])
+        .flatten()
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let orgs = store::organizations::by_ids(conn, &ids)?;
+    rows.into_iter().map(|item| view(item, &orgs)).collect()
+}
+
+fn view(item: Item, orgs: &HashMap<String, Organization>) -> Result<ItemView, ApiError> {
+    let code = |id: &str| orgs.get(id).map(|o| o.code.clone()).ok_or_else(|| ApiError::internal(format!("organization {id} missing")));
+    let bad = |what: &str| ApiError::internal(format!("item {} has a bad stored {what}", item.public_id));
+    let candidate = match (&item.candidate_number, &item.candidate_name, item.candidate_dob) {
+        (Some(number), Some(name), Some(dob)) => Some(CandidateView {
+            candidate_number: number.clone(),
+            full_name: name.clone(),
+            date_of_birth: dob,
+            phone: item.candidate_phone.clone(),
+            email: item.candidate_email.clone(),
+        }),
+        _ => None,
+    };
+    let (recipient, candidate) = match &item.recipient_org_id {
+        Some(org_id) => (
+            RecipientView::Organization { organization: code(org_id)?, attention: item.recipient_attention.clone() },
+            candidate,
+        ),
+        None => (RecipientView::Candidate(candidate.ok_or_else(|| bad("candidate"))?), None),
+    };
+    Ok(ItemView {
+        kind: ItemKind::parse(&item.kind).ok_or_else(|| bad("kind"))?,
+        priority: Priority::parse(&item.priority).ok_or_else(|| bad("priority"))?,
+        status: ItemStatus::parse(&item.status).ok_or_else(|| bad("status"))?,
+        sender_org: code(&item.sender_org_id)?,
+        carrier_org: code(&item.carrier_org_id)?,
+        recipient,
+        candidate,
+        destination: DestinationView { province: item.dest_province, ward: item.dest_ward, address_line: item.dest_address },
+        id: item.public_id,
+        tracking_number: item.tracking_number,
+        season: item.season,
+        seal_number: item.seal_number,
+        must_arrive_by: item.must_arrive_by.map(|t| t.and_utc()),
+        reference: item.reference,
+        created_at: item.created_at.and_utc(),
+        updated_at: item.updated_at.and_utc(),
+    })
+}
+
+fn conflict(existing: &Item) -> ApiError {
+    ApiError::Conflict {
+        detail: format!(
+            "{} is already registered for season {} with different content",
+            existing.tracking_number, existing.season
+        ),
+        existing_id: Some(existing.public_id.clone()),
+    }
+}
+
+/// Register one item.
+///
+/// Idempotent on tracking number + season: repeating the same registration
+/// returns the stored item with 200; the same number with different content
+/// is a 409 naming the existing item.
+#[utoipa::path(
+    tag = "items",
+    request_body = NewItemRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Registered", body = ItemView),
+        (status = 200, description = "Already registered with the same content", body = ItemView),
+        (status = 403, description = "Overseers cannot register items", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Number taken this season by a different item; `existing_id` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/items")]
+pub async fn create_item(
+    state: web::Data<AppState>,
+    caller: Caller,
+    ValidJson(request): ValidJson<NewItemRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Education, Role::Carrier, Role::Admin])?;
+    let scope = scope_of(&caller);
+    let (outcome, view) = state
+        .db(move |conn| {
+            let (own, orgs) = load_orgs(conn, &caller, &[&request])?;
+            let ctx = validate::Context { caller: &caller, caller_org: &own, orgs: &orgs, now: Utc::now() };
+            let new = validate::new_item(&request, &ctx).map_err(ApiError::Validation)?;
+            let outcome = conn.write_transaction(|conn| store::items::register(conn, &new))?;
+            let item = match outcome {
+                Registered::Created(item) => (true, item),
+                Registered::Replayed(item) => (false, item),
+                Registered::Conflict(existing) => {
+                    // Existence leaks only to those who may see the item.
+                    let visible = store::items::find_visible(conn, &scope, &existing.tracking_number, Some(&existing.season))?;
+                    return Err(match visible {
+                        Some(_) => conflict(&existing),
+                        None => ApiError::Conflict {
+                            detail: format!("{} is already registered for season {}", existing.tracking_number, existing.season),
+                            existing_id: None,
+                        },
+                    });
+                }
+            };
+            let view = views(conn, vec![item.1])?.pop().expect("one view per row");
+            Ok((item.0, view))
+        })
+        .await?;
+    let location = format!("/api/v1/items/{}?season={}", view.tracking_number, view.season);
+    let mut response = if outcome { HttpResponse::Created() } else { HttpResponse::Ok() };
+    Ok(response.insert_header((header::LOCATION, location)).json(view))
+}
+
+/// One checked batch entry: its index and either the row to store or the problem.
+type Checked = (usize, Result<NewItem, Problem>);
+
+/// Register up to 1000 items in one request.
+///
+/// Each entry is validated and stored on its own (atomically): a bad entry
+/// is reported in its result and never blocks the others.
+#[utoipa::path(
+    tag = "items",
+    request_body = ItemBatchRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One result per entry", body = BatchResponse),
+        (status = 413, description = "More than 1000 entries", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a batch (no `items` array, or empty)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/items/batch")]
+pub async fn create_items_batch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    ValidJson(batch): ValidJson<ItemBatchRequest>,
+) -> Result<web::Json<BatchResponse>, ApiError> {
+    caller.require(&[Role::Education, Role::Carrier, Role::Admin])?;
+    if batch.items.len() > MAX_BATCH {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "a batch carries at most {MAX_BATCH} items; this one has {}",
+            batch.items.len()
+        )));
+    }
+    if batch.items.is_empty() {
+        return Err(ApiError::field("items", "must contain at least one item"));
+    }
+    let results = state
+        .db(move |conn| {
+            let parsed: Vec<Result<NewItemRequest, Problem>> = batch
+                .items
+                .into_iter()
+                .map(|value| from_value::<NewItemRequest>(value).map_err(|e| ApiError::Validation(vec![e]).problem()))
+                .collect();
+            let valid: Vec<&NewItemRequest> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+            let (own, orgs) = load_orgs(conn, &caller, &valid)?;
+            let ctx = validate::Context { caller: &caller, caller_org: &own, orgs: &orgs, now: Utc::now() };
+            let checked: Vec<Checked> = parsed
+                .into_iter()
+                .enumerate()
+                .map(|(index, p)| {
+                    let new = p.and_then(|request| {
+                        validate::new_item(&request, &ctx).map_err(|errors| ApiError::Validation(errors).problem())
+                    });
+                    (index, new)
+                })
+                .collect();
+            store_batch(conn, checked)
+        })
+        .await?;
+    let count = |s: EntryStatus| results.iter().filter(|r| r.status == s).count();
+    Ok(web::Json(BatchResponse {
+        created: count(EntryStatus::Created),
+        duplicates: count(EntryStatus::Duplicate),
+        rejected: count(EntryStatus::Rejected),
+        results,
+    }))
+}
+
+/// Stores the valid entries in one transaction, each in its own savepoint.
+fn store_batch(conn: &mut DbConn, checked: Vec<Checked>) -> Result<Vec<EntryResult>, ApiError> {
+    conn.write_transaction(|conn| {
+        checked
+            .into_iter()
+            .map(|(index, entry)| {
+                let new = match entry {
+                    Ok(new) => new,
+                    Err(problem) => {
+                        return Ok(EntryResult { index, status: EntryStatus::Rejected, id: None, tracking_number: None, error: Some(problem) })
+                    }
+                };
+                let outcome = conn.transaction(|conn| store::items::register(conn, &new))?;
+                let (status, item, error) = match outcome {
+                    Registered::Created(item) => (EntryStatus::Created, item, None),
+                    Registered::Replayed(item) => (EntryStatus::Duplicate, item, None),
+                    Registered::Conflict(item) => (EntryStatus::Rejected, item.clone(), Some(conflict(&item).problem())),
+                };
+                let id = error.is_none().then(|| item.public_id.clone());
+                Ok(EntryResult { index, status, id, tracking_number: Some(item.tracking_number), error })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()
+    })
+}
+
+/// Read an item by tracking number.
+///
+/// Items outside your scope are reported as not found.
+#[utoipa::path(
+    tag = "items",
+    params(("tracking_number" = String, Path, description = "UPU S10 number"), SeasonParam),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ItemView),
+        (status = 404, description = "Unknown, or outside your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an S10 number", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/items/{tracking_number}")]
+pub async fn find_item(
+    state: web::Data<AppState>,
+    caller: Caller,
+    tracking_number: web::Path<String>,
+    query: web::Query<SeasonParam>,
+) -> Result<web::Json<ItemView>, ApiError> {
+    let number = s10::normalize(&tracking_number).map_err(|e| ApiError::field("tracking_number", e.to_string()))?;
+    let season = query.into_inner().season.map(|s| fields::season(&s)).transpose().map_err(|r| ApiError::field("season", r))?;
+    let scope = scope_of(&caller);
+    let view = state
+        .db(move |conn| {
+            let item = store::items::find_visible(conn, &scope, &number, season.as_deref())?
+                .ok_or_else(|| ApiError::NotFound(format!("no item {number} that you can see")))?;
+            Ok(views(conn, vec![item])?.pop().expect("one view per row"))
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Parses the list filters, collecting every bad one.
+fn parse_filter(conn: &mut DbConn, params: &ItemListParams) -> Result<ItemFilter, ApiError> {
+    let mut errors = FieldErrors::default();
+    let mut org_id = |errors: &mut FieldErrors, name: &str, code: &Option<String>| -> Result<Option<String>, ApiError> {
+        let Some(code) = code.as_ref().map(|c| c.trim().to_uppercase()) else { return Ok(None) };
+        let found = store::organizations::find_by_code(conn, &code)?;
+        Ok(errors.check(name, found.map(|o| o.id).ok_or_else(|| format!("no organization with code {code}"))))
+    };
+    let carrier_org_id = org_id(&mut errors, "carrier", &params.carrier)?;
+    let sender_org_id = org_id(&mut errors, "sender", &params.sender)?;
+    let since = |errors: &mut FieldErrors, name: &str, value: &Option<String>| {
+        value.as_deref().and_then(|v| errors.check(name, fields::timestamp(v).map(|t| t.naive_utc())))
+    };
+    let filter = ItemFilter {
+        kind: params.kind.as_deref().and_then(|v| errors.check("kind", v.parse::<ItemKind>())).map(|v| v.as_str().into()),
+        priority: params.priority.as_deref().and_then(|v| errors.check("priority", v.parse::<Priority>())).map(|v| v.as_str().into()),
+        status: params.status.as_deref().and_then(|v| errors.check("status", v.parse::<ItemStatus>())).map(|v| v.as_str().into()),
+        carrier_org_id,
+        sender_org_id,
+        dest_province: params.province.as_deref().and_then(|p| {
+            let found = province::resolve(p).map(|p| p.code.to_string());
+            errors.check("province", found.ok_or_else(|| "is not one of Vietnam's 34 provinces".to_string()))
+        }),
+        season: params.season.as_deref().and_then(|s| errors.check("season", fields::season(s))),
+        created_since: since(&mut errors, "created_since", &params.created_since),
+        updated_since: since(&mut errors, "updated_since", &params.updated_since),
+    };
+    if errors.is_empty() {
+        Ok(filter)
+    } else {
+        Err(ApiError::Validation(errors.0))
+    }
+}
+
+/// List the items you can see, newest first.
+///
+/// Pages are stable under concurrent registrations: a cursor continues
+/// exactly after the last item of the previous page.
+#[utoipa::path(
+    tag = "items",
+    params(ItemListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of items", body = Page<ItemView>),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/items")]
+pub async fn list_items(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ItemListParams>,
+) -> Result<web::Json<Page<ItemView>>, ApiError> {
+    let params = query.into_inner();
+    let page = PageParams { limit: params.limit.clone(), cursor: params.cursor.clone() };
+    let limit = page.limit()?;
+    let before_id = page
+        .position()?
+        .map(|p| p.parse::<i64>().map_err(|_| ApiError::field("cursor", "is not a cursor this API returned")))
+        .transpose()?;
+    let scope = scope_of(&caller);
+    let page = state
+        .db(move |conn| {
+            let filter = parse_filter(conn, &params)?;
+            let rows = store::items::list_visible(conn, &scope, &filter, before_id, limit + 1)?;
+            let (rows, next_cursor) = take_page(rows, limit, |item| item.id.to_string());
+            Ok(Page { items: views(conn, rows)?, next_cursor })
+        })
+        .await?;
+    Ok(web::Json(page))
+}

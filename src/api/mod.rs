@@ -1,0 +1,135 @@
+//! The HTTP API: one `config` per area registers its routes; the OpenAPI
+//! document is collected from the same registrations.
+
+pub mod auth;
+pub mod clients;
+pub mod extract;
+pub mod fallback;
+pub mod health;
+pub mod items;
+pub mod organizations;
+pub mod pagination;
+pub mod problem;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{web, App};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::TokenKeys;
+use crate::db::{DbConn, Pool};
+use problem::ApiError;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub tokens: TokenKeys,
+}
+
+impl AppState {
+    /// Runs database work on the blocking thread pool with a pooled connection.
+    pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(|e| {
+                tracing::warn!(error = %e, "no database connection");
+                ApiError::Unavailable
+            })?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ExamPost",
+        description = "Tracking of exam-season postal items in Vietnam: exam notices, result certificates, \
+admission and enrollment dossiers and official dispatches. Errors are RFC 9457 problem documents \
+(`application/problem+json`). Every endpoint except health, docs and the public lookup needs a bearer \
+token from `POST /api/v1/auth/token`.",
+        license(name = "MIT")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Access tokens for API clients"),
+        (name = "organizations", description = "Carriers, education bodies and overseers"),
+        (name = "clients", description = "API clients (admin)"),
+        (name = "items", description = "The item registry"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.configure(health::config).service(
+        scope::scope("/api/v1")
+            .configure(auth::config)
+            .configure(organizations::config)
+            .configure(clients::config)
+            .configure(items::config),
+    );
+}
+
+/// The OpenAPI document, generated from the registered handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    api
+}
+
+/// The pretty-printed document as committed at `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut text = openapi().to_pretty_json().expect("the document serializes");
+    text.push('\n');
+    text
+}
+
+/// The whole application, as the server runs it.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .app_data(state)
+        .app_data(fallback::json_config())
+        .app_data(fallback::query_config())
+        .app_data(fallback::path_config())
+        .configure(routes)
+        .split_for_parts();
+    let known_routes = web::Data::new(fallback::KnownRoutes::from_openapi(&api));
+    app.app_data(known_routes)
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .default_service(web::to(fallback::no_route))
+        .wrap(fallback::problem_for_plain_errors())
+        .wrap(tracing_actix_web::TracingLogger::default())
+}

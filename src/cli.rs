@@ -1,0 +1,135 @@
+//! The `exampost` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::admin::{self, OrganizationInput};
+use crate::config::{Config, Settings};
+use crate::domain::{OrgKind, Role};
+use crate::server;
+
+#[derive(Parser, Debug)]
+#[command(name = "exampost", version, about = "Tracking service for exam-season postal items")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage API clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OrgCommand {
+    /// Register an organization.
+    Create {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_enum::<OrgKind>)]
+        kind: OrgKind,
+        /// Province code, name or former name.
+        #[arg(long)]
+        province: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCommand {
+    /// Create an API client and print its id and secret (shown only once).
+    Create {
+        /// Organization code.
+        #[arg(long)]
+        org: String,
+        #[arg(long, value_parser = parse_enum::<Role>)]
+        role: Role,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn parse_enum<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
+    text.parse()
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EXAMPOST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        print!("{}", crate::api::openapi_json());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_settings(&cli.settings) {
+        Ok(config) => config,
+        Err(e) => return fail(e),
+    };
+    match command {
+        Command::Serve => match actix_web::rt::System::new().block_on(server::serve(config)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+        Command::Openapi => unreachable!("handled above"),
+        other => with_database(&config, other),
+    }
+}
+
+/// Commands that work on the database directly.
+fn with_database(config: &Config, command: Command) -> ExitCode {
+    let pool = match server::open_database(config) {
+        Ok(pool) => pool,
+        Err(e) => return fail(e),
+    };
+    let mut conn = match pool.get() {
+        Ok(conn) => conn,
+        Err(e) => return fail(e),
+    };
+    let result: Result<serde_json::Value, String> = match command {
+        Command::Migrate => Ok(serde_json::json!({"migrated": true})),
+        Command::Org(OrgCommand::Create { code, name, kind, province }) => {
+            admin::create_organization(&mut conn, &OrganizationInput { code, name, kind, province })
+                .map(|o| serde_json::json!({"id": o.id, "code": o.code, "name": o.name, "kind": o.kind, "province": o.province}))
+                .map_err(|e| e.to_string())
+        }
+        Command::Client(ClientCommand::Create { org, role, name }) => admin::create_client(&mut conn, &org, &name, role)
+            .map(|(c, secret)| {
+                serde_json::json!({"client_id": c.id, "client_secret": secret, "organization_id": c.organization_id, "role": c.role})
+            })
+            .map_err(|e| e.to_string()),
+        Command::Serve | Command::Openapi => unreachable!("handled by run"),
+    };
+    match result {
+        Ok(value) => {
+            println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,194 @@
+//! Settings from environment variables or the same-named flags, validated at
+//! start-up into a [`Config`]; every error names the bad setting.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use clap::Args;
+use rand::RngCore;
+
+use crate::db::{DbTarget, SqliteSync};
+
+/// Raw settings, as given. `Config::from_settings` checks them.
+#[derive(Args, Debug, Clone)]
+pub struct Settings {
+    /// Database URL: sqlite://PATH (embedded, default) or postgres://USER@HOST/DB.
+    #[arg(long, env = "EXAMPOST_DATABASE_URL", default_value = "sqlite://./data/exampost.db", global = true)]
+    pub database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "EXAMPOST_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+    /// HS256 secret for access tokens, at least 32 bytes. Required with
+    /// PostgreSQL; with SQLite one is generated beside the database file.
+    #[arg(long, env = "EXAMPOST_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// Access token lifetime in seconds (60-86400).
+    #[arg(long, env = "EXAMPOST_TOKEN_TTL_SECS", default_value = "900", global = true)]
+    pub token_ttl_secs: String,
+    /// Database connections in the pool (1-256).
+    #[arg(long, env = "EXAMPOST_POOL_SIZE", default_value = "8", global = true)]
+    pub pool_size: String,
+    /// SQLite durability: `full` survives power loss, `normal` is faster.
+    #[arg(long, env = "EXAMPOST_SQLITE_SYNCHRONOUS", default_value = "full", global = true)]
+    pub sqlite_synchronous: String,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "EXAMPOST_WORKERS", global = true)]
+    pub workers: Option<String>,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DbTarget,
+    pub bind: SocketAddr,
+    pub jwt_secret: Option<Vec<u8>>,
+    pub token_ttl: Duration,
+    pub pool_size: u32,
+    pub sqlite_sync: SqliteSync,
+    pub workers: usize,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid setting {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+fn bad(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { setting, reason: reason.into() }
+}
+
+fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    setting: &'static str,
+    raw: &str,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    match raw.trim().parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(bad(setting, format!("must be a whole number from {min} to {max}, got {raw:?}"))),
+    }
+}
+
+impl Config {
+    pub fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
+        let database = DbTarget::parse(&s.database_url).map_err(|r| bad("EXAMPOST_DATABASE_URL (--database-url)", r))?;
+        let bind = s
+            .bind
+            .parse::<SocketAddr>()
+            .map_err(|_| bad("EXAMPOST_BIND (--bind)", format!("must be an address and port such as 127.0.0.1:8080, got {:?}", s.bind)))?;
+        let jwt_secret = match &s.jwt_secret {
+            Some(secret) if secret.len() < 32 => {
+                return Err(bad("EXAMPOST_JWT_SECRET (--jwt-secret)", "must be at least 32 bytes long"))
+            }
+            Some(secret) => Some(secret.as_bytes().to_vec()),
+            None if matches!(database, DbTarget::Postgres(_)) => {
+                return Err(bad(
+                    "EXAMPOST_JWT_SECRET (--jwt-secret)",
+                    "is required with PostgreSQL, so that every replica signs and checks tokens with the same key",
+                ))
+            }
+            None => None,
+        };
+        let token_ttl = Duration::from_secs(number("EXAMPOST_TOKEN_TTL_SECS (--token-ttl-secs)", &s.token_ttl_secs, 60u64, 86_400)?);
+        let pool_size = number("EXAMPOST_POOL_SIZE (--pool-size)", &s.pool_size, 1u32, 256)?;
+        let sqlite_sync = match s.sqlite_synchronous.to_ascii_lowercase().as_str() {
+            "full" => SqliteSync::Full,
+            "normal" => SqliteSync::Normal,
+            other => return Err(bad("EXAMPOST_SQLITE_SYNCHRONOUS (--sqlite-synchronous)", format!("must be full or normal, got {other:?}"))),
+        };
+        let workers = match &s.workers {
+            Some(raw) => number("EXAMPOST_WORKERS (--workers)", raw, 1usize, 256)?,
+            None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        };
+        Ok(Config { database, bind, jwt_secret, token_ttl, pool_size, sqlite_sync, workers })
+    }
+
+    /// The token signing key: the configured one, or (SQLite only) the one
+    /// stored beside the database file, generated on first use.
+    pub fn signing_key(&self) -> Result<Vec<u8>, ConfigError> {
+        if let Some(secret) = &self.jwt_secret {
+            return Ok(secret.clone());
+        }
+        let DbTarget::Sqlite(db_path) = &self.database else {
+            unreachable!("from_settings requires a secret with PostgreSQL")
+        };
+        let dir = db_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        load_or_create_secret(&dir.join("jwt-secret"))
+            .map_err(|e| bad("EXAMPOST_JWT_SECRET (--jwt-secret)", format!("not set, and the generated one could not be stored: {e}")))
+    }
+}
+
+fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        if existing.trim().len() >= 32 {
+            return Ok(existing.trim().as_bytes().to_vec());
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, secret.as_bytes())?;
+    Ok(secret.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Settings {
+        Settings {
+            database_url: "sqlite://./data/exampost.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            jwt_secret: None,
+            token_ttl_secs: "900".into(),
+            pool_size: "8".into(),
+            sqlite_synchronous: "full".into(),
+            workers: None,
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::from_settings(&defaults()).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.sqlite_sync, SqliteSync::Full);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let cases: Vec<(Settings, &str)> = vec![
+            (Settings { database_url: "mysql://x".into(), ..defaults() }, "EXAMPOST_DATABASE_URL"),
+            (Settings { bind: "localhost".into(), ..defaults() }, "EXAMPOST_BIND"),
+            (Settings { pool_size: "0".into(), ..defaults() }, "EXAMPOST_POOL_SIZE"),
+            (Settings { token_ttl_secs: "ten".into(), ..defaults() }, "EXAMPOST_TOKEN_TTL_SECS"),
+            (Settings { sqlite_synchronous: "off".into(), ..defaults() }, "EXAMPOST_SQLITE_SYNCHRONOUS"),
+            (Settings { jwt_secret: Some("short".into()), ..defaults() }, "EXAMPOST_JWT_SECRET"),
+            (Settings { database_url: "postgres://u@h/db".into(), ..defaults() }, "EXAMPOST_JWT_SECRET"),
+        ];
+        for (settings, name) in cases {
+            let err = Config::from_settings(&settings).unwrap_err();
+            assert!(err.setting.starts_with(name), "{err} should name {name}");
+        }
+    }
+
+    #[test]
+    fn generated_secret_is_stored_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/db/x.db", dir.path().display());
+        let config = Config::from_settings(&Settings { database_url: url, ..defaults() }).unwrap();
+        let first = config.signing_key().unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(config.signing_key().unwrap(), first);
+        assert!(dir.path().join("db/jwt-secret").exists());
+    }
+}

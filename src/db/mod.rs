@@ -1,0 +1,237 @@
+//! One database layer over SQLite (embedded default) and PostgreSQL (production).
+//!
+//! The backend is picked from the URL scheme by [`ConnectionManager`], which
+//! reports the real connection error. SQLite connections get their pragmas as
+//! they are opened; writes that read first use [`DbConn::write_transaction`],
+//! which begins IMMEDIATE on SQLite so that concurrent writers wait for the
+//! lock instead of failing with SQLITE_BUSY.
+
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend; queries written once run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// Where the data lives, parsed from the database URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DbTarget {
+    /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, or
+    /// `postgres://` / `postgresql://` URLs.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() || path.contains(":memory:") {
+                return Err("a SQLite URL needs a file path (in-memory databases are not shared by a pool), e.g. sqlite://./data/exampost.db".into());
+            }
+            Ok(DbTarget::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DbTarget::Postgres(url.to_string()))
+        } else {
+            Err("must start with sqlite:// or postgres://".into())
+        }
+    }
+}
+
+/// `PRAGMA synchronous` for SQLite: FULL survives power loss, NORMAL (with WAL)
+/// only process crashes, but commits several times faster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSync {
+    Normal,
+    Full,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("{0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("cannot create the directory for the SQLite file {0}: {1}")]
+    Directory(PathBuf, std::io::Error),
+    #[error("{0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+}
+
+/// Opens connections for the pool, choosing the backend from the target.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    target: DbTarget,
+    sqlite_sync: SqliteSync,
+}
+
+impl ConnectionManager {
+    pub fn new(target: DbTarget, sqlite_sync: SqliteSync) -> Self {
+        Self { target, sqlite_sync }
+    }
+
+    fn open(&self) -> Result<DbConn, DbError> {
+        match &self.target {
+            DbTarget::Postgres(url) => Ok(DbConn::Postgresql(diesel::PgConnection::establish(url)?)),
+            DbTarget::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())?;
+                let sync = match self.sqlite_sync {
+                    SqliteSync::Normal => "NORMAL",
+                    SqliteSync::Full => "FULL",
+                };
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync};"
+                ))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        match conn {
+            DbConn::Postgresql(c) => diesel::r2d2::R2D2Connection::is_broken(c),
+            DbConn::Sqlite(c) => diesel::r2d2::R2D2Connection::is_broken(c),
+        }
+    }
+}
+
+/// Opens the pool: creates the SQLite file's directory and turns on WAL
+/// (a property of the file, so once), then checks a first connection.
+pub fn connect(target: &DbTarget, sqlite_sync: SqliteSync, pool_size: u32) -> Result<Pool, DbError> {
+    let manager = ConnectionManager::new(target.clone(), sqlite_sync);
+    if let DbTarget::Sqlite(path) = target {
+        ensure_parent_dir(path)?;
+        let mut first = manager.open()?;
+        first.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
+    let pool = r2d2::Pool::builder()
+        .max_size(pool_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build(manager)?;
+    Ok(pool)
+}
+
+fn ensure_parent_dir(path: &Path) -> Result<(), DbError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|e| DbError::Directory(dir.to_path_buf(), e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Applies every pending migration of the connection's backend.
+pub fn run_migrations(conn: &mut DbConn) -> Result<usize, DbError> {
+    let applied = match conn {
+        DbConn::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// True when the schema is up to date (used by `/readyz`).
+pub fn migrations_applied(conn: &mut DbConn) -> Result<bool, DbError> {
+    let pending = match conn {
+        DbConn::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+    };
+    pending.map(|p| !p).map_err(|e| DbError::Migration(e.to_string()))
+}
+
+impl DbConn {
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, DbConn::Sqlite(_))
+    }
+
+    /// Runs `f` in a transaction that holds the write lock from its start on
+    /// SQLite (`BEGIN IMMEDIATE`); a normal transaction on PostgreSQL.
+    /// Nested `transaction` calls inside `f` become savepoints.
+    pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        let DbConn::Sqlite(sqlite) = self else {
+            return self.transaction(f);
+        };
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+        let outcome = f(self);
+        let DbConn::Sqlite(sqlite) = self else { unreachable!("the variant cannot change") };
+        match outcome {
+            Ok(value) => {
+                AnsiTransactionManager::commit_transaction(sqlite)?;
+                Ok(value)
+            }
+            Err(err) => {
+                AnsiTransactionManager::rollback_transaction(sqlite)?;
+                Err(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_database_urls() {
+        assert_eq!(DbTarget::parse("sqlite://./data/x.db").unwrap(), DbTarget::Sqlite("./data/x.db".into()));
+        assert_eq!(DbTarget::parse("sqlite:///tmp/x.db").unwrap(), DbTarget::Sqlite("/tmp/x.db".into()));
+        assert!(matches!(DbTarget::parse("postgres://u@h/db").unwrap(), DbTarget::Postgres(_)));
+        assert!(DbTarget::parse("sqlite::memory:").is_err());
+        assert!(DbTarget::parse("mysql://x").is_err());
+    }
+
+    #[test]
+    fn immediate_transaction_commits_and_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = DbTarget::Sqlite(dir.path().join("t.db"));
+        let pool = connect(&target, SqliteSync::Normal, 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (v INTEGER)").unwrap();
+        conn.write_transaction(|c| c.batch_execute("INSERT INTO t VALUES (1)")).unwrap();
+        let failed: Result<(), diesel::result::Error> = conn.write_transaction(|c| {
+            c.batch_execute("INSERT INTO t VALUES (2)")?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let count: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM t").get_result(&mut *conn).unwrap();
+        assert_eq!(count.n, 1);
+    }
+}

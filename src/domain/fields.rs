@@ -1,0 +1,218 @@
+//! Validation and normalisation of single fields. Each function returns the
+//! normalised value or the reason the input is refused.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Asia::Ho_Chi_Minh;
+
+pub type Reason = String;
+
+/// Trims and collapses inner white space; refuses empty or over-long text.
+pub fn text(input: &str, max_chars: usize) -> Result<String, Reason> {
+    let collapsed = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if collapsed.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
+    }
+    Ok(collapsed)
+}
+
+/// Optional text: `None` and blank both mean absent.
+pub fn optional_text(input: Option<&str>, max_chars: usize) -> Result<Option<String>, Reason> {
+    match input {
+        Some(s) if !s.trim().is_empty() => text(s, max_chars).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Exam season: a year and a programme code, e.g. `2026-THPT`, `2026-TS10`.
+pub fn season(input: &str) -> Result<String, Reason> {
+    let s = input.trim().to_uppercase();
+    let valid = s.len() >= 7
+        && s.len() <= 20
+        && s[..4].chars().all(|c| c.is_ascii_digit())
+        && s.as_bytes()[4] == b'-'
+        && s[5..].chars().all(|c| c.is_ascii_alphanumeric());
+    if valid {
+        Ok(s)
+    } else {
+        Err("must be a year, a dash and a programme code, e.g. 2026-THPT or 2026-TS10".into())
+    }
+}
+
+/// Organization code: 2-32 characters of letters, digits, `-` and `_`, upper-cased.
+pub fn org_code(input: &str) -> Result<String, Reason> {
+    let s = input.trim().to_uppercase();
+    let valid = (2..=32).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(s)
+    } else {
+        Err("must be 2-32 letters, digits, '-' or '_'".into())
+    }
+}
+
+/// Candidate number (số báo danh): 4-20 letters or digits.
+pub fn candidate_number(input: &str) -> Result<String, Reason> {
+    let s: String = input.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
+    if (4..=20).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()) {
+        Ok(s)
+    } else {
+        Err("must be 4-20 letters or digits".into())
+    }
+}
+
+/// Date of birth: in the past and after 1900.
+pub fn date_of_birth(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, Reason> {
+    let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
+    if date >= today {
+        Err("must be in the past".into())
+    } else if date < earliest {
+        Err("must be after 1900-01-01".into())
+    } else {
+        Ok(date)
+    }
+}
+
+/// Vietnamese phone number, normalised to the domestic form `0xxxxxxxxx`.
+/// Accepts `+84`/`84` prefixes and spaces, dots or dashes between digits.
+pub fn phone(input: &str) -> Result<String, Reason> {
+    let trimmed = input.trim();
+    let digits: String = trimmed.chars().filter(|c| c.is_ascii_digit()).collect();
+    let stray = trimmed.chars().any(|c| !(c.is_ascii_digit() || " .-+()".contains(c)));
+    let national = if let Some(rest) = digits.strip_prefix("84").filter(|_| trimmed.starts_with('+') || digits.len() >= 11) {
+        format!("0{rest}")
+    } else {
+        digits
+    };
+    if stray || !national.starts_with('0') || !(10..=11).contains(&national.len()) {
+        return Err("must be a Vietnamese phone number, e.g. 0912345678 or +84 912 345 678".into());
+    }
+    Ok(national)
+}
+
+/// E-mail address: one `@`, a dotted domain, no spaces; lower-cased domain.
+pub fn email(input: &str) -> Result<String, Reason> {
+    let s = input.trim();
+    let invalid = || Err("must be an e-mail address such as name@example.vn".to_string());
+    let Some((local, domain)) = s.split_once('@') else { return invalid() };
+    let ok = !local.is_empty()
+        && s.len() <= 254
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(char::is_whitespace);
+    if ok {
+        Ok(format!("{local}@{}", domain.to_lowercase()))
+    } else {
+        invalid()
+    }
+}
+
+/// An instant sent on the wire: RFC 3339 with an explicit offset. Carriers
+/// often send local times without one; guessing would shift them by hours.
+pub fn timestamp(input: &str) -> Result<DateTime<FixedOffset>, Reason> {
+    DateTime::parse_from_rfc3339(input.trim())
+        .map_err(|_| "must be an RFC 3339 time with a UTC offset, e.g. 2026-07-20T08:15:00+07:00".to_string())
+}
+
+/// A must-arrive-by deadline: an RFC 3339 time with offset, or a day
+/// (`YYYY-MM-DD`) meaning the end of that day in Vietnam (23:59:59 +07:00).
+pub fn deadline(input: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Reason> {
+    let input = input.trim();
+    let at = if let Ok(day) = NaiveDate::parse_from_str(input, "%Y-%m-%d") {
+        let end_of_day = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"));
+        Ho_Chi_Minh
+            .from_local_datetime(&end_of_day)
+            .single()
+            .expect("Vietnam has no DST")
+            .with_timezone(&Utc)
+    } else {
+        DateTime::parse_from_rfc3339(input)
+            .map_err(|_| "must be a day (YYYY-MM-DD) or an RFC 3339 time with a UTC offset".to_string())?
+            .with_timezone(&Utc)
+    };
+    if at <= now {
+        return Err("must be in the future".into());
+    }
+    Ok(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn text_collapses_and_limits() {
+        assert_eq!(text("  Nguyễn   Văn  An ", 50).unwrap(), "Nguyễn Văn An");
+        assert!(text("   ", 10).is_err());
+        assert!(text("abcdef", 5).is_err());
+        assert_eq!(optional_text(Some("  "), 5).unwrap(), None);
+    }
+
+    #[test]
+    fn seasons() {
+        assert_eq!(season("2026-thpt").unwrap(), "2026-THPT");
+        assert_eq!(season("2026-TS10").unwrap(), "2026-TS10");
+        assert!(season("THPT-2026").is_err());
+        assert!(season("2026-").is_err());
+        assert!(season("2026_THPT").is_err());
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(phone("0912 345 678").unwrap(), "0912345678");
+        assert_eq!(phone("+84 912.345.678").unwrap(), "0912345678");
+        assert_eq!(phone("84912345678").unwrap(), "0912345678");
+        assert_eq!(phone("024 3869 4242").unwrap(), "02438694242");
+        assert!(phone("12345").is_err());
+        assert!(phone("0912abc678").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(email("An.Nguyen@Example.VN").unwrap(), "An.Nguyen@example.vn");
+        assert!(email("no-at-sign").is_err());
+        assert!(email("a@b").is_err());
+        assert!(email("a b@c.vn").is_err());
+    }
+
+    #[test]
+    fn dates_of_birth() {
+        let today = day("2026-07-01");
+        assert!(date_of_birth(day("2008-03-14"), today).is_ok());
+        assert!(date_of_birth(day("2026-07-01"), today).is_err());
+        assert!(date_of_birth(day("1899-12-31"), today).is_err());
+    }
+
+    #[test]
+    fn timestamps_need_an_offset() {
+        assert!(timestamp("2026-07-20T08:15:00+07:00").is_ok());
+        assert!(timestamp("2026-07-20T08:15:00Z").is_ok());
+        assert!(timestamp("2026-07-20T08:15:00").is_err());
+        assert!(timestamp("20/07/2026 08:15:00").is_err());
+    }
+
+    #[test]
+    fn deadlines_as_day_end_in_vietnam_or_instant() {
+        let now = "2026-07-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(deadline("2026-08-15", now).unwrap().to_rfc3339(), "2026-08-15T16:59:59+00:00");
+        assert_eq!(deadline("2026-08-15T17:00:00+07:00", now).unwrap().to_rfc3339(), "2026-08-15T10:00:00+00:00");
+        assert!(deadline("2026-06-30", now).is_err());
+        assert!(deadline("2026-08-15T17:00:00", now).is_err());
+    }
+
+    #[test]
+    fn org_codes_and_candidate_numbers() {
+        assert_eq!(org_code(" sgd-phutho ").unwrap(), "SGD-PHUTHO");
+        assert!(org_code("x").is_err());
+        assert!(org_code("has space").is_err());
+        assert_eq!(candidate_number(" 1500 1234 ").unwrap(), "15001234");
+        assert!(candidate_number("12").is_err());
+    }
+}

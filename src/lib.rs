@@ -1,0 +1,14 @@
+//! ExamPost: tracking of exam-season postal items.
+//!
+//! Layers: `api` (HTTP, DTOs, auth) → `domain` (pure rules) → `store`
+//! (diesel queries) → `db` (connections, migrations).
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod server;
+pub mod store;

@@ -1,0 +1,50 @@
+//! Starting the service: database, migrations, keys, HTTP server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{web, HttpServer};
+
+use crate::api::{self, AppState};
+use crate::auth::TokenKeys;
+use crate::config::{Config, ConfigError};
+use crate::db::{self, DbError, Pool};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+}
+
+/// Connects to the database and brings its schema up to date.
+pub fn open_database(config: &Config) -> Result<Pool, DbError> {
+    let pool = db::connect(&config.database, config.sqlite_sync, config.pool_size)?;
+    let applied = db::run_migrations(&mut *pool.get()?)?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(pool)
+}
+
+/// Starts serving on an already bound listener (tests bind port 0).
+pub fn start(state: web::Data<AppState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || api::app(state.clone())).workers(workers).listen(listener)?.run();
+    Ok(server)
+}
+
+/// `exampost serve`: everything a production start needs, then serve until stopped.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let tokens = TokenKeys::new(&config.signing_key()?, config.token_ttl);
+    let pool = open_database(&config)?;
+    let listener = TcpListener::bind(config.bind).map_err(|e| StartError::Bind(config.bind.to_string(), e))?;
+    tracing::info!(address = %config.bind, database = ?config.database, "ExamPost listening");
+    let state = web::Data::new(AppState { pool, tokens });
+    start(state, listener, config.workers)
+        .map_err(|e| StartError::Bind(config.bind.to_string(), e))?
+        .await
+        .map_err(|e| StartError::Bind(config.bind.to_string(), e))
+}

@@ -1,0 +1,200 @@
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::items;
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, Queryable, Identifiable)]
+#[diesel(table_name = items)]
+pub struct Item {
+    pub id: i64,
+    pub public_id: String,
+    pub tracking_number: String,
+    pub season: String,
+    pub kind: String,
+    pub priority: String,
+    pub status: String,
+    pub sender_org_id: String,
+    pub carrier_org_id: String,
+    pub origin_province: String,
+    pub recipient_kind: String,
+    pub recipient_org_id: Option<String>,
+    pub recipient_attention: Option<String>,
+    pub candidate_number: Option<String>,
+    pub candidate_name: Option<String>,
+    pub candidate_dob: Option<NaiveDate>,
+    pub candidate_phone: Option<String>,
+    pub candidate_email: Option<String>,
+    pub dest_province: String,
+    pub dest_ward: String,
+    pub dest_address: String,
+    pub seal_number: Option<String>,
+    pub must_arrive_by: Option<NaiveDateTime>,
+    pub reference: Option<String>,
+    pub content_hash: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = items)]
+pub struct NewItem {
+    pub public_id: String,
+    pub tracking_number: String,
+    pub season: String,
+    pub kind: String,
+    pub priority: String,
+    pub status: String,
+    pub sender_org_id: String,
+    pub carrier_org_id: String,
+    pub origin_province: String,
+    pub recipient_kind: String,
+    pub recipient_org_id: Option<String>,
+    pub recipient_attention: Option<String>,
+    pub candidate_number: Option<String>,
+    pub candidate_name: Option<String>,
+    pub candidate_dob: Option<NaiveDate>,
+    pub candidate_phone: Option<String>,
+    pub candidate_email: Option<String>,
+    pub dest_province: String,
+    pub dest_ward: String,
+    pub dest_address: String,
+    pub seal_number: Option<String>,
+    pub must_arrive_by: Option<NaiveDateTime>,
+    pub reference: Option<String>,
+    pub content_hash: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Which items a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemScope {
+    All,
+    /// Items the organization sent or receives.
+    SenderOrRecipient(String),
+    /// Items assigned to the carrier.
+    Carrier(String),
+    /// Items leaving from or going to the province.
+    Province(String),
+}
+
+/// Optional filters of the item list; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct ItemFilter {
+    pub kind: Option<String>,
+    pub priority: Option<String>,
+    pub status: Option<String>,
+    pub carrier_org_id: Option<String>,
+    pub sender_org_id: Option<String>,
+    pub dest_province: Option<String>,
+    pub season: Option<String>,
+    pub created_since: Option<NaiveDateTime>,
+    pub updated_since: Option<NaiveDateTime>,
+}
+
+/// What registering an item did.
+#[derive(Debug)]
+pub enum Registered {
+    Created(Item),
+    /// The same item was registered before with the same content.
+    Replayed(Item),
+    /// The number is taken this season by an item with different content.
+    Conflict(Item),
+}
+
+/// Registers one item, idempotently on (season, tracking number). Call it
+/// inside a write transaction so the check and the insert are atomic.
+pub fn register(conn: &mut DbConn, new: &NewItem) -> QueryResult<Registered> {
+    if let Some(existing) = find_in_season(conn, &new.tracking_number, &new.season)? {
+        return Ok(if existing.content_hash == new.content_hash {
+            Registered::Replayed(existing)
+        } else {
+            Registered::Conflict(existing)
+        });
+    }
+    diesel::insert_into(items::table).values(new).execute(conn)?;
+    let created = items::table.filter(items::public_id.eq(&new.public_id)).first(conn)?;
+    Ok(Registered::Created(created))
+}
+
+pub fn find_in_season(conn: &mut DbConn, tracking_number: &str, season: &str) -> QueryResult<Option<Item>> {
+    items::table
+        .filter(items::tracking_number.eq(tracking_number))
+        .filter(items::season.eq(season))
+        .first(conn)
+        .optional()
+}
+
+type BoxedItems<'a> = items::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
+
+fn scoped(scope: &ItemScope) -> BoxedItems<'_> {
+    let query = items::table.into_boxed();
+    match scope {
+        ItemScope::All => query,
+        ItemScope::SenderOrRecipient(org) => {
+            query.filter(items::sender_org_id.eq(org).or(items::recipient_org_id.eq(org)))
+        }
+        ItemScope::Carrier(org) => query.filter(items::carrier_org_id.eq(org)),
+        ItemScope::Province(p) => query.filter(items::dest_province.eq(p).or(items::origin_province.eq(p))),
+    }
+}
+
+/// The caller's newest item with this number (numbers are recycled across
+/// seasons), or the one of the given season.
+pub fn find_visible(
+    conn: &mut DbConn,
+    scope: &ItemScope,
+    tracking_number: &str,
+    season: Option<&str>,
+) -> QueryResult<Option<Item>> {
+    let mut query = scoped(scope).filter(items::tracking_number.eq(tracking_number));
+    if let Some(season) = season {
+        query = query.filter(items::season.eq(season));
+    }
+    query.order(items::id.desc()).first(conn).optional()
+}
+
+/// A page of visible items, newest first, strictly older than `before_id`.
+pub fn list_visible(
+    conn: &mut DbConn,
+    scope: &ItemScope,
+    filter: &ItemFilter,
+    before_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Item>> {
+    let mut query = scoped(scope);
+    if let Some(v) = &filter.kind {
+        query = query.filter(items::kind.eq(v));
+    }
+    if let Some(v) = &filter.priority {
+        query = query.filter(items::priority.eq(v));
+    }
+    if let Some(v) = &filter.status {
+        query = query.filter(items::status.eq(v));
+    }
+    if let Some(v) = &filter.carrier_org_id {
+        query = query.filter(items::carrier_org_id.eq(v));
+    }
+    if let Some(v) = &filter.sender_org_id {
+        query = query.filter(items::sender_org_id.eq(v));
+    }
+    if let Some(v) = &filter.dest_province {
+        query = query.filter(items::dest_province.eq(v));
+    }
+    if let Some(v) = &filter.season {
+        query = query.filter(items::season.eq(v));
+    }
+    if let Some(v) = filter.created_since {
+        query = query.filter(items::created_at.ge(v));
+    }
+    if let Some(v) = filter.updated_since {
+        query = query.filter(items::updated_at.ge(v));
+    }
+    if let Some(before) = before_id {
+        query = query.filter(items::id.lt(before));
+    }
+    query.order(items::id.desc()).limit(limit).load(conn)
+}

@@ -1,0 +1,31 @@
+//! Diesel queries. Functions take `&mut DbConn` and are called from
+//! `web::block` (never on the async workers) or from the CLI.
+
+pub mod clients;
+pub mod items;
+pub mod organizations;
+
+use chrono::{NaiveDateTime, Utc};
+
+/// Now, as stored: UTC without offset, microsecond precision (both backends keep µs).
+pub fn now_utc() -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    now.with_nanosecond_truncated()
+}
+
+trait TruncateToMicros {
+    fn with_nanosecond_truncated(self) -> Self;
+}
+
+impl TruncateToMicros for NaiveDateTime {
+    fn with_nanosecond_truncated(self) -> Self {
+        use chrono::Timelike;
+        let micros = self.nanosecond() / 1_000 * 1_000;
+        self.with_nanosecond(micros).expect("valid nanosecond")
+    }
+}
+
+/// True when a diesel error is a unique-constraint violation.
+pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(err, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}
