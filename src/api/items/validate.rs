@@ -129,7 +129,7 @@ pub fn new_item(request: &NewItemRequest, ctx: &Context) -> Result<NewItem, Vec<
             if request.candidate.is_some() {
                 errors.push("candidate", "only for items to an organization; a candidate recipient is the candidate");
             }
-            (None, None, Some(c), "recipient")
+            (Some(None), Some(None), Some(c), "recipient")
         }
         RecipientInput::Organization(o) => {
             let org = organization(

@@ -1,0 +1,105 @@
+//! The binary as a new user runs it: configuration errors, `org create`,
+//! `client create`, then `serve` and the README's walkthrough over HTTP.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::items::item_json;
+use crate::util::TestDb;
+
+fn exampost(db_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_exampost"))
+        .args(args)
+        .env("EXAMPOST_DATABASE_URL", db_url)
+        .env("EXAMPOST_JWT_SECRET", "cli-test-secret-cli-test-secret-cli-test")
+        .env("EXAMPOST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn json_out(output: &std::process::Output) -> Value {
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn bad_settings_are_named() {
+    let output = Command::new(env!("CARGO_BIN_EXE_exampost"))
+        .args(["migrate"])
+        .env("EXAMPOST_POOL_SIZE", "zero")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("EXAMPOST_POOL_SIZE"), "{stderr}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_exampost"))
+        .args(["migrate"])
+        .env("EXAMPOST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+        .env_remove("EXAMPOST_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("EXAMPOST_JWT_SECRET"));
+}
+
+#[test]
+fn openapi_command_prints_the_committed_spec() {
+    let output = Command::new(env!("CARGO_BIN_EXE_exampost")).arg("openapi").output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), exampost::api::openapi_json());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[actix_web::test]
+async fn readme_walkthrough_from_org_to_item() {
+    let db = TestDb::new();
+    let url = db.url().to_string();
+    json_out(&exampost(&url, &["migrate"]));
+    json_out(&exampost(&url, &["org", "create", "--code", "SGD-PT", "--name", "Sở GD&ĐT Phú Thọ", "--kind", "education", "--province", "Phú Thọ"]));
+    json_out(&exampost(&url, &["org", "create", "--code", "VNPOST", "--name", "Vietnam Post", "--kind", "carrier", "--province", "ha-noi"]));
+    let refused = exampost(&url, &["org", "create", "--code", "VNPOST", "--name", "again", "--kind", "carrier", "--province", "ha-noi"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("taken"));
+    let client = json_out(&exampost(&url, &["client", "create", "--org", "SGD-PT", "--role", "education", "--name", "registry"]));
+
+    let port = free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_exampost"))
+        .arg("serve")
+        .env("EXAMPOST_DATABASE_URL", &url)
+        .env("EXAMPOST_JWT_SECRET", "cli-test-secret-cli-test-secret-cli-test")
+        .env("EXAMPOST_BIND", format!("127.0.0.1:{port}"))
+        .env("EXAMPOST_WORKERS", "1")
+        .env("EXAMPOST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = awc::Client::default();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while http.get(format!("{base}/readyz")).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(started.elapsed() < Duration::from_secs(30), "server did not become ready");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut token = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .send_json(&json!({"client_id": client["client_id"], "client_secret": client["client_secret"]}))
+        .await
+        .unwrap();
+    assert_eq!(token.status().as_u16(), 200);
+    let token: Value = token.json().await.unwrap();
+    let bearer = token["access_token"].as_str().unwrap();
+    let mut created = http.post(format!("{base}/api/v1/items")).bearer_auth(bearer).send_json(&item_json("RR123456785VN", "2026-THPT")).await.unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let created: Value = created.json().await.unwrap();
+    let mut read = http.get(format!("{base}/api/v1/items/RR123456785VN")).bearer_auth(bearer).send().await.unwrap();
+    let read: Value = read.json().await.unwrap();
+    assert_eq!(read["id"], created["id"]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

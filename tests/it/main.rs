@@ -1,0 +1,11 @@
+//! Integration tests: the real HTTP server over a real database.
+//! `cargo test` runs them on SQLite; with `TEST_DATABASE_URL=postgres://…`
+//! the same suite runs on PostgreSQL.
+
+mod auth;
+mod cli;
+mod errors;
+mod health;
+mod items;
+mod scoping;
+mod util;

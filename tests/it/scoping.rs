@@ -1,0 +1,83 @@
+//! Who sees what: outside your scope an item is 404, never 403.
+
+use serde_json::json;
+
+use crate::items::{item_json, s10};
+use crate::util::TestApp;
+use exampost::domain::{OrgKind, Role};
+
+#[actix_web::test]
+async fn each_kind_of_caller_sees_only_its_own_items() {
+    let app = TestApp::new().await;
+    let dept_pt = app.new_party("SGD-PT", OrgKind::Education, "phu-tho");
+    let dept_hn = app.new_party("SGD-HN", OrgKind::Education, "ha-noi");
+    let university = app.new_party("DHQG-HN", OrgKind::Education, "ha-noi");
+    let vnpost = app.new_party("VNPOST", OrgKind::Carrier, "ha-noi");
+    let vtp = app.new_party("VTP", OrgKind::Carrier, "ho-chi-minh");
+    let dic_pt = app.new_party("DIC-PT", OrgKind::Overseer, "phu-tho");
+    let dic_cm = app.new_party("DIC-CM", OrgKind::Overseer, "ca-mau");
+    let ops = app.org("EXAMPOST", OrgKind::Overseer, "ha-noi");
+    let admin = app.party(&ops, Role::Admin);
+
+    // Phú Thọ sends a notice to a candidate in Phú Thọ, carried by VNPOST.
+    let notice = s10(1);
+    assert_eq!(app.post("/api/v1/items", Some(&dept_pt.token), &item_json(&notice, "2026-THPT")).await.status, 201);
+    // Phú Thọ sends a dispatch to the Hà Nội university, carried by VNPOST.
+    let dispatch = s10(2);
+    let mut body = item_json(&dispatch, "2026-THPT");
+    body["kind"] = json!("official_dispatch");
+    body["recipient"] = json!({"type": "organization", "organization": "DHQG-HN"});
+    body["destination"] = json!({"province": "ha-noi", "ward": "Cầu Giấy", "address_line": "144 Xuân Thủy"});
+    assert_eq!(app.post("/api/v1/items", Some(&dept_pt.token), &body).await.status, 201);
+
+    let sees = |token: String, number: String| {
+        let app = &app;
+        async move {
+            let reply = app.get(&format!("/api/v1/items/{number}"), Some(&token)).await;
+            match reply.status {
+                200 => true,
+                404 => {
+                    reply.problem(404);
+                    false
+                }
+                other => panic!("unexpected {other}: {}", reply.text),
+            }
+        }
+    };
+    let listed = |token: String| {
+        let app = &app;
+        async move {
+            let reply = app.get("/api/v1/items", Some(&token)).await;
+            let mut numbers: Vec<String> =
+                reply.body["items"].as_array().unwrap().iter().map(|i| i["tracking_number"].as_str().unwrap().to_string()).collect();
+            numbers.sort();
+            numbers
+        }
+    };
+    let both = vec![notice.clone(), dispatch.clone()];
+
+    assert!(sees(dept_pt.token.clone(), notice.clone()).await);
+    assert_eq!(listed(dept_pt.token.clone()).await, both);
+    assert!(!sees(dept_hn.token.clone(), notice.clone()).await);
+    assert!(listed(dept_hn.token.clone()).await.is_empty());
+    // The recipient organization sees what comes to it, not the rest.
+    assert!(sees(university.token.clone(), dispatch.clone()).await);
+    assert!(!sees(university.token.clone(), notice.clone()).await);
+    assert_eq!(listed(university.token.clone()).await, vec![dispatch.clone()]);
+    // Carriers see what they carry.
+    assert_eq!(listed(vnpost.token.clone()).await, both);
+    assert!(!sees(vtp.token.clone(), notice.clone()).await);
+    assert!(listed(vtp.token.clone()).await.is_empty());
+    // Overseers see items leaving or reaching their province.
+    assert_eq!(listed(dic_pt.token.clone()).await, both);
+    assert!(!sees(dic_cm.token.clone(), dispatch.clone()).await);
+    assert!(listed(dic_cm.token.clone()).await.is_empty());
+    // Admin sees everything.
+    assert_eq!(listed(admin.token.clone()).await, both);
+
+    // A conflicting registration by someone who cannot see the item does not reveal its id.
+    let mut clash = item_json(&notice, "2026-THPT");
+    clash["priority"] = json!("urgent");
+    let reply = app.post("/api/v1/items", Some(&dept_hn.token), &clash).await;
+    assert!(reply.problem(409).get("existing_id").is_none(), "{}", reply.text);
+}

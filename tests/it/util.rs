@@ -1,0 +1,213 @@
+//! `TestApp`: the real HTTP server on a loopback port, over a fresh database
+//! (a temp SQLite file, or a new PostgreSQL database when
+//! `TEST_DATABASE_URL=postgres://…` is set), with helpers to make callers.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::{Connection, RunQueryDsl};
+use serde_json::Value;
+
+use exampost::api::AppState;
+use exampost::auth::TokenKeys;
+use exampost::config::Config;
+use exampost::db::{self, DbTarget, Pool, SqliteSync};
+use exampost::domain::{OrgKind, Role};
+use exampost::store::organizations::Organization;
+
+pub const TEST_SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256";
+
+/// A fresh, empty database that disappears when dropped.
+pub enum TestDb {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { admin_url: String, name: String, url: String },
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if admin_url.starts_with("postgres") => {
+                let name = format!("exampost_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+                let base = admin_url.rsplit_once('/').map(|(base, _)| base).expect("URL has a database");
+                let url = format!("{base}/{name}");
+                TestDb::Postgres { admin_url, name, url }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("exampost.db").display());
+                TestDb::Sqlite { _dir: dir, url }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDb::Postgres { .. })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name, .. } = self {
+            if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+            }
+        }
+    }
+}
+
+/// An HTTP response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Asserts an RFC 9457 problem with this status, and returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "expected {status}, got {}: {}", self.status, self.text);
+        assert!(self.content_type().starts_with("application/problem+json"), "content type {:?}: {}", self.content_type(), self.text);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "type in {}", self.text);
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string(), "title/detail in {}", self.text);
+        &self.body
+    }
+
+    /// The field names of a validation problem.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
+    }
+}
+
+/// A caller: its organization and a valid token.
+#[derive(Clone)]
+pub struct Party {
+    pub org: Organization,
+    pub client_id: String,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: web::Data<AppState>,
+    pub db: TestDb,
+    client: awc::Client,
+}
+
+pub fn test_config(url: &str) -> Config {
+    Config {
+        database: DbTarget::parse(url).unwrap(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        jwt_secret: Some(TEST_SECRET.to_vec()),
+        token_ttl: Duration::from_secs(900),
+        pool_size: 4,
+        sqlite_sync: SqliteSync::Normal,
+        workers: 1,
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let db = TestDb::new();
+        let config = test_config(db.url());
+        let pool: Pool = exampost::server::open_database(&config).expect("open test database");
+        let state = web::Data::new(AppState { pool, tokens: TokenKeys::new(TEST_SECRET, config.token_ttl) });
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = exampost::server::start(state.clone(), listener, 1).unwrap();
+        actix_web::rt::spawn(server);
+        let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
+        TestApp { base, state, db, client }
+    }
+
+    pub fn conn(&self) -> db::PooledConn {
+        self.state.pool.get().unwrap()
+    }
+
+    pub fn org(&self, code: &str, kind: OrgKind, province: &str) -> Organization {
+        let input = exampost::admin::OrganizationInput { code: code.into(), name: format!("Org {code}"), kind, province: province.into() };
+        exampost::admin::create_organization(&mut self.conn(), &input).unwrap()
+    }
+
+    /// A real client of the organization, with a token minted by the server's keys.
+    pub fn party(&self, org: &Organization, role: Role) -> Party {
+        let (client, _secret) = exampost::admin::create_client(&mut self.conn(), &org.code, "test client", role).unwrap();
+        let token = self.state.tokens.issue(&client.id, &org.id, role, &org.province);
+        Party { org: org.clone(), client_id: client.id, token }
+    }
+
+    /// Organization and client in one step.
+    pub fn new_party(&self, code: &str, kind: OrgKind, province: &str) -> Party {
+        let role = match kind {
+            OrgKind::Carrier => Role::Carrier,
+            OrgKind::Education => Role::Education,
+            OrgKind::Overseer => Role::Overseer,
+        };
+        let org = self.org(code, kind, province);
+        self.party(&org, role)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn read(mut response: awc::ClientResponse<impl futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>> + Unpin>) -> Reply {
+        let bytes = response.body().limit(64 * 1024 * 1024).await.expect("read body");
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status: response.status().as_u16(), headers: response.headers().clone(), body, text }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Self::read(request.send().await.expect("send")).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        let mut request = self.client.post(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Self::read(request.send_json(body).await.expect("send")).await
+    }
+
+    /// Sends any method, headers and raw body.
+    pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        Self::read(request.send_body(body).await.expect("send")).await
+    }
+
+    /// Number of rows in a table, straight from the database.
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let row: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(&mut *self.conn()).unwrap();
+        row.n
+    }
+}
