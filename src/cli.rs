@@ -103,14 +103,13 @@ pub fn run() -> ExitCode {
 
 /// Commands that work on the database directly.
 fn with_database(config: &Config, command: Command) -> ExitCode {
-    let pool = match server::open_database(config) {
-        Ok(pool) => pool,
-        Err(e) => return fail(e),
-    };
-    let mut conn = match pool.get() {
+    let mut conn = match crate::db::connect_one(&config.database, config.sqlite_sync) {
         Ok(conn) => conn,
         Err(e) => return fail(e),
     };
+    if let Err(e) = crate::db::run_migrations(&mut conn) {
+        return fail(e);
+    }
     let result: Result<serde_json::Value, String> = match command {
         Command::Migrate => Ok(serde_json::json!({"migrated": true})),
         Command::Org(OrgCommand::Create { code, name, kind, province }) => {

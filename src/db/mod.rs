@@ -124,6 +124,21 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
+/// Opens one connection outside any pool (the CLI): a pool keeps background
+/// threads opening connections, and a process that exits while libpq is
+/// inside such a thread can crash in OpenSSL's exit handlers.
+pub fn connect_one(target: &DbTarget, sqlite_sync: SqliteSync) -> Result<DbConn, DbError> {
+    let manager = ConnectionManager::new(target.clone(), sqlite_sync);
+    if let DbTarget::Sqlite(path) = target {
+        ensure_parent_dir(path)?;
+    }
+    let mut conn = manager.open()?;
+    if conn.is_sqlite() {
+        conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
+    Ok(conn)
+}
+
 /// Opens the pool: creates the SQLite file's directory and turns on WAL
 /// (a property of the file, so once), then checks a first connection.
 pub fn connect(target: &DbTarget, sqlite_sync: SqliteSync, pool_size: u32) -> Result<Pool, DbError> {

@@ -105,17 +105,35 @@ pub enum Registered {
     Conflict(Item),
 }
 
+impl Registered {
+    /// A second registration of a stored item: a replay when the content is the same.
+    fn again(existing: Item, new: &NewItem) -> Self {
+        if existing.content_hash == new.content_hash {
+            Registered::Replayed(existing)
+        } else {
+            Registered::Conflict(existing)
+        }
+    }
+}
+
 /// Registers one item, idempotently on (season, tracking number). Call it
 /// inside a write transaction so the check and the insert are atomic.
 pub fn register(conn: &mut DbConn, new: &NewItem) -> QueryResult<Registered> {
     if let Some(existing) = find_in_season(conn, &new.tracking_number, &new.season)? {
-        return Ok(if existing.content_hash == new.content_hash {
-            Registered::Replayed(existing)
-        } else {
-            Registered::Conflict(existing)
-        });
+        return Ok(Registered::again(existing, new));
     }
-    diesel::insert_into(items::table).values(new).execute(conn)?;
+    // In a savepoint: on PostgreSQL a concurrent registration of the same
+    // number can win between the check and the insert; the unique index
+    // then refuses ours without aborting the caller's transaction.
+    let inserted = conn.transaction(|conn| diesel::insert_into(items::table).values(new).execute(conn));
+    match inserted {
+        Ok(_) => {}
+        Err(e) if super::is_unique_violation(&e) => {
+            let existing = find_in_season(conn, &new.tracking_number, &new.season)?.ok_or(e)?;
+            return Ok(Registered::again(existing, new));
+        }
+        Err(e) => return Err(e),
+    }
     let created = items::table.filter(items::public_id.eq(&new.public_id)).first(conn)?;
     Ok(Registered::Created(created))
 }

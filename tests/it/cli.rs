@@ -20,7 +20,7 @@ fn exampost(db_url: &str, args: &[&str]) -> std::process::Output {
 }
 
 fn json_out(output: &std::process::Output) -> Value {
-    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{:?}, stderr: {}", output.status, String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
 

@@ -304,3 +304,17 @@ async fn list_filters_and_pages_without_repeats_or_gaps() {
     fields.sort();
     assert_eq!(fields, vec!["carrier", "created_since", "kind", "province", "status"]);
 }
+
+#[actix_web::test]
+async fn concurrent_identical_registrations_store_one_item() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let body = item_json("RR123456785VN", "2026-THPT");
+    let requests = (0..8).map(|_| app.post("/api/v1/items", Some(&dept.token), &body));
+    let replies = futures_util::future::join_all(requests).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 200, 200, 200, 200, 200, 200, 201], "{:?}", replies.iter().map(|r| &r.text).collect::<Vec<_>>());
+    assert!(replies.iter().all(|r| r.body["id"] == replies[0].body["id"]));
+    assert_eq!(app.count("items"), 1);
+}
