@@ -318,3 +318,14 @@ async fn concurrent_identical_registrations_store_one_item() {
     assert!(replies.iter().all(|r| r.body["id"] == replies[0].body["id"]));
     assert_eq!(app.count("items"), 1);
 }
+
+#[actix_web::test]
+async fn the_readme_fixture_batch_registers() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    app.org("THPT-HV", OrgKind::Education, "phu-tho");
+    let fixture: Value = serde_json::from_str(include_str!("../../fixtures/items-batch.json")).unwrap();
+    let reply = app.post("/api/v1/items/batch", Some(&dept.token), &fixture).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["created"], 4, "{}", reply.text);
+}
