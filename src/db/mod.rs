@@ -229,6 +229,16 @@ mod tests {
     }
 
     #[test]
+    fn connection_errors_are_reported_as_they_are() {
+        let target = DbTarget::Postgres("postgres://nobody@127.0.0.1:1/none".into());
+        let err = connect_one(&target, SqliteSync::Full).err().expect("nothing listens on port 1").to_string();
+        assert!(err.contains("127.0.0.1") && err.contains("1"), "{err}");
+        assert!(!err.contains("multiconnection"), "{err}");
+        let err = connect_one(&DbTarget::Sqlite("/proc/no/such/dir/x.db".into()), SqliteSync::Full).err().unwrap().to_string();
+        assert!(err.contains("/proc/no/such/dir"), "{err}");
+    }
+
+    #[test]
     fn immediate_transaction_commits_and_rolls_back() {
         let dir = tempfile::tempdir().unwrap();
         let target = DbTarget::Sqlite(dir.path().join("t.db"));

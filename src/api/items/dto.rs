@@ -150,6 +150,16 @@ pub struct BatchResponse {
 
 /// An item as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b", "tracking_number": "EE473124829VN", "season": "2026-THPT",
+    "kind": "admission_notice", "priority": "urgent", "status": "registered", "sender_org": "SGD-PT", "carrier_org": "VNPOST",
+    "recipient": {"type": "candidate", "candidate_number": "15001234", "full_name": "Nguyễn Văn An",
+                  "date_of_birth": "2008-03-14", "phone": "0912345678", "email": null},
+    "candidate": null,
+    "destination": {"province": "phu-tho", "ward": "Phường Việt Trì", "address_line": "12 Trần Phú"},
+    "seal_number": null, "must_arrive_by": "2026-08-20T16:59:59Z", "reference": "QĐ 123/SGD",
+    "created_at": "2026-07-01T02:00:00Z", "updated_at": "2026-07-01T02:00:00Z"
+}))]
 pub struct ItemView {
     pub id: String,
     pub tracking_number: String,
@@ -172,6 +182,7 @@ pub struct ItemView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Who receives an item: a candidate, or an organization by code.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RecipientView {
@@ -183,7 +194,9 @@ pub enum RecipientView {
     },
 }
 
+/// The candidate an item goes to or concerns.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"candidate_number": "15001234", "full_name": "Nguyễn Văn An", "date_of_birth": "2008-03-14", "phone": "0912345678", "email": null}))]
 pub struct CandidateView {
     pub candidate_number: String,
     pub full_name: String,
@@ -192,7 +205,9 @@ pub struct CandidateView {
     pub email: Option<String>,
 }
 
+/// Where an item goes.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"province": "phu-tho", "ward": "Phường Việt Trì", "address_line": "12 Trần Phú"}))]
 pub struct DestinationView {
     /// Province code.
     pub province: String,
