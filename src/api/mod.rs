@@ -2,7 +2,9 @@
 //! document is collected from the same registrations.
 
 pub mod auth;
+pub mod batch;
 pub mod clients;
+pub mod events;
 pub mod extract;
 pub mod fallback;
 pub mod health;
@@ -66,6 +68,7 @@ token from `POST /api/v1/auth/token`.",
         (name = "organizations", description = "Carriers, education bodies and overseers"),
         (name = "clients", description = "API clients (admin)"),
         (name = "items", description = "The item registry"),
+        (name = "events", description = "Scan events, mapped to UPU EMSEVT codes"),
     )
 )]
 struct ApiDoc;
@@ -88,7 +91,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(auth::config)
             .configure(organizations::config)
             .configure(clients::config)
-            .configure(items::config),
+            .configure(items::config)
+            .configure(events::config),
     );
 }
 

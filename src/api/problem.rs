@@ -57,6 +57,9 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(String),
+    /// A problem already worked out (e.g. for one entry of a batch).
+    #[error("{}", .0.detail)]
+    Problem(Problem),
 }
 
 impl ApiError {
@@ -81,6 +84,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => ("/problems/unsupported-media-type", "Unsupported content type"),
             ApiError::Unavailable => ("/problems/unavailable", "Service temporarily unavailable"),
             ApiError::Internal(_) => ("/problems/internal", "Internal error"),
+            ApiError::Problem(p) => return p.clone(),
         };
         let (detail, errors, existing_id) = match self {
             ApiError::Validation(errors) => {
@@ -102,6 +106,13 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Turns a problem document (an entry's result) back into an error response.
+    pub fn from_problem(problem: Problem) -> Self {
+        ApiError::Problem(problem)
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -115,6 +126,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Problem(p) => StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 

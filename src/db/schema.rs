@@ -53,8 +53,46 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        last_event_id -> Nullable<BigInt>,
+        last_event_at -> Nullable<Timestamp>,
+        last_office_code -> Nullable<Text>,
+        has_anomaly -> Bool,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        public_id -> Text,
+        item_id -> BigInt,
+        carrier_org_id -> Text,
+        client_event_id -> Text,
+        event_type -> Text,
+        occurred_at -> Timestamp,
+        occurred_offset_min -> Integer,
+        received_at -> Timestamp,
+        office_code -> Text,
+        office_name -> Nullable<Text>,
+        office_type -> Nullable<Text>,
+        operator_id -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        details -> Text,
+        content_hash -> Text,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    event_voids (event_id) {
+        event_id -> BigInt,
+        reason -> Text,
+        note -> Nullable<Text>,
+        voided_by -> Text,
+        voided_at -> Timestamp,
     }
 }
 
 diesel::joinable!(api_clients -> organizations (organization_id));
-diesel::allow_tables_to_appear_in_same_query!(organizations, api_clients, items);
+diesel::joinable!(events -> items (item_id));
+diesel::joinable!(event_voids -> events (event_id));
+diesel::allow_tables_to_appear_in_same_query!(organizations, api_clients, items, events, event_voids);

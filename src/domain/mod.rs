@@ -1,8 +1,5 @@
 //! Pure business rules: no I/O, no framework. Everything here is unit-tested.
 
-pub mod fields;
-pub mod province;
-pub mod s10;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -81,6 +78,12 @@ macro_rules! string_enum {
         }
     };
 }
+
+// After the macro: modules use `string_enum!` too.
+pub mod events;
+pub mod fields;
+pub mod province;
+pub mod s10;
 
 string_enum! {
     /// What an organization is.

@@ -35,6 +35,10 @@ pub struct Item {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub last_event_id: Option<i64>,
+    pub last_event_at: Option<NaiveDateTime>,
+    pub last_office_code: Option<String>,
+    pub has_anomaly: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -136,6 +140,10 @@ pub fn register(conn: &mut DbConn, new: &NewItem) -> QueryResult<Registered> {
     }
     let created = items::table.filter(items::public_id.eq(&new.public_id)).first(conn)?;
     Ok(Registered::Created(created))
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Item> {
+    items::table.find(id).first(conn)
 }
 
 pub fn find_in_season(conn: &mut DbConn, tracking_number: &str, season: &str) -> QueryResult<Option<Item>> {

@@ -2,6 +2,7 @@
 //! `web::block` (never on the async workers) or from the CLI.
 
 pub mod clients;
+pub mod events;
 pub mod items;
 pub mod organizations;
 

@@ -5,6 +5,7 @@
 mod auth;
 mod cli;
 mod errors;
+mod events;
 mod health;
 mod items;
 mod scoping;

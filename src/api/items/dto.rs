@@ -113,41 +113,6 @@ pub struct ItemBatchRequest {
     pub items: Vec<serde_json::Value>,
 }
 
-/// What happened to one entry of a batch.
-#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryStatus {
-    Created,
-    /// Registered before with the same content; nothing new was stored.
-    Duplicate,
-    Rejected,
-}
-
-/// The outcome of one entry.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EntryResult {
-    pub index: usize,
-    pub status: EntryStatus,
-    /// The item's id when created or duplicate.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tracking_number: Option<String>,
-    /// Why it was rejected.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<crate::api::problem::Problem>,
-}
-
-/// The outcome of a batch: one result per entry, in order.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"results": [{"index": 0, "status": "created", "id": "0190…", "tracking_number": "EE473124829VN"}], "created": 1, "duplicates": 0, "rejected": 0}))]
-pub struct BatchResponse {
-    pub results: Vec<EntryResult>,
-    pub created: usize,
-    pub duplicates: usize,
-    pub rejected: usize,
-}
-
 /// An item as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -158,7 +123,8 @@ pub struct BatchResponse {
     "candidate": null,
     "destination": {"province": "phu-tho", "ward": "Phường Việt Trì", "address_line": "12 Trần Phú"},
     "seal_number": null, "must_arrive_by": "2026-08-20T16:59:59Z", "reference": "QĐ 123/SGD",
-    "created_at": "2026-07-01T02:00:00Z", "updated_at": "2026-07-01T02:00:00Z"
+    "created_at": "2026-07-01T02:00:00Z", "updated_at": "2026-07-01T02:00:00Z",
+    "last_event_at": null, "last_office_code": null, "has_anomaly": false
 }))]
 pub struct ItemView {
     pub id: String,
@@ -180,6 +146,21 @@ pub struct ItemView {
     pub reference: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// When the event that set the current status happened.
+    pub last_event_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Office of that event.
+    pub last_office_code: Option<String>,
+    /// Some event contradicts the history (e.g. a scan after delivery).
+    pub has_anomaly: bool,
+}
+
+/// An item with its whole timeline.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ItemDetail {
+    #[serde(flatten)]
+    pub item: ItemView,
+    /// Every event in the order it happened, void ones marked.
+    pub timeline: Vec<crate::api::events::EventView>,
 }
 
 /// Who receives an item: a candidate, or an organization by code.

@@ -14,6 +14,7 @@ use chrono::Utc;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
+use super::batch::{check_size, BatchResponse, EntryResult, EntryStatus};
 use super::extract::{from_value, ValidJson};
 use super::pagination::{take_page, Page, PageParams};
 use super::problem::{ApiError, Problem};
@@ -23,9 +24,6 @@ use crate::domain::{fields, province, s10, FieldErrors, ItemKind, ItemStatus, Pr
 use crate::store::items::{Item, ItemFilter, ItemScope, NewItem, Registered};
 use crate::store::organizations::Organization;
 use crate::store::{self};
-
-/// Most entries one batch may carry.
-pub const MAX_BATCH: usize = 1000;
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(create_item).service(create_items_batch).service(list_items).service(find_item);
@@ -105,6 +103,9 @@ fn view(item: Item, orgs: &HashMap<String, Organization>) -> Result<ItemView, Ap
         reference: item.reference,
         created_at: item.created_at.and_utc(),
         updated_at: item.updated_at.and_utc(),
+        last_event_at: item.last_event_at.map(|t| t.and_utc()),
+        last_office_code: item.last_office_code,
+        has_anomaly: item.has_anomaly,
     })
 }
 
@@ -197,15 +198,7 @@ pub async fn create_items_batch(
     ValidJson(batch): ValidJson<ItemBatchRequest>,
 ) -> Result<web::Json<BatchResponse>, ApiError> {
     caller.require(&[Role::Education, Role::Carrier, Role::Admin])?;
-    if batch.items.len() > MAX_BATCH {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "a batch carries at most {MAX_BATCH} items; this one has {}",
-            batch.items.len()
-        )));
-    }
-    if batch.items.is_empty() {
-        return Err(ApiError::field("items", "must contain at least one item"));
-    }
+    check_size(batch.items.len(), "items")?;
     let results = state
         .db(move |conn| {
             let parsed: Vec<Result<NewItemRequest, Problem>> = batch
@@ -229,13 +222,7 @@ pub async fn create_items_batch(
             store_batch(conn, checked)
         })
         .await?;
-    let count = |s: EntryStatus| results.iter().filter(|r| r.status == s).count();
-    Ok(web::Json(BatchResponse {
-        created: count(EntryStatus::Created),
-        duplicates: count(EntryStatus::Duplicate),
-        rejected: count(EntryStatus::Rejected),
-        results,
-    }))
+    Ok(web::Json(BatchResponse::new(results)))
 }
 
 /// Stores the valid entries in one transaction, each in its own savepoint.
@@ -247,7 +234,7 @@ fn store_batch(conn: &mut DbConn, checked: Vec<Checked>) -> Result<Vec<EntryResu
                 let new = match entry {
                     Ok(new) => new,
                     Err(problem) => {
-                        return Ok(EntryResult { index, status: EntryStatus::Rejected, id: None, tracking_number: None, error: Some(problem) })
+                        return Ok(EntryResult::rejected(index, None, problem))
                     }
                 };
                 let outcome = conn.transaction(|conn| store::items::register(conn, &new))?;
@@ -263,7 +250,7 @@ fn store_batch(conn: &mut DbConn, checked: Vec<Checked>) -> Result<Vec<EntryResu
     })
 }
 
-/// Read an item by tracking number.
+/// Read an item by tracking number, with its timeline.
 ///
 /// Items outside your scope are reported as not found.
 #[utoipa::path(
@@ -271,7 +258,7 @@ fn store_batch(conn: &mut DbConn, checked: Vec<Checked>) -> Result<Vec<EntryResu
     params(("tracking_number" = String, Path, description = "UPU S10 number"), SeasonParam),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ItemView),
+        (status = 200, body = ItemDetail),
         (status = 404, description = "Unknown, or outside your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an S10 number", body = Problem, content_type = "application/problem+json"),
     )
@@ -282,7 +269,7 @@ pub async fn find_item(
     caller: Caller,
     tracking_number: web::Path<String>,
     query: web::Query<SeasonParam>,
-) -> Result<web::Json<ItemView>, ApiError> {
+) -> Result<web::Json<ItemDetail>, ApiError> {
     let number = s10::normalize(&tracking_number).map_err(|e| ApiError::field("tracking_number", e.to_string()))?;
     let season = query.into_inner().season.map(|s| fields::season(&s)).transpose().map_err(|r| ApiError::field("season", r))?;
     let scope = scope_of(&caller);
@@ -290,7 +277,8 @@ pub async fn find_item(
         .db(move |conn| {
             let item = store::items::find_visible(conn, &scope, &number, season.as_deref())?
                 .ok_or_else(|| ApiError::NotFound(format!("no item {number} that you can see")))?;
-            Ok(views(conn, vec![item])?.pop().expect("one view per row"))
+            let timeline = super::events::timeline(conn, &item)?;
+            Ok(ItemDetail { item: views(conn, vec![item])?.pop().expect("one view per row"), timeline })
         })
         .await?;
     Ok(web::Json(view))

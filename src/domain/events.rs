@@ -1,0 +1,363 @@
+//! Scan events and the status they imply.
+//!
+//! An item's status is a pure function of its (non-voided) events, taken in
+//! the order they happened, never the order they arrived: a late event that
+//! happened earlier cannot move the status backwards. Once an item is
+//! delivered or returned, later events do not change the outcome; they are
+//! flagged as anomalies for a person to look at.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ItemStatus;
+
+string_enum! {
+    /// What a scan says happened.
+    EventType {
+        /// Posting / acceptance at the counter (UPU EMA).
+        Accepted => "accepted",
+        /// Arrival at an office: EMB outward exchange, EMD inward exchange, EMJ transit (default).
+        ArrivedOffice => "arrived_office",
+        /// Departure from an office: EMC outward exchange, EMF inward exchange, EMK transit (default).
+        DepartedOffice => "departed_office",
+        /// Arrival at the delivery office (EMG).
+        ArrivedDeliveryOffice => "arrived_delivery_office",
+        /// Out for delivery with the postman (EDG).
+        OutForDelivery => "out_for_delivery",
+        /// Unsuccessful delivery attempt, with reason and action taken (EMH).
+        DeliveryFailed => "delivery_failed",
+        /// Final delivery, with who received it (EMI).
+        Delivered => "delivered",
+        /// Held at an office awaiting pickup (EDH).
+        HeldAtOffice => "held_at_office",
+        /// On its way back to the sender.
+        ReturnedToSender => "returned_to_sender",
+        /// Seal inspected: number seen and whether intact.
+        SealChecked => "seal_checked",
+        /// Found damaged.
+        Damaged => "damaged",
+        /// Scanned at an office that is not on its way.
+        Misrouted => "misrouted",
+        /// Declared lost by the carrier.
+        LostDeclared => "lost_declared",
+    }
+}
+
+string_enum! {
+    /// Kind of office, which selects the UPU code of arrival and departure scans.
+    OfficeType {
+        OutwardExchange => "outward_exchange",
+        InwardExchange => "inward_exchange",
+        Transit => "transit",
+    }
+}
+
+string_enum! {
+    /// Why a delivery attempt failed (UPU EMH non-delivery reason).
+    NonDeliveryReason {
+        RecipientAbsent => "recipient_absent",
+        AddressIncorrect => "address_incorrect",
+        AddressNotFound => "address_not_found",
+        RecipientRefused => "recipient_refused",
+        RecipientMoved => "recipient_moved",
+        IdentityNotVerified => "identity_not_verified",
+        ForceMajeure => "force_majeure",
+        Other => "other",
+    }
+}
+
+string_enum! {
+    /// What the carrier did after a failed attempt (UPU EMH action).
+    NonDeliveryAction {
+        RetryNextRound => "retry_next_round",
+        HeldAtOffice => "held_at_office",
+        ContactRecipient => "contact_recipient",
+        ContactSender => "contact_sender",
+        ReturnToSender => "return_to_sender",
+    }
+}
+
+string_enum! {
+    /// How the recipient's identity was checked at delivery.
+    IdentityCheck {
+        /// Căn cước công dân (citizen identity card).
+        CitizenIdCard => "citizen_id_card",
+        Passport => "passport",
+        /// The candidate's exam card (thẻ dự thi).
+        CandidateCard => "candidate_card",
+        /// A family member with the candidate's authorization.
+        AuthorizedRelative => "authorized_relative",
+        /// Received by an organization under its stamp.
+        OrganizationStamp => "organization_stamp",
+        SignatureOnly => "signature_only",
+    }
+}
+
+string_enum! {
+    /// Why a recorded event is declared void (GS1 EPCIS error declaration).
+    VoidReason {
+        /// The scan never happened.
+        DidNotOccur => "did_not_occur",
+        /// It happened, but with wrong data; a corrected event should follow.
+        IncorrectData => "incorrect_data",
+    }
+}
+
+impl EventType {
+    /// The UPU EMSEVT code carriers already scan, where one exists.
+    pub fn upu_code(self, office_type: Option<OfficeType>) -> Option<&'static str> {
+        use EventType::*;
+        use OfficeType::*;
+        Some(match (self, office_type.unwrap_or(Transit)) {
+            (Accepted, _) => "EMA",
+            (ArrivedOffice, OutwardExchange) => "EMB",
+            (DepartedOffice, OutwardExchange) => "EMC",
+            (ArrivedOffice, InwardExchange) => "EMD",
+            (DepartedOffice, InwardExchange) => "EMF",
+            (ArrivedOffice, Transit) => "EMJ",
+            (DepartedOffice, Transit) => "EMK",
+            (ArrivedDeliveryOffice, _) => "EMG",
+            (DeliveryFailed, _) => "EMH",
+            (Delivered, _) => "EMI",
+            (OutForDelivery, _) => "EDG",
+            (HeldAtOffice, _) => "EDH",
+            _ => return None,
+        })
+    }
+
+    /// Order of progress, to sort events that happened at the same instant.
+    fn stage(self) -> u8 {
+        use EventType::*;
+        match self {
+            Accepted => 0,
+            ArrivedOffice | SealChecked => 1,
+            DepartedOffice => 2,
+            Misrouted | Damaged => 3,
+            ArrivedDeliveryOffice => 4,
+            OutForDelivery => 5,
+            DeliveryFailed => 6,
+            HeldAtOffice => 7,
+            LostDeclared => 8,
+            ReturnedToSender => 9,
+            Delivered => 10,
+        }
+    }
+}
+
+/// What the derivation needs to know about one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFact {
+    pub id: i64,
+    pub event_type: EventType,
+    pub occurred_at: NaiveDateTime,
+    /// A stable tie-breaker independent of arrival order (the client event id).
+    pub tie_key: String,
+    /// For `seal_checked`: intact and the registered number. Ignored otherwise.
+    pub seal_ok: bool,
+    pub voided: bool,
+}
+
+/// Why an event is flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Anomaly {
+    /// Happened after the item was delivered or returned; the outcome stands.
+    AfterFinalState,
+    /// A scan after the item was declared lost: it has turned up.
+    AfterLost,
+}
+
+/// The state an item's events imply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    pub status: ItemStatus,
+    /// The event that set the current status (none before the first scan).
+    pub last_event: Option<i64>,
+    /// Flagged events and why.
+    pub anomalies: Vec<(i64, Anomaly)>,
+}
+
+fn status_after(event: &EventFact) -> Option<ItemStatus> {
+    use EventType::*;
+    Some(match event.event_type {
+        Accepted => ItemStatus::Accepted,
+        ArrivedOffice | DepartedOffice => ItemStatus::InTransit,
+        ArrivedDeliveryOffice => ItemStatus::AtDeliveryOffice,
+        OutForDelivery => ItemStatus::OutForDelivery,
+        DeliveryFailed => ItemStatus::DeliveryFailed,
+        HeldAtOffice => ItemStatus::HeldAtOffice,
+        Delivered => ItemStatus::Delivered,
+        ReturnedToSender => ItemStatus::Returned,
+        Damaged | Misrouted => ItemStatus::Exception,
+        SealChecked if !event.seal_ok => ItemStatus::Exception,
+        // An intact seal is a check, not a move.
+        SealChecked => return None,
+        LostDeclared => ItemStatus::Lost,
+    })
+}
+
+/// Sorts events into the order they happened (ties: stage, then tie key).
+pub fn in_occurred_order(events: &mut [EventFact]) {
+    events.sort_by(|a, b| {
+        (a.occurred_at, a.event_type.stage(), &a.tie_key, a.id).cmp(&(b.occurred_at, b.event_type.stage(), &b.tie_key, b.id))
+    });
+}
+
+/// Derives an item's status from its events, in any order given.
+pub fn derive(events: &[EventFact]) -> Derived {
+    let mut ordered: Vec<EventFact> = events.iter().filter(|e| !e.voided).cloned().collect();
+    in_occurred_order(&mut ordered);
+    let mut derived = Derived { status: ItemStatus::Registered, last_event: None, anomalies: Vec::new() };
+    for event in &ordered {
+        if matches!(derived.status, ItemStatus::Delivered | ItemStatus::Returned) {
+            derived.anomalies.push((event.id, Anomaly::AfterFinalState));
+            continue;
+        }
+        let Some(next) = status_after(event) else { continue };
+        if derived.status == ItemStatus::Lost {
+            derived.anomalies.push((event.id, Anomaly::AfterLost));
+        }
+        derived.status = next;
+        derived.last_event = Some(event.id);
+    }
+    derived
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn at(minute: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_780_000_000 + minute * 60, 0).unwrap().naive_utc()
+    }
+
+    fn fact(id: i64, event_type: EventType, minute: i64) -> EventFact {
+        EventFact { id, event_type, occurred_at: at(minute), tie_key: format!("c{id}"), seal_ok: true, voided: false }
+    }
+
+    fn status_of(events: &[EventFact]) -> ItemStatus {
+        derive(events).status
+    }
+
+    #[test]
+    fn no_events_is_registered() {
+        assert_eq!(derive(&[]), Derived { status: ItemStatus::Registered, last_event: None, anomalies: vec![] });
+    }
+
+    #[test]
+    fn every_event_type_sets_its_status() {
+        use EventType::*;
+        let cases = [
+            (Accepted, ItemStatus::Accepted),
+            (ArrivedOffice, ItemStatus::InTransit),
+            (DepartedOffice, ItemStatus::InTransit),
+            (ArrivedDeliveryOffice, ItemStatus::AtDeliveryOffice),
+            (OutForDelivery, ItemStatus::OutForDelivery),
+            (DeliveryFailed, ItemStatus::DeliveryFailed),
+            (HeldAtOffice, ItemStatus::HeldAtOffice),
+            (Delivered, ItemStatus::Delivered),
+            (ReturnedToSender, ItemStatus::Returned),
+            (Damaged, ItemStatus::Exception),
+            (Misrouted, ItemStatus::Exception),
+            (LostDeclared, ItemStatus::Lost),
+        ];
+        for (event_type, status) in cases {
+            let events = [fact(1, Accepted, 0), fact(2, event_type, 10)];
+            assert_eq!(status_of(&events), status, "{event_type}");
+        }
+    }
+
+    #[test]
+    fn seal_checks_move_nothing_unless_broken() {
+        let intact = [fact(1, EventType::Accepted, 0), fact(2, EventType::SealChecked, 5)];
+        assert_eq!(derive(&intact).status, ItemStatus::Accepted);
+        assert_eq!(derive(&intact).last_event, Some(1));
+        let mut broken = intact.clone();
+        broken[1].seal_ok = false;
+        assert_eq!(status_of(&broken), ItemStatus::Exception);
+    }
+
+    #[test]
+    fn a_late_event_that_happened_earlier_does_not_move_status_back() {
+        let events = [fact(1, EventType::ArrivedDeliveryOffice, 100), fact(2, EventType::DepartedOffice, 50)];
+        let derived = derive(&events);
+        assert_eq!(derived.status, ItemStatus::AtDeliveryOffice);
+        assert_eq!(derived.last_event, Some(1));
+        assert!(derived.anomalies.is_empty());
+    }
+
+    #[test]
+    fn events_after_delivery_are_anomalies_and_keep_the_outcome() {
+        let events = [fact(1, EventType::Accepted, 0), fact(2, EventType::Delivered, 10), fact(3, EventType::DepartedOffice, 20)];
+        let derived = derive(&events);
+        assert_eq!(derived.status, ItemStatus::Delivered);
+        assert_eq!(derived.last_event, Some(2));
+        assert_eq!(derived.anomalies, vec![(3, Anomaly::AfterFinalState)]);
+    }
+
+    #[test]
+    fn a_lost_item_that_turns_up_moves_on_and_is_flagged() {
+        let events = [fact(1, EventType::Accepted, 0), fact(2, EventType::LostDeclared, 10), fact(3, EventType::ArrivedDeliveryOffice, 20)];
+        let derived = derive(&events);
+        assert_eq!(derived.status, ItemStatus::AtDeliveryOffice);
+        assert_eq!(derived.anomalies, vec![(3, Anomaly::AfterLost)]);
+    }
+
+    #[test]
+    fn voided_events_are_ignored() {
+        let mut events = vec![fact(1, EventType::Accepted, 0), fact(2, EventType::Delivered, 10)];
+        events[1].voided = true;
+        assert_eq!(derive(&events).status, ItemStatus::Accepted);
+    }
+
+    #[test]
+    fn same_instant_events_order_by_progress() {
+        let events = [fact(1, EventType::Delivered, 10), fact(2, EventType::OutForDelivery, 10)];
+        let derived = derive(&events);
+        assert_eq!(derived.status, ItemStatus::Delivered);
+        assert!(derived.anomalies.is_empty());
+    }
+
+    #[test]
+    fn upu_codes() {
+        assert_eq!(EventType::Accepted.upu_code(None), Some("EMA"));
+        assert_eq!(EventType::ArrivedOffice.upu_code(None), Some("EMJ"));
+        assert_eq!(EventType::ArrivedOffice.upu_code(Some(OfficeType::OutwardExchange)), Some("EMB"));
+        assert_eq!(EventType::DepartedOffice.upu_code(Some(OfficeType::InwardExchange)), Some("EMF"));
+        assert_eq!(EventType::ArrivedDeliveryOffice.upu_code(None), Some("EMG"));
+        assert_eq!(EventType::DeliveryFailed.upu_code(None), Some("EMH"));
+        assert_eq!(EventType::Delivered.upu_code(None), Some("EMI"));
+        assert_eq!(EventType::LostDeclared.upu_code(None), None);
+    }
+
+    fn any_event() -> impl Strategy<Value = (EventType, i64, bool, bool)> {
+        (
+            proptest::sample::select(EventType::ALL.to_vec()),
+            0i64..50,
+            proptest::bool::weighted(0.9),
+            proptest::bool::weighted(0.1),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn any_arrival_order_gives_the_same_result(
+            events in proptest::collection::vec(any_event(), 0..12),
+            seed in any::<u64>(),
+        ) {
+            let facts: Vec<EventFact> = events.iter().enumerate().map(|(i, (t, minute, seal_ok, voided))| EventFact {
+                id: i as i64, event_type: *t, occurred_at: at(*minute), tie_key: format!("k{i}"), seal_ok: *seal_ok, voided: *voided,
+            }).collect();
+            let mut shuffled = facts.clone();
+            // A deterministic shuffle from the seed.
+            let mut state = seed;
+            for i in (1..shuffled.len()).rev() {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                shuffled.swap(i, (state >> 33) as usize % (i + 1));
+            }
+            prop_assert_eq!(derive(&facts), derive(&shuffled));
+        }
+    }
+}
