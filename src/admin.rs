@@ -57,6 +57,19 @@ pub fn create_organization(conn: &mut DbConn, input: &OrganizationInput) -> Resu
 /// Creates a client for the organization with this code and returns it with
 /// its secret, which is stored only as a hash and never shown again.
 pub fn create_client(conn: &mut DbConn, org_code: &str, name: &str, role: Role) -> Result<(ApiClient, String), AdminError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    create_client_with(conn, org_code, name, role, &id, &generate_secret())
+}
+
+/// Creates a client with a chosen id and secret (the demo's published credentials).
+pub fn create_client_with(
+    conn: &mut DbConn,
+    org_code: &str,
+    name: &str,
+    role: Role,
+    id: &str,
+    secret: &str,
+) -> Result<(ApiClient, String), AdminError> {
     let name = fields::text(name, 200).map_err(|r| AdminError::Invalid(vec![FieldError::new("name", r)]))?;
     let code = org_code.trim().to_uppercase();
     let org = store::organizations::find_by_code(conn, &code)?
@@ -67,11 +80,9 @@ pub fn create_client(conn: &mut DbConn, org_code: &str, name: &str, role: Role) 
             return Err(AdminError::Invalid(vec![FieldError::new("role", reason)]));
         }
     }
-    let secret = generate_secret();
-    let id = uuid::Uuid::new_v4().to_string();
-    let hash = hash_secret(&secret);
+    let hash = hash_secret(secret);
     let new = NewApiClient {
-        id: &id,
+        id,
         organization_id: &org.id,
         name: &name,
         role: role.as_str(),
@@ -79,5 +90,5 @@ pub fn create_client(conn: &mut DbConn, org_code: &str, name: &str, role: Role) 
         created_at: now_utc(),
     };
     let client = store::clients::create(conn, &new)?;
-    Ok((client, secret))
+    Ok((client, secret.to_string()))
 }

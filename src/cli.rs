@@ -26,6 +26,12 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Load the demo season (organizations, clients, items, scans) into an empty database.
+    Seed {
+        /// A fixture file in the format of fixtures/demo.json (default: the built-in demo).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -122,6 +128,17 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
                 serde_json::json!({"client_id": c.id, "client_secret": secret, "organization_id": c.organization_id, "role": c.role})
             })
             .map_err(|e| e.to_string()),
+        Command::Seed { file } => {
+            let fixture = match file {
+                Some(path) => std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display())),
+                None => Ok(crate::seed::DEMO.to_string()),
+            };
+            fixture.and_then(|text| {
+                crate::seed::seed(&mut conn, &text, chrono::Utc::now())
+                    .map(|s| serde_json::to_value(s).expect("json"))
+                    .map_err(|e| e.to_string())
+            })
+        }
         Command::Serve | Command::Openapi => unreachable!("handled by run"),
     };
     match result {

@@ -10,5 +10,6 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod seed;
 pub mod server;
 pub mod store;

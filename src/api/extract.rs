@@ -20,6 +20,9 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Fi
         let (field, reason) = match message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
             Some(name) if path == "." => (name.to_string(), "is required".to_string()),
             Some(name) => (format!("{path}.{name}"), "is required".to_string()),
+            // Only a flattened, internally tagged enum (an event's `type`)
+            // reports an unknown variant at the root.
+            None if path == "." && message.starts_with("unknown variant") => ("type".to_string(), message),
             None if path == "." => ("body".to_string(), message),
             None => (path, message),
         };

@@ -199,6 +199,11 @@ impl DbConn {
         let DbConn::Sqlite(sqlite) = self else {
             return self.transaction(f);
         };
+        let nested = AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?.is_some();
+        if nested {
+            // The outer transaction already holds the write lock: a savepoint.
+            return self.transaction(f);
+        }
         AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
         let outcome = f(self);
         let DbConn::Sqlite(sqlite) = self else { unreachable!("the variant cannot change") };
@@ -251,12 +256,15 @@ mod tests {
             Err(diesel::result::Error::RollbackTransaction)
         });
         assert!(failed.is_err());
+        let nested: Result<(), diesel::result::Error> =
+            conn.write_transaction(|c| c.write_transaction(|c| c.batch_execute("INSERT INTO t VALUES (3)")));
+        assert!(nested.is_ok());
         #[derive(QueryableByName)]
         struct Count {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
         let count: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM t").get_result(&mut *conn).unwrap();
-        assert_eq!(count.n, 1);
+        assert_eq!(count.n, 2);
     }
 }

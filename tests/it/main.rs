@@ -9,4 +9,5 @@ mod events;
 mod health;
 mod items;
 mod scoping;
+mod seed;
 mod util;

@@ -24,7 +24,7 @@ use crate::domain::{fields, s10, ItemStatus, Role};
 use crate::store::events::{Event, EventVoid};
 use crate::store::items::Item;
 use crate::store::{self, now_utc};
-use ingest::{record_all, Outcome};
+pub use ingest::{record_all, Outcome};
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(create_event).service(create_events_batch).service(void_event).service(list_item_events);

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use diesel::Connection;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
@@ -51,6 +51,13 @@ fn load_orgs(
     codes.sort();
     codes.dedup();
     Ok((own, store::organizations::by_codes(conn, &codes)?))
+}
+
+/// Checks a registration as of `now` and builds the row to store.
+pub fn prepare_item(conn: &mut DbConn, caller: &Caller, request: &NewItemRequest, now: DateTime<Utc>) -> Result<NewItem, ApiError> {
+    let (own, orgs) = load_orgs(conn, caller, &[request])?;
+    let ctx = validate::Context { caller, caller_org: &own, orgs: &orgs, now };
+    validate::new_item(request, &ctx).map_err(ApiError::Validation)
 }
 
 /// Renders items with their organizations' codes (one query for the page).
@@ -146,9 +153,7 @@ pub async fn create_item(
     let scope = scope_of(&caller);
     let (outcome, view) = state
         .db(move |conn| {
-            let (own, orgs) = load_orgs(conn, &caller, &[&request])?;
-            let ctx = validate::Context { caller: &caller, caller_org: &own, orgs: &orgs, now: Utc::now() };
-            let new = validate::new_item(&request, &ctx).map_err(ApiError::Validation)?;
+            let new = prepare_item(conn, &caller, &request, Utc::now())?;
             let outcome = conn.write_transaction(|conn| store::items::register(conn, &new))?;
             let item = match outcome {
                 Registered::Created(item) => (true, item),
