@@ -13,7 +13,12 @@ use utoipa::ToSchema;
 use super::ItemStatus;
 
 string_enum! {
-    /// What a scan says happened.
+    /// What a scan says happened, with its UPU EMSEVT code:
+    /// accepted: EMA; arrived_office: EMB (outward exchange), EMD (inward
+    /// exchange), EMJ (transit); departed_office: EMC, EMF, EMK likewise;
+    /// arrived_delivery_office: EMG; out_for_delivery: EDG; delivery_failed:
+    /// EMH; delivered: EMI; held_at_office: EDH; returned_to_sender,
+    /// seal_checked, damaged, misrouted, lost_declared: no UPU code.
     EventType {
         /// Posting / acceptance at the counter (UPU EMA).
         Accepted => "accepted",

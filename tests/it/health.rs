@@ -44,6 +44,12 @@ fn spec_documents_security_and_examples() {
     assert!(create["security"].is_array());
     assert!(spec["components"]["schemas"]["NewItemRequest"]["example"].is_object());
     assert!(spec["components"]["schemas"]["Problem"]["example"].is_object());
+    // Every event type is documented with its UPU code.
+    let event_types = spec["components"]["schemas"]["EventType"]["description"].as_str().unwrap();
+    for event_type in exampost::domain::events::EventType::ALL {
+        let code = event_type.upu_code(None).unwrap_or("no UPU code");
+        assert!(event_types.contains(event_type.as_str()) && event_types.contains(code), "{event_type} {code}");
+    }
     // Health, token and docs need no token.
     assert!(spec["paths"]["/healthz"]["get"]["security"].is_null());
     assert!(spec["paths"]["/api/v1/auth/token"]["post"]["security"].is_null());
