@@ -138,7 +138,7 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
                 scan["season"] = new.season.clone().into();
                 entries.push(Ok(from_value::<BatchEventEntry>(scan).map_err(|e| SeedError::Fixture(format!("{number}: {} {}", e.field, e.reason)))?));
             }
-            for (outcome, _) in record_all(conn, &caller, entries)? {
+            for (outcome, _) in record_all(conn, &caller, entries, now)? {
                 match outcome {
                     Outcome::Created(_) => events += 1,
                     Outcome::Replayed(e) => return Err(SeedError::Refused(number, format!("event {} repeated", e.client_event_id))),

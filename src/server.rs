@@ -42,7 +42,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let pool = open_database(&config)?;
     let listener = TcpListener::bind(config.bind).map_err(|e| StartError::Bind(config.bind.to_string(), e))?;
     tracing::info!(address = %config.bind, database = ?config.database, "ExamPost listening");
-    let state = web::Data::new(AppState { pool, tokens });
+    let state = web::Data::new(AppState { pool, tokens, clock: std::sync::Arc::new(crate::clock::SystemClock) });
     start(state, listener, config.workers)
         .map_err(|e| StartError::Bind(config.bind.to_string(), e))?
         .await

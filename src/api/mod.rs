@@ -29,6 +29,7 @@ use problem::ApiError;
 pub struct AppState {
     pub pool: Pool,
     pub tokens: TokenKeys,
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 impl AppState {

@@ -57,6 +57,73 @@ diesel::table! {
         last_event_at -> Nullable<Timestamp>,
         last_office_code -> Nullable<Text>,
         has_anomaly -> Bool,
+        accepted_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        replaces_item_id -> Nullable<BigInt>,
+        replaced_by_item_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    priority_rules (priority) {
+        priority -> Text,
+        transit_hours_same_province -> Integer,
+        transit_hours_other_province -> Integer,
+        stall_hours -> Integer,
+        ack_hours -> Integer,
+        suspected_loss_hours -> Integer,
+        at_risk_margin_hours -> Integer,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        public_id -> Text,
+        item_id -> BigInt,
+        kind -> Text,
+        severity -> Text,
+        level -> Integer,
+        state -> Text,
+        owner_org_id -> Text,
+        response_due_at -> Timestamp,
+        trigger_event_id -> Nullable<BigInt>,
+        plan -> Nullable<Text>,
+        expected_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        replacement_requested -> Bool,
+        opened_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_entries (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        action -> Text,
+        level -> Integer,
+        actor -> Text,
+        note -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_points (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        position -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        case_kinds -> Text,
+        levels -> Text,
+        lang -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -95,4 +162,8 @@ diesel::table! {
 diesel::joinable!(api_clients -> organizations (organization_id));
 diesel::joinable!(events -> items (item_id));
 diesel::joinable!(event_voids -> events (event_id));
-diesel::allow_tables_to_appear_in_same_query!(organizations, api_clients, items, events, event_voids);
+diesel::joinable!(cases -> items (item_id));
+diesel::joinable!(case_entries -> cases (case_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations, api_clients, items, events, event_voids, priority_rules, cases, case_entries, contact_points
+);

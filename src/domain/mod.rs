@@ -80,6 +80,7 @@ macro_rules! string_enum {
 }
 
 // After the macro: modules use `string_enum!` too.
+pub mod cases;
 pub mod events;
 pub mod fields;
 pub mod province;

@@ -3,7 +3,9 @@ use diesel::prelude::*;
 
 use crate::db::schema::{event_voids, events, items};
 use crate::db::DbConn;
+use crate::domain::cases;
 use crate::domain::events::{derive, Derived, EventFact, EventType};
+use crate::domain::Priority;
 use crate::store::items::Item;
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
@@ -150,9 +152,21 @@ pub fn refresh_item(conn: &mut DbConn, item_id: i64) -> QueryResult<(Item, Deriv
     let facts: Vec<EventFact> = rows.iter().filter_map(|(e, v)| fact(e, v.as_ref())).collect();
     let derived = derive(&facts);
     let last = derived.last_event.and_then(|id| rows.iter().find(|(e, _)| e.id == id)).map(|(e, _)| e);
+    let accepted_at = facts.iter().filter(|f| !f.voided && f.event_type == EventType::Accepted).map(|f| f.occurred_at).min();
+    let item = super::items::find(conn, item_id)?;
+    let priority = Priority::parse(&item.priority).unwrap_or(Priority::Standard);
+    let rule = super::rules::for_priority(conn, priority)?;
+    let due_at = cases::due_at(
+        accepted_at.map(|t| t.and_utc()),
+        item.must_arrive_by.map(|t| t.and_utc()),
+        &rule,
+        item.origin_province == item.dest_province,
+    );
     diesel::update(items::table.find(item_id))
         .set((
             items::status.eq(derived.status.as_str()),
+            items::accepted_at.eq(accepted_at),
+            items::due_at.eq(due_at.map(|t| t.naive_utc())),
             items::last_event_id.eq(last.map(|e| e.id)),
             items::last_event_at.eq(last.map(|e| e.occurred_at)),
             items::last_office_code.eq(last.map(|e| e.office_code.clone())),

@@ -3,6 +3,8 @@ use diesel::prelude::*;
 
 use crate::db::schema::items;
 use crate::db::DbConn;
+use crate::domain::cases::Rule;
+use crate::domain::ItemStatus;
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
 #[diesel(table_name = items)]
@@ -39,6 +41,10 @@ pub struct Item {
     pub last_event_at: Option<NaiveDateTime>,
     pub last_office_code: Option<String>,
     pub has_anomaly: bool,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub due_at: Option<NaiveDateTime>,
+    pub replaces_item_id: Option<i64>,
+    pub replaced_by_item_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -71,6 +77,8 @@ pub struct NewItem {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Before acceptance the deadline is the sender's must-arrive-by time.
+    pub due_at: Option<NaiveDateTime>,
 }
 
 /// Which items a caller may see.
@@ -223,4 +231,34 @@ pub fn list_visible(
         query = query.filter(items::id.lt(before));
     }
     query.order(items::id.desc()).limit(limit).load(conn)
+}
+
+/// Items some time rule may apply to at `now`: not settled and past their
+/// deadline, in the network without a recent scan, or with a must-arrive-by
+/// time inside the risk margin. Each query walks a (status, time) index.
+pub fn needing_attention(conn: &mut DbConn, rules: &[Rule], now: NaiveDateTime) -> QueryResult<Vec<Item>> {
+    use crate::domain::cases::{in_network, settled};
+    let open: Vec<&str> = ItemStatus::ALL.iter().filter(|s| !settled(**s)).map(|s| s.as_str()).collect();
+    let moving: Vec<&str> = ItemStatus::ALL.iter().filter(|s| in_network(**s)).map(|s| s.as_str()).collect();
+    let mut found: Vec<Item> = items::table.filter(items::status.eq_any(&open)).filter(items::due_at.lt(now)).load(conn)?;
+    for rule in rules {
+        let quiet_since = now - chrono::Duration::hours(rule.stall_hours.into());
+        let stalled: Vec<Item> = items::table
+            .filter(items::status.eq_any(&moving))
+            .filter(items::priority.eq(rule.priority.as_str()))
+            .filter(items::last_event_at.lt(quiet_since))
+            .load(conn)?;
+        found.extend(stalled);
+        let horizon = now + chrono::Duration::hours(rule.at_risk_margin_hours.into());
+        let at_risk: Vec<Item> = items::table
+            .filter(items::status.eq_any(["registered", "accepted", "in_transit", "exception"]))
+            .filter(items::priority.eq(rule.priority.as_str()))
+            .filter(items::must_arrive_by.gt(now))
+            .filter(items::must_arrive_by.lt(horizon))
+            .load(conn)?;
+        found.extend(at_risk);
+    }
+    found.sort_by_key(|i| i.id);
+    found.dedup_by_key(|i| i.id);
+    Ok(found)
 }

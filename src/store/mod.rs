@@ -1,10 +1,13 @@
 //! Diesel queries. Functions take `&mut DbConn` and are called from
 //! `web::block` (never on the async workers) or from the CLI.
 
+pub mod cases;
 pub mod clients;
+pub mod contacts;
 pub mod events;
 pub mod items;
 pub mod organizations;
+pub mod rules;
 
 use chrono::{NaiveDateTime, Utc};
 

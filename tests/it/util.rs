@@ -3,6 +3,7 @@
 //! `TEST_DATABASE_URL=postgres://…` is set), with helpers to make callers.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use exampost::api::AppState;
 use exampost::auth::TokenKeys;
+use exampost::clock::ManualClock;
 use exampost::config::Config;
 use exampost::db::{self, DbTarget, Pool, SqliteSync};
 use exampost::domain::{OrgKind, Role};
@@ -105,6 +107,8 @@ pub struct Party {
 
 pub struct TestApp {
     pub base: String,
+    /// The server's clock: tests move it instead of sleeping.
+    pub clock: Arc<ManualClock>,
     pub state: web::Data<AppState>,
     pub db: TestDb,
     client: awc::Client,
@@ -127,13 +131,14 @@ impl TestApp {
         let db = TestDb::new();
         let config = test_config(db.url());
         let pool: Pool = exampost::server::open_database(&config).expect("open test database");
-        let state = web::Data::new(AppState { pool, tokens: TokenKeys::new(TEST_SECRET, config.token_ttl) });
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let state = web::Data::new(AppState { pool, tokens: TokenKeys::new(TEST_SECRET, config.token_ttl), clock: clock.clone() });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = exampost::server::start(state.clone(), listener, 1).unwrap();
         actix_web::rt::spawn(server);
         let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
-        TestApp { base, state, db, client }
+        TestApp { base, clock, state, db, client }
     }
 
     pub fn conn(&self) -> db::PooledConn {

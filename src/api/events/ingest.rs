@@ -1,7 +1,7 @@
 //! Recording scan events: checks, idempotency, and keeping each item's
 //! derived state current, all in one write transaction.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
@@ -124,11 +124,11 @@ pub fn record_all(
     conn: &mut DbConn,
     caller: &Caller,
     entries: Vec<Result<BatchEventEntry, Problem>>,
+    now: DateTime<Utc>,
 ) -> Result<Vec<(Outcome, Option<String>)>, ApiError> {
-    let now = Utc::now();
     conn.write_transaction(|conn| {
         let mut cache = HashMap::new();
-        let mut touched = BTreeSet::new();
+        let mut touched: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         let mut outcomes = Vec::with_capacity(entries.len());
         for entry in entries {
             let entry = match entry {
@@ -151,7 +151,7 @@ pub fn record_all(
             };
             let outcome = match store::events::record(conn, &new)? {
                 Recorded::Created(event) => {
-                    touched.insert(event.item_id);
+                    touched.entry(event.item_id).or_default().push(event.id);
                     Outcome::Created(event)
                 }
                 Recorded::Replayed(event) => Outcome::Replayed(event),
@@ -165,8 +165,9 @@ pub fn record_all(
             };
             outcomes.push((outcome, Some(item.tracking_number)));
         }
-        for item_id in touched {
-            store::events::refresh_item(conn, item_id)?;
+        for (item_id, new_events) in touched {
+            let (item, _) = store::events::refresh_item(conn, item_id)?;
+            crate::escalation::after_events(conn, &item, &new_events, now)?;
         }
         Ok(outcomes)
     })

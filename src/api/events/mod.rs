@@ -122,9 +122,10 @@ pub async fn create_event(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Carrier, Role::Admin])?;
     let entry = BatchEventEntry { tracking_number: tracking_number.into_inner(), season: query.into_inner().season, event: request };
+    let now = state.clock.now();
     let (created, view) = state
         .db(move |conn| {
-            let (outcome, _) = record_all(conn, &caller, vec![Ok(entry)])?.pop().expect("one outcome per entry");
+            let (outcome, _) = record_all(conn, &caller, vec![Ok(entry)], now)?.pop().expect("one outcome per entry");
             match outcome {
                 Outcome::Created(event) => Ok((true, recorded_view(conn, &event)?)),
                 Outcome::Replayed(event) => Ok((false, recorded_view(conn, &event)?)),
@@ -162,7 +163,8 @@ pub async fn create_events_batch(
         .into_iter()
         .map(|value| from_value::<BatchEventEntry>(value).map_err(|e| ApiError::Validation(vec![e]).problem()))
         .collect();
-    let outcomes = state.db(move |conn| record_all(conn, &caller, entries)).await?;
+    let now = state.clock.now();
+    let outcomes = state.db(move |conn| record_all(conn, &caller, entries, now)).await?;
     let results = outcomes
         .into_iter()
         .enumerate()

@@ -213,5 +213,6 @@ pub fn new_item(request: &NewItemRequest, ctx: &Context) -> Result<NewItem, Vec<
         created_by: ctx.caller.client_id.clone(),
         created_at: now,
         updated_at: now,
+        due_at: must_arrive_by.map(|t| t.naive_utc()),
     })
 }

@@ -1,0 +1,11 @@
+DROP TABLE contact_points;
+DROP TABLE case_entries;
+DROP TABLE cases;
+DROP INDEX items_status_must_arrive;
+DROP INDEX items_status_last_event;
+DROP INDEX items_status_due;
+ALTER TABLE items DROP COLUMN replaced_by_item_id;
+ALTER TABLE items DROP COLUMN replaces_item_id;
+ALTER TABLE items DROP COLUMN due_at;
+ALTER TABLE items DROP COLUMN accepted_at;
+DROP TABLE priority_rules;

@@ -1,0 +1,401 @@
+//! Escalation rules: deadlines, detection, the case ladder and lifecycle.
+//! Pure functions of an item's state and the time; the sweeper and the
+//! event ingest call them.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::events::{EventFact, EventType};
+use super::{ItemStatus, Priority};
+
+string_enum! {
+    /// Why a case was opened.
+    CaseKind {
+        /// Not delivered by the effective deadline.
+        Overdue => "overdue",
+        /// No scan for longer than the priority allows while in the network.
+        Stalled => "stalled",
+        /// Still no scan long after becoming overdue.
+        SuspectedLoss => "suspected_loss",
+        /// The must-arrive-by date is near and the item is not at its delivery office.
+        DeadlineAtRisk => "deadline_at_risk",
+        /// A seal found broken or not the registered one.
+        Tampering => "tampering",
+        Misrouted => "misrouted",
+        Damaged => "damaged",
+        /// A second failed delivery attempt.
+        RepeatedFailure => "repeated_failure",
+        /// The carrier declared the item lost: the sender must issue a replacement.
+        Lost => "lost",
+    }
+}
+
+string_enum! {
+    /// How serious a case is.
+    Severity {
+        Low => "low",
+        Medium => "medium",
+        High => "high",
+        Critical => "critical",
+    }
+}
+
+string_enum! {
+    /// Where a case is in its lifecycle.
+    CaseState {
+        Open => "open",
+        Acknowledged => "acknowledged",
+        Resolved => "resolved",
+        Closed => "closed",
+    }
+}
+
+string_enum! {
+    /// How a case ended.
+    CaseOutcome {
+        FoundAndDelivered => "found_and_delivered",
+        Returned => "returned",
+        Replaced => "replaced",
+        DeclaredLost => "declared_lost",
+    }
+}
+
+string_enum! {
+    /// Something done to a case; each lands on its timeline.
+    CaseAction {
+        Opened => "opened",
+        Escalated => "escalated",
+        Acknowledged => "acknowledged",
+        Commented => "commented",
+        Resolved => "resolved",
+        Closed => "closed",
+        ReplacementRequested => "replacement_requested",
+    }
+}
+
+/// The kinds a delivery settles.
+pub const DELAY_KINDS: &[CaseKind] = &[CaseKind::Overdue, CaseKind::Stalled, CaseKind::SuspectedLoss, CaseKind::DeadlineAtRisk, CaseKind::Lost];
+
+/// Highest level: the provincial overseer (DIC and steering committee).
+pub const TOP_LEVEL: i32 = 3;
+
+/// The timing rules of one priority (an admin may change them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"priority": "urgent", "transit_hours_same_province": 24, "transit_hours_other_province": 48,
+    "stall_hours": 12, "ack_hours": 2, "suspected_loss_hours": 72, "at_risk_margin_hours": 24}))]
+pub struct Rule {
+    pub priority: Priority,
+    /// Hours from acceptance to delivery within one province.
+    pub transit_hours_same_province: i32,
+    /// Hours from acceptance to delivery between provinces.
+    pub transit_hours_other_province: i32,
+    /// Longest time without a scan while in the network.
+    pub stall_hours: i32,
+    /// Time a case may wait for acknowledgement before it rises a level.
+    pub ack_hours: i32,
+    /// Time without a scan after the deadline before loss is suspected.
+    pub suspected_loss_hours: i32,
+    /// How close to the must-arrive-by time an item not yet at its delivery office is at risk.
+    pub at_risk_margin_hours: i32,
+}
+
+impl Rule {
+    /// The defaults of the provincial plans.
+    pub fn default_for(priority: Priority) -> Rule {
+        let (same, other, stall, ack) = match priority {
+            Priority::Urgent => (24, 48, 12, 2),
+            Priority::Priority => (48, 72, 24, 4),
+            Priority::Standard => (72, 120, 48, 8),
+        };
+        Rule {
+            priority,
+            transit_hours_same_province: same,
+            transit_hours_other_province: other,
+            stall_hours: stall,
+            ack_hours: ack,
+            suspected_loss_hours: 72,
+            at_risk_margin_hours: 24,
+        }
+    }
+
+    /// Every number positive and the longer route no shorter.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let fields = [
+            ("transit_hours_same_province", self.transit_hours_same_province),
+            ("transit_hours_other_province", self.transit_hours_other_province),
+            ("stall_hours", self.stall_hours),
+            ("ack_hours", self.ack_hours),
+            ("suspected_loss_hours", self.suspected_loss_hours),
+            ("at_risk_margin_hours", self.at_risk_margin_hours),
+        ];
+        for (name, value) in fields {
+            if !(1..=24 * 60).contains(&value) {
+                return Err((name, "must be from 1 to 1440 hours".into()));
+            }
+        }
+        if self.transit_hours_other_province < self.transit_hours_same_province {
+            return Err(("transit_hours_other_province", "must not be shorter than within one province".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The effective deadline: the earlier of the transit time from acceptance
+/// and the sender's must-arrive-by time (either may be missing).
+pub fn due_at(
+    accepted_at: Option<DateTime<Utc>>,
+    must_arrive_by: Option<DateTime<Utc>>,
+    rule: &Rule,
+    same_province: bool,
+) -> Option<DateTime<Utc>> {
+    let hours = if same_province { rule.transit_hours_same_province } else { rule.transit_hours_other_province };
+    let by_transit = accepted_at.map(|t| t + Duration::hours(hours.into()));
+    match (by_transit, must_arrive_by) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Statuses in which an item is still on its way.
+pub fn in_network(status: ItemStatus) -> bool {
+    use ItemStatus::*;
+    matches!(status, Accepted | InTransit | AtDeliveryOffice | OutForDelivery | DeliveryFailed)
+}
+
+/// Statuses after which no delay can arise.
+pub fn settled(status: ItemStatus) -> bool {
+    matches!(status, ItemStatus::Delivered | ItemStatus::Returned | ItemStatus::Lost)
+}
+
+/// What the time-based rules look at.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    pub status: ItemStatus,
+    pub due_at: Option<DateTime<Utc>>,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub must_arrive_by: Option<DateTime<Utc>>,
+}
+
+/// The time-based case kinds an item calls for at `now`.
+pub fn time_rules(item: &Watch, rule: &Rule, now: DateTime<Utc>) -> Vec<CaseKind> {
+    let mut kinds = Vec::new();
+    if settled(item.status) {
+        return kinds;
+    }
+    if let Some(due) = item.due_at.filter(|due| *due < now) {
+        kinds.push(CaseKind::Overdue);
+        let silent_since_due = item.last_event_at.is_none_or(|last| last <= due);
+        if silent_since_due && now >= due + Duration::hours(rule.suspected_loss_hours.into()) {
+            kinds.push(CaseKind::SuspectedLoss);
+        }
+    }
+    if in_network(item.status) {
+        if let Some(last) = item.last_event_at {
+            if now - last > Duration::hours(rule.stall_hours.into()) {
+                kinds.push(CaseKind::Stalled);
+            }
+        }
+    }
+    let before_delivery_office = matches!(item.status, ItemStatus::Registered | ItemStatus::Accepted | ItemStatus::InTransit | ItemStatus::Exception);
+    if let Some(by) = item.must_arrive_by {
+        if before_delivery_office && by > now && by - now < Duration::hours(rule.at_risk_margin_hours.into()) {
+            kinds.push(CaseKind::DeadlineAtRisk);
+        }
+    }
+    kinds
+}
+
+/// Cases that newly recorded events call for at once: a broken or foreign
+/// seal, misrouting, damage, a declared loss, a second failed attempt.
+pub fn incidents(all: &[EventFact], new_ids: &[i64]) -> Vec<(CaseKind, i64)> {
+    let mut found = Vec::new();
+    let live: Vec<&EventFact> = all.iter().filter(|e| !e.voided).collect();
+    let failed_attempts = live.iter().filter(|e| e.event_type == EventType::DeliveryFailed).count();
+    for event in live.iter().filter(|e| new_ids.contains(&e.id)) {
+        let kind = match event.event_type {
+            EventType::SealChecked if !event.seal_ok => CaseKind::Tampering,
+            EventType::Misrouted => CaseKind::Misrouted,
+            EventType::Damaged => CaseKind::Damaged,
+            EventType::LostDeclared => CaseKind::Lost,
+            EventType::DeliveryFailed if failed_attempts >= 2 => CaseKind::RepeatedFailure,
+            _ => continue,
+        };
+        if !found.iter().any(|(k, _)| *k == kind) {
+            found.push((kind, event.id));
+        }
+    }
+    found
+}
+
+/// How serious a new case is.
+pub fn severity(kind: CaseKind, priority: Priority) -> Severity {
+    use CaseKind::*;
+    match (kind, priority) {
+        (Tampering, _) => Severity::Critical,
+        (Lost | SuspectedLoss, _) => Severity::High,
+        (Overdue | DeadlineAtRisk | Stalled | Misrouted | Damaged | RepeatedFailure, Priority::Urgent) => Severity::High,
+        (Overdue | DeadlineAtRisk | Misrouted | Damaged | RepeatedFailure, _) => Severity::Medium,
+        (Stalled, _) => Severity::Low,
+    }
+}
+
+/// The time a case at a new level has to be acknowledged.
+pub fn response_due(opened: DateTime<Utc>, severity: Severity, rule: &Rule) -> DateTime<Utc> {
+    let hours = if severity == Severity::Critical { 1.min(rule.ack_hours) } else { rule.ack_hours };
+    opened + Duration::hours(hours.into())
+}
+
+/// Whether an unacknowledged case has waited too long and must rise.
+pub fn must_rise(state: CaseState, level: i32, response_due_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    state == CaseState::Open && level < TOP_LEVEL && now >= response_due_at
+}
+
+/// The state an action leads to, or why it is not allowed now.
+pub fn transition(state: CaseState, action: CaseAction) -> Result<CaseState, String> {
+    use CaseState as S;
+    match (state, action) {
+        (S::Open, CaseAction::Acknowledged) => Ok(S::Acknowledged),
+        (S::Open | S::Acknowledged, CaseAction::Resolved) => Ok(S::Resolved),
+        (S::Resolved, CaseAction::Closed) => Ok(S::Closed),
+        (S::Open | S::Acknowledged, CaseAction::Escalated) => Ok(state),
+        (S::Open | S::Acknowledged | S::Resolved, CaseAction::Commented | CaseAction::ReplacementRequested) => Ok(state),
+        (s, a) => Err(format!("cannot {} a case that is {}", verb(a), s)),
+    }
+}
+
+fn verb(action: CaseAction) -> &'static str {
+    match action {
+        CaseAction::Opened => "open",
+        CaseAction::Escalated => "escalate",
+        CaseAction::Acknowledged => "acknowledge",
+        CaseAction::Commented => "comment on",
+        CaseAction::Resolved => "resolve",
+        CaseAction::Closed => "close",
+        CaseAction::ReplacementRequested => "request a replacement for",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(hours: i64) -> DateTime<Utc> {
+        "2026-07-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::hours(hours)
+    }
+
+    fn watch(status: ItemStatus, due: Option<i64>, last: Option<i64>, by: Option<i64>) -> Watch {
+        Watch { status, due_at: due.map(t), last_event_at: last.map(t), must_arrive_by: by.map(t) }
+    }
+
+    #[test]
+    fn deadline_is_the_earlier_of_transit_and_must_arrive_by() {
+        let urgent = Rule::default_for(Priority::Urgent);
+        assert_eq!(due_at(Some(t(0)), None, &urgent, true), Some(t(24)));
+        assert_eq!(due_at(Some(t(0)), None, &urgent, false), Some(t(48)));
+        assert_eq!(due_at(Some(t(0)), Some(t(10)), &urgent, true), Some(t(10)));
+        assert_eq!(due_at(None, Some(t(10)), &urgent, true), Some(t(10)));
+        assert_eq!(due_at(None, None, &urgent, true), None);
+        let standard = Rule::default_for(Priority::Standard);
+        assert_eq!(due_at(Some(t(0)), Some(t(500)), &standard, false), Some(t(120)));
+    }
+
+    #[test]
+    fn overdue_at_its_boundary() {
+        let rule = Rule::default_for(Priority::Priority);
+        let item = watch(ItemStatus::InTransit, Some(24), Some(23), None);
+        assert!(!time_rules(&item, &rule, t(24)).contains(&CaseKind::Overdue));
+        assert!(time_rules(&item, &rule, t(24) + Duration::seconds(1)).contains(&CaseKind::Overdue));
+        let delivered = watch(ItemStatus::Delivered, Some(24), Some(30), None);
+        assert!(time_rules(&delivered, &rule, t(100)).is_empty());
+    }
+
+    #[test]
+    fn stalled_at_its_boundary_only_in_the_network() {
+        let rule = Rule::default_for(Priority::Urgent); // 12 h
+        let item = watch(ItemStatus::InTransit, None, Some(0), None);
+        assert!(!time_rules(&item, &rule, t(12)).contains(&CaseKind::Stalled));
+        assert!(time_rules(&item, &rule, t(12) + Duration::seconds(1)).contains(&CaseKind::Stalled));
+        let held = watch(ItemStatus::HeldAtOffice, None, Some(0), None);
+        assert!(!time_rules(&held, &rule, t(100)).contains(&CaseKind::Stalled));
+    }
+
+    #[test]
+    fn suspected_loss_when_silent_long_after_the_deadline() {
+        let rule = Rule::default_for(Priority::Standard); // 72 h after due
+        let silent = watch(ItemStatus::InTransit, Some(10), Some(5), None);
+        assert!(!time_rules(&silent, &rule, t(81)).contains(&CaseKind::SuspectedLoss));
+        assert!(time_rules(&silent, &rule, t(82)).contains(&CaseKind::SuspectedLoss));
+        let scanned_after_due = watch(ItemStatus::InTransit, Some(10), Some(11), None);
+        assert!(!time_rules(&scanned_after_due, &rule, t(200)).contains(&CaseKind::SuspectedLoss));
+    }
+
+    #[test]
+    fn deadline_at_risk_inside_the_margin_before_the_delivery_office() {
+        let rule = Rule::default_for(Priority::Priority); // 24 h margin
+        let item = watch(ItemStatus::InTransit, None, None, Some(48));
+        assert!(!time_rules(&item, &rule, t(24)).contains(&CaseKind::DeadlineAtRisk));
+        assert!(time_rules(&item, &rule, t(24) + Duration::seconds(1)).contains(&CaseKind::DeadlineAtRisk));
+        let there = watch(ItemStatus::AtDeliveryOffice, None, None, Some(48));
+        assert!(!time_rules(&there, &rule, t(40)).contains(&CaseKind::DeadlineAtRisk));
+        assert!(!time_rules(&item, &rule, t(49)).contains(&CaseKind::DeadlineAtRisk), "past it is overdue, not at risk");
+    }
+
+    #[test]
+    fn cases_rise_until_the_top_when_unacknowledged() {
+        assert!(!must_rise(CaseState::Open, 1, t(2), t(1)));
+        assert!(must_rise(CaseState::Open, 1, t(2), t(2)));
+        assert!(must_rise(CaseState::Open, 2, t(2), t(3)));
+        assert!(!must_rise(CaseState::Open, 3, t(2), t(3)));
+        assert!(!must_rise(CaseState::Acknowledged, 1, t(2), t(3)));
+    }
+
+    #[test]
+    fn lifecycle() {
+        use CaseAction::*;
+        assert_eq!(transition(CaseState::Open, Acknowledged), Ok(CaseState::Acknowledged));
+        assert_eq!(transition(CaseState::Acknowledged, Resolved), Ok(CaseState::Resolved));
+        assert_eq!(transition(CaseState::Resolved, Closed), Ok(CaseState::Closed));
+        assert!(transition(CaseState::Closed, Acknowledged).unwrap_err().contains("closed"));
+        assert!(transition(CaseState::Open, Closed).is_err());
+        assert!(transition(CaseState::Resolved, Escalated).is_err());
+    }
+
+    #[test]
+    fn severities_and_response_times() {
+        assert_eq!(severity(CaseKind::Tampering, Priority::Standard), Severity::Critical);
+        assert_eq!(severity(CaseKind::Stalled, Priority::Standard), Severity::Low);
+        assert_eq!(severity(CaseKind::Overdue, Priority::Urgent), Severity::High);
+        let rule = Rule::default_for(Priority::Standard);
+        assert_eq!(response_due(t(0), Severity::Medium, &rule), t(8));
+        assert_eq!(response_due(t(0), Severity::Critical, &rule), t(1));
+    }
+
+    #[test]
+    fn incidents_from_new_events() {
+        let fact = |id: i64, event_type: EventType, seal_ok: bool| EventFact {
+            id, event_type, occurred_at: t(id).naive_utc(), tie_key: id.to_string(), seal_ok, voided: false,
+        };
+        let events = vec![
+            fact(1, EventType::SealChecked, false),
+            fact(2, EventType::DeliveryFailed, true),
+            fact(3, EventType::DeliveryFailed, true),
+            fact(4, EventType::Misrouted, true),
+        ];
+        assert_eq!(incidents(&events, &[1]), vec![(CaseKind::Tampering, 1)]);
+        assert_eq!(incidents(&events, &[3, 4]), vec![(CaseKind::RepeatedFailure, 3), (CaseKind::Misrouted, 4)]);
+        assert!(incidents(&events[1..2], &[2]).is_empty(), "one failed attempt is no case");
+        let mut voided = events.clone();
+        voided[2].voided = true;
+        assert!(incidents(&voided, &[2]).is_empty());
+    }
+
+    #[test]
+    fn rules_are_checked() {
+        assert!(Rule::default_for(Priority::Urgent).check().is_ok());
+        let bad = Rule { transit_hours_other_province: 10, ..Rule::default_for(Priority::Urgent) };
+        assert_eq!(bad.check().unwrap_err().0, "transit_hours_other_province");
+        let zero = Rule { ack_hours: 0, ..Rule::default_for(Priority::Urgent) };
+        assert_eq!(zero.check().unwrap_err().0, "ack_hours");
+    }
+}

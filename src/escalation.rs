@@ -1,0 +1,150 @@
+//! The escalation workflow: opening cases (from events at once, from time in
+//! the sweeper), the automatic ladder, and settling cases when an item is
+//! delivered or returned. No HTTP; the API, the sweeper loop and the CLI
+//! call it inside their transactions.
+
+use chrono::{DateTime, Utc};
+use diesel::QueryResult;
+
+use crate::db::DbConn;
+use crate::domain::cases::{self, CaseAction, CaseKind, CaseOutcome, CaseState, Watch, DELAY_KINDS, TOP_LEVEL};
+use crate::domain::{ItemStatus, Priority};
+use crate::store::cases::{Case, NewCase, StateChanges};
+use crate::store::items::Item;
+use crate::store::{self};
+
+/// The organization that owns a case at a level: the carrier at levels 1
+/// and 2, the provincial overseer at the top (the carrier when there is none).
+fn owner_at(conn: &mut DbConn, item: &Item, level: i32) -> QueryResult<String> {
+    if level >= TOP_LEVEL {
+        for province in [&item.dest_province, &item.origin_province] {
+            if let Some(overseer) = store::cases::overseer_of(conn, province)? {
+                return Ok(overseer);
+            }
+        }
+    }
+    Ok(item.carrier_org_id.clone())
+}
+
+/// Opens a case of `kind` for the item unless one is active.
+pub fn open_case(conn: &mut DbConn, item: &Item, kind: CaseKind, trigger_event_id: Option<i64>, now: DateTime<Utc>) -> QueryResult<Option<Case>> {
+    let priority = Priority::parse(&item.priority).unwrap_or(Priority::Standard);
+    let rule = store::rules::for_priority(conn, priority)?;
+    let severity = cases::severity(kind, priority);
+    let new = NewCase {
+        public_id: uuid::Uuid::now_v7().to_string(),
+        item_id: item.id,
+        kind: kind.as_str().into(),
+        severity: severity.as_str().into(),
+        level: 1,
+        state: CaseState::Open.as_str().into(),
+        owner_org_id: owner_at(conn, item, 1)?,
+        response_due_at: cases::response_due(now, severity, &rule).naive_utc(),
+        trigger_event_id,
+        replacement_requested: kind == CaseKind::Lost,
+        opened_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    let opened = store::cases::open(conn, &new)?;
+    if let Some(case) = &opened {
+        if kind == CaseKind::Lost {
+            let note = "the sender is asked to issue a replacement (POST /api/v1/items/{tracking_number}/replacement)";
+            store::cases::add_entry(conn, case, CaseAction::ReplacementRequested, "system", Some(note), now.naive_utc())?;
+        }
+    }
+    Ok(opened)
+}
+
+/// Settles a case with an outcome (resolving it first if needed).
+pub fn resolve(conn: &mut DbConn, case: &Case, outcome: CaseOutcome, actor: &str, note: Option<&str>, now: DateTime<Utc>) -> QueryResult<bool> {
+    let changes = StateChanges { outcome: Some(outcome.as_str().into()), ..Default::default() };
+    let changed = store::cases::change_state(conn, case, CaseState::Resolved, changes, now.naive_utc())?;
+    if changed {
+        let note = note.map(str::to_string).unwrap_or_else(|| format!("outcome: {outcome}"));
+        store::cases::add_entry(conn, case, CaseAction::Resolved, actor, Some(&note), now.naive_utc())?;
+    }
+    Ok(changed)
+}
+
+/// After new events of an item were recorded and its status refreshed:
+/// opens the cases they call for, and settles delay cases when the item
+/// was delivered or returned.
+pub fn after_events(conn: &mut DbConn, item: &Item, new_event_ids: &[i64], now: DateTime<Utc>) -> QueryResult<()> {
+    let rows = store::events::for_item(conn, item.id)?;
+    let facts: Vec<_> = rows.iter().filter_map(|(e, v)| store::events::fact(e, v.as_ref())).collect();
+    for (kind, event_id) in cases::incidents(&facts, new_event_ids) {
+        open_case(conn, item, kind, Some(event_id), now)?;
+    }
+    let outcome = match ItemStatus::parse(&item.status) {
+        Some(ItemStatus::Delivered) => CaseOutcome::FoundAndDelivered,
+        Some(ItemStatus::Returned) => CaseOutcome::Returned,
+        _ => return Ok(()),
+    };
+    for case in store::cases::active_for_item(conn, item.id)? {
+        let delay = CaseKind::parse(&case.kind).is_some_and(|k| DELAY_KINDS.contains(&k));
+        if delay {
+            resolve(conn, &case, outcome, "system", Some(&format!("settled by the item's {} scan", item.status)), now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves an unacknowledged case up one level (by the ladder or by hand).
+pub fn rise(conn: &mut DbConn, case: &Case, actor: &str, note: Option<&str>, now: DateTime<Utc>) -> QueryResult<bool> {
+    let item = store::items::find(conn, case.item_id)?;
+    let level = case.level + 1;
+    let priority = Priority::parse(&item.priority).unwrap_or(Priority::Standard);
+    let rule = store::rules::for_priority(conn, priority)?;
+    let severity = cases::Severity::parse(&case.severity).unwrap_or(cases::Severity::Medium);
+    let owner = owner_at(conn, &item, level)?;
+    let due = cases::response_due(now, severity, &rule).naive_utc();
+    if !store::cases::rise(conn, case, &owner, due, now.naive_utc())? {
+        return Ok(false);
+    }
+    let risen = store::cases::find(conn, case.id)?;
+    store::cases::add_entry(conn, &risen, CaseAction::Escalated, actor, note, now.naive_utc())?;
+    Ok(true)
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub items_checked: usize,
+    pub cases_opened: usize,
+    pub cases_escalated: usize,
+}
+
+/// One pass of the time rules over the items that may need attention (found
+/// through the status/time indexes, so its cost follows them, not all
+/// items), then the ladder over unacknowledged cases.
+pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<SweepReport> {
+    let mut report = SweepReport::default();
+    let rules = store::rules::all(conn)?;
+    let candidates = store::items::needing_attention(conn, &rules, now.naive_utc())?;
+    report.items_checked = candidates.len();
+    for item in candidates {
+        let priority = Priority::parse(&item.priority).unwrap_or(Priority::Standard);
+        let rule = rules.iter().find(|r| r.priority == priority).cloned().unwrap_or_else(|| cases::Rule::default_for(priority));
+        let watch = Watch {
+            status: ItemStatus::parse(&item.status).unwrap_or(ItemStatus::Registered),
+            due_at: item.due_at.map(|t| t.and_utc()),
+            last_event_at: item.last_event_at.map(|t| t.and_utc()),
+            must_arrive_by: item.must_arrive_by.map(|t| t.and_utc()),
+        };
+        for kind in cases::time_rules(&watch, &rule, now) {
+            // Nothing has happened since a case of this kind was opened: do not reopen it.
+            if store::cases::opened_since(conn, item.id, kind, item.last_event_at.or(Some(item.created_at)))? {
+                continue;
+            }
+            if conn.write_transaction(|conn| open_case(conn, &item, kind, None, now))?.is_some() {
+                report.cases_opened += 1;
+            }
+        }
+    }
+    for case in store::cases::due_to_rise(conn, now.naive_utc(), TOP_LEVEL)? {
+        if conn.write_transaction(|conn| rise(conn, &case, "system", Some("not acknowledged in time"), now))? {
+            report.cases_escalated += 1;
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,236 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{case_entries, cases, items, organizations};
+use crate::db::DbConn;
+use crate::domain::cases::{CaseAction, CaseKind, CaseState};
+use crate::store::items::ItemScope;
+
+#[derive(Debug, Clone, Queryable, Identifiable)]
+#[diesel(table_name = cases)]
+pub struct Case {
+    pub id: i64,
+    pub public_id: String,
+    pub item_id: i64,
+    pub kind: String,
+    pub severity: String,
+    pub level: i32,
+    pub state: String,
+    pub owner_org_id: String,
+    pub response_due_at: NaiveDateTime,
+    pub trigger_event_id: Option<i64>,
+    pub plan: Option<String>,
+    pub expected_at: Option<NaiveDateTime>,
+    pub outcome: Option<String>,
+    pub replacement_requested: bool,
+    pub opened_at: NaiveDateTime,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = cases)]
+pub struct NewCase {
+    pub public_id: String,
+    pub item_id: i64,
+    pub kind: String,
+    pub severity: String,
+    pub level: i32,
+    pub state: String,
+    pub owner_org_id: String,
+    pub response_due_at: NaiveDateTime,
+    pub trigger_event_id: Option<i64>,
+    pub replacement_requested: bool,
+    pub opened_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct CaseEntry {
+    pub id: i64,
+    pub case_id: i64,
+    pub action: String,
+    pub level: i32,
+    pub actor: String,
+    pub note: Option<String>,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = case_entries)]
+struct NewCaseEntry<'a> {
+    case_id: i64,
+    action: &'a str,
+    level: i32,
+    actor: &'a str,
+    note: Option<&'a str>,
+    at: NaiveDateTime,
+}
+
+const ACTIVE: [&str; 2] = ["open", "acknowledged"];
+
+/// Opens a case unless the item already has an active one of that kind
+/// (then `None`). The unique index settles races between processes.
+pub fn open(conn: &mut DbConn, new: &NewCase) -> QueryResult<Option<Case>> {
+    let active = cases::table
+        .filter(cases::item_id.eq(new.item_id))
+        .filter(cases::kind.eq(&new.kind))
+        .filter(cases::state.eq_any(ACTIVE))
+        .count()
+        .get_result::<i64>(conn)?;
+    if active > 0 {
+        return Ok(None);
+    }
+    match conn.transaction(|conn| diesel::insert_into(cases::table).values(new).execute(conn)) {
+        Ok(_) => {}
+        Err(e) if super::is_unique_violation(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let case: Case = cases::table.filter(cases::public_id.eq(&new.public_id)).first(conn)?;
+    add_entry(conn, &case, CaseAction::Opened, "system", None, new.opened_at)?;
+    Ok(Some(case))
+}
+
+pub fn add_entry(conn: &mut DbConn, case: &Case, action: CaseAction, actor: &str, note: Option<&str>, at: NaiveDateTime) -> QueryResult<()> {
+    let entry = NewCaseEntry { case_id: case.id, action: action.as_str(), level: case.level, actor, note, at };
+    diesel::insert_into(case_entries::table).values(&entry).execute(conn).map(|_| ())
+}
+
+pub fn entries(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<CaseEntry>> {
+    case_entries::table.filter(case_entries::case_id.eq(case_id)).order(case_entries::id.asc()).load(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Case> {
+    cases::table.find(id).first(conn)
+}
+
+pub fn find_by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Option<Case>> {
+    cases::table.filter(cases::public_id.eq(public_id)).first(conn).optional()
+}
+
+/// Whether a case of this kind was opened for the item at or after `since`
+/// (so the sweeper does not reopen what nothing has changed since).
+pub fn opened_since(conn: &mut DbConn, item_id: i64, kind: CaseKind, since: Option<NaiveDateTime>) -> QueryResult<bool> {
+    let mut query = cases::table.filter(cases::item_id.eq(item_id)).filter(cases::kind.eq(kind.as_str())).into_boxed();
+    if let Some(since) = since {
+        query = query.filter(cases::opened_at.ge(since));
+    }
+    Ok(query.count().get_result::<i64>(conn)? > 0)
+}
+
+pub fn active_for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Vec<Case>> {
+    cases::table.filter(cases::item_id.eq(item_id)).filter(cases::state.eq_any(ACTIVE)).order(cases::id.asc()).load(conn)
+}
+
+pub fn for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Vec<Case>> {
+    cases::table.filter(cases::item_id.eq(item_id)).order(cases::id.asc()).load(conn)
+}
+
+/// Open cases whose response time has passed, below the top level.
+pub fn due_to_rise(conn: &mut DbConn, now: NaiveDateTime, top_level: i32) -> QueryResult<Vec<Case>> {
+    cases::table
+        .filter(cases::state.eq(CaseState::Open.as_str()))
+        .filter(cases::response_due_at.le(now))
+        .filter(cases::level.lt(top_level))
+        .order(cases::id.asc())
+        .load(conn)
+}
+
+/// Moves a case up one level, if it is still where `case` saw it (another
+/// process may have moved it first: then nothing changes and `false`).
+pub fn rise(conn: &mut DbConn, case: &Case, owner_org_id: &str, response_due_at: NaiveDateTime, now: NaiveDateTime) -> QueryResult<bool> {
+    let changed = diesel::update(cases::table.find(case.id))
+        .filter(cases::level.eq(case.level))
+        .filter(cases::state.eq(&case.state))
+        .set((
+            cases::level.eq(case.level + 1),
+            cases::owner_org_id.eq(owner_org_id),
+            cases::response_due_at.eq(response_due_at),
+            cases::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Moves a case to a new state if it is still in the state `case` saw.
+pub fn change_state(conn: &mut DbConn, case: &Case, state: CaseState, changes: StateChanges, now: NaiveDateTime) -> QueryResult<bool> {
+    let target = cases::table.find(case.id).filter(cases::state.eq(&case.state));
+    let changed = diesel::update(target)
+        .set((
+            cases::state.eq(state.as_str()),
+            cases::plan.eq(changes.plan.or(case.plan.clone())),
+            cases::expected_at.eq(changes.expected_at.or(case.expected_at)),
+            cases::outcome.eq(changes.outcome.or(case.outcome.clone())),
+            cases::acknowledged_at.eq(if state == CaseState::Acknowledged { Some(now) } else { case.acknowledged_at }),
+            cases::resolved_at.eq(if state == CaseState::Resolved { Some(now) } else { case.resolved_at }),
+            cases::closed_at.eq(if state == CaseState::Closed { Some(now) } else { case.closed_at }),
+            cases::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// What a state change sets besides the state.
+#[derive(Debug, Default)]
+pub struct StateChanges {
+    pub plan: Option<String>,
+    pub expected_at: Option<NaiveDateTime>,
+    pub outcome: Option<String>,
+}
+
+pub fn mark_replacement_requested(conn: &mut DbConn, case_id: i64) -> QueryResult<()> {
+    diesel::update(cases::table.find(case_id)).set(cases::replacement_requested.eq(true)).execute(conn).map(|_| ())
+}
+
+/// Filters of the case list.
+#[derive(Debug, Default, Clone)]
+pub struct CaseFilter {
+    pub kind: Option<String>,
+    pub level: Option<i32>,
+    pub state: Option<String>,
+    pub owner_org_id: Option<String>,
+    pub item_id: Option<i64>,
+}
+
+/// A page of the cases of items the caller may see, newest first.
+pub fn list_visible(conn: &mut DbConn, scope: &ItemScope, filter: &CaseFilter, before_id: Option<i64>, limit: i64) -> QueryResult<Vec<Case>> {
+    let mut query = cases::table.inner_join(items::table).select(cases::all_columns).into_boxed();
+    query = match scope {
+        ItemScope::All => query,
+        ItemScope::SenderOrRecipient(org) => query.filter(items::sender_org_id.eq(org).or(items::recipient_org_id.eq(org))),
+        ItemScope::Carrier(org) => query.filter(items::carrier_org_id.eq(org)),
+        ItemScope::Province(p) => query.filter(items::dest_province.eq(p).or(items::origin_province.eq(p))),
+    };
+    if let Some(v) = &filter.kind {
+        query = query.filter(cases::kind.eq(v));
+    }
+    if let Some(v) = filter.level {
+        query = query.filter(cases::level.eq(v));
+    }
+    if let Some(v) = &filter.state {
+        query = query.filter(cases::state.eq(v));
+    }
+    if let Some(v) = &filter.owner_org_id {
+        query = query.filter(cases::owner_org_id.eq(v));
+    }
+    if let Some(v) = filter.item_id {
+        query = query.filter(cases::item_id.eq(v));
+    }
+    if let Some(before) = before_id {
+        query = query.filter(cases::id.lt(before));
+    }
+    query.order(cases::id.desc()).limit(limit).load(conn)
+}
+
+/// The overseer organization of a province, for cases at the top level.
+pub fn overseer_of(conn: &mut DbConn, province: &str) -> QueryResult<Option<String>> {
+    organizations::table
+        .filter(organizations::kind.eq("overseer"))
+        .filter(organizations::province.eq(province))
+        .order(organizations::code.asc())
+        .select(organizations::id)
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,57 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::contact_points;
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = contact_points)]
+pub struct ContactPoint {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub position: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// Comma-separated case kinds; empty means every kind.
+    pub case_kinds: String,
+    /// Comma-separated levels; empty means every level.
+    pub levels: String,
+    pub lang: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl ContactPoint {
+    /// Whether this contact answers for a case of `kind` at `level`.
+    pub fn answers_for(&self, kind: &str, level: i32) -> bool {
+        let kind_ok = self.case_kinds.is_empty() || self.case_kinds.split(',').any(|k| k == kind);
+        let level_ok = self.levels.is_empty() || self.levels.split(',').any(|l| l == level.to_string());
+        kind_ok && level_ok
+    }
+}
+
+pub fn create(conn: &mut DbConn, contact: &ContactPoint) -> QueryResult<()> {
+    diesel::insert_into(contact_points::table).values(contact).execute(conn).map(|_| ())
+}
+
+pub fn for_org(conn: &mut DbConn, organization_id: &str) -> QueryResult<Vec<ContactPoint>> {
+    contact_points::table
+        .filter(contact_points::organization_id.eq(organization_id))
+        .order(contact_points::created_at.asc())
+        .load(conn)
+}
+
+pub fn for_orgs(conn: &mut DbConn, organization_ids: &[String]) -> QueryResult<Vec<ContactPoint>> {
+    contact_points::table
+        .filter(contact_points::organization_id.eq_any(organization_ids))
+        .order(contact_points::created_at.asc())
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<ContactPoint>> {
+    contact_points::table.find(id).first(conn).optional()
+}
+
+pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::delete(contact_points::table.find(id)).execute(conn)
+}
