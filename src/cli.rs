@@ -26,6 +26,8 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Run one sweep for delays, losses and unanswered cases now, and exit.
+    Sweep,
     /// Load the demo season (organizations, clients, items, scans) into an empty database.
     Seed {
         /// A fixture file in the format of fixtures/demo.json (default: the built-in demo).
@@ -127,6 +129,9 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
             .map(|(c, secret)| {
                 serde_json::json!({"client_id": c.id, "client_secret": secret, "organization_id": c.organization_id, "role": c.role})
             })
+            .map_err(|e| e.to_string()),
+        Command::Sweep => crate::escalation::sweep(&mut conn, chrono::Utc::now())
+            .map(|report| serde_json::to_value(report).expect("json"))
             .map_err(|e| e.to_string()),
         Command::Seed { file } => {
             let fixture = match file {

@@ -32,6 +32,9 @@ pub struct Settings {
     /// SQLite durability: `full` survives power loss, `normal` is faster.
     #[arg(long, env = "EXAMPOST_SQLITE_SYNCHRONOUS", default_value = "full", global = true)]
     pub sqlite_synchronous: String,
+    /// Seconds between sweeps for delays and unanswered cases (0: no sweeper in this process).
+    #[arg(long, env = "EXAMPOST_SWEEP_SECS", default_value = "60", global = true)]
+    pub sweep_secs: String,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "EXAMPOST_WORKERS", global = true)]
     pub workers: Option<String>,
@@ -47,6 +50,8 @@ pub struct Config {
     pub pool_size: u32,
     pub sqlite_sync: SqliteSync,
     pub workers: usize,
+    /// `None`: this process does not sweep.
+    pub sweep_every: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -103,7 +108,9 @@ impl Config {
             Some(raw) => number("EXAMPOST_WORKERS (--workers)", raw, 1usize, 256)?,
             None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         };
-        Ok(Config { database, bind, jwt_secret, token_ttl, pool_size, sqlite_sync, workers })
+        let sweep_secs = number("EXAMPOST_SWEEP_SECS (--sweep-secs)", &s.sweep_secs, 0u64, 86_400)?;
+        let sweep_every = (sweep_secs > 0).then(|| Duration::from_secs(sweep_secs));
+        Ok(Config { database, bind, jwt_secret, token_ttl, pool_size, sqlite_sync, workers, sweep_every })
     }
 
     /// The token signing key: the configured one, or (SQLite only) the one
@@ -154,6 +161,7 @@ mod tests {
             pool_size: "8".into(),
             sqlite_synchronous: "full".into(),
             workers: None,
+            sweep_secs: "60".into(),
         }
     }
 
@@ -172,6 +180,7 @@ mod tests {
             (Settings { pool_size: "0".into(), ..defaults() }, "EXAMPOST_POOL_SIZE"),
             (Settings { token_ttl_secs: "ten".into(), ..defaults() }, "EXAMPOST_TOKEN_TTL_SECS"),
             (Settings { sqlite_synchronous: "off".into(), ..defaults() }, "EXAMPOST_SQLITE_SYNCHRONOUS"),
+            (Settings { sweep_secs: "-1".into(), ..defaults() }, "EXAMPOST_SWEEP_SECS"),
             (Settings { jwt_secret: Some("short".into()), ..defaults() }, "EXAMPOST_JWT_SECRET"),
             (Settings { database_url: "postgres://u@h/db".into(), ..defaults() }, "EXAMPOST_JWT_SECRET"),
         ];

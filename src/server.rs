@@ -43,8 +43,34 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let listener = TcpListener::bind(config.bind).map_err(|e| StartError::Bind(config.bind.to_string(), e))?;
     tracing::info!(address = %config.bind, database = ?config.database, "ExamPost listening");
     let state = web::Data::new(AppState { pool, tokens, clock: std::sync::Arc::new(crate::clock::SystemClock) });
+    if let Some(every) = config.sweep_every {
+        actix_web::rt::spawn(sweep_forever(state.clone(), every));
+    }
     start(state, listener, config.workers)
         .map_err(|e| StartError::Bind(config.bind.to_string(), e))?
         .await
         .map_err(|e| StartError::Bind(config.bind.to_string(), e))
+}
+
+/// The sweeper loop: one pass every `every`, off the async workers. Safe to
+/// run in several processes: cases are unique per item and kind, and the
+/// ladder moves a case only from the level it was read at.
+async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration) {
+    let mut tick = actix_web::rt::time::interval(every);
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        let pool = state.pool.clone();
+        let pass = web::block(move || -> Result<_, String> {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            crate::escalation::sweep(&mut conn, now).map_err(|e| e.to_string())
+        })
+        .await;
+        match pass {
+            Ok(Ok(report)) if report.cases_opened + report.cases_escalated > 0 => tracing::info!(?report, "sweep"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "sweep failed; retrying next time"),
+            Err(e) => tracing::warn!(error = %e, "sweep task failed"),
+        }
+    }
 }

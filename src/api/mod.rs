@@ -3,7 +3,9 @@
 
 pub mod auth;
 pub mod batch;
+pub mod cases;
 pub mod clients;
+pub mod contacts;
 pub mod events;
 pub mod extract;
 pub mod fallback;
@@ -12,6 +14,7 @@ pub mod items;
 pub mod organizations;
 pub mod pagination;
 pub mod problem;
+pub mod rules;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -70,6 +73,9 @@ token from `POST /api/v1/auth/token`.",
         (name = "clients", description = "API clients (admin)"),
         (name = "items", description = "The item registry"),
         (name = "events", description = "Scan events, mapped to UPU EMSEVT codes"),
+        (name = "contacts", description = "Contact points: who answers for which cases"),
+        (name = "rules", description = "Deadlines and response times per priority"),
+        (name = "cases", description = "Escalation cases: delay, loss and tampering, up a three-level ladder"),
     )
 )]
 struct ApiDoc;
@@ -93,7 +99,10 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(organizations::config)
             .configure(clients::config)
             .configure(items::config)
-            .configure(events::config),
+            .configure(events::config)
+            .configure(cases::config)
+            .configure(contacts::config)
+            .configure(rules::config),
     );
 }
 

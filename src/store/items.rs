@@ -93,6 +93,18 @@ pub enum ItemScope {
     Province(String),
 }
 
+impl ItemScope {
+    /// Whether an item is inside this scope (the same rule as the queries).
+    pub fn includes(&self, item: &Item) -> bool {
+        match self {
+            ItemScope::All => true,
+            ItemScope::SenderOrRecipient(org) => item.sender_org_id == *org || item.recipient_org_id.as_ref() == Some(org),
+            ItemScope::Carrier(org) => item.carrier_org_id == *org,
+            ItemScope::Province(p) => item.dest_province == *p || item.origin_province == *p,
+        }
+    }
+}
+
 /// Optional filters of the item list; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct ItemFilter {
@@ -152,6 +164,18 @@ pub fn register(conn: &mut DbConn, new: &NewItem) -> QueryResult<Registered> {
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Item> {
     items::table.find(id).first(conn)
+}
+
+pub fn tracking_numbers(conn: &mut DbConn, ids: &[i64]) -> QueryResult<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = items::table.filter(items::id.eq_any(ids)).select((items::id, items::tracking_number)).load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Links a lost item and its replacement both ways.
+pub fn link_replacement(conn: &mut DbConn, lost_id: i64, replacement_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(items::table.find(lost_id)).set((items::replaced_by_item_id.eq(replacement_id), items::updated_at.eq(now))).execute(conn)?;
+    diesel::update(items::table.find(replacement_id)).set(items::replaces_item_id.eq(lost_id)).execute(conn)?;
+    Ok(())
 }
 
 pub fn find_in_season(conn: &mut DbConn, tracking_number: &str, season: &str) -> QueryResult<Option<Item>> {

@@ -3,6 +3,7 @@
 //! the same suite runs on PostgreSQL.
 
 mod auth;
+mod cases;
 mod cli;
 mod errors;
 mod events;

@@ -123,6 +123,7 @@ pub fn test_config(url: &str) -> Config {
         pool_size: 4,
         sqlite_sync: SqliteSync::Normal,
         workers: 1,
+        sweep_every: None,
     }
 }
 
@@ -192,6 +193,11 @@ impl TestApp {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        Self::read(request.send_json(body).await.expect("send")).await
+    }
+
+    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> Reply {
+        let request = self.client.put(self.url(path)).bearer_auth(token);
         Self::read(request.send_json(body).await.expect("send")).await
     }
 

@@ -124,7 +124,8 @@ pub struct ItemBatchRequest {
     "destination": {"province": "phu-tho", "ward": "Phường Việt Trì", "address_line": "12 Trần Phú"},
     "seal_number": null, "must_arrive_by": "2026-08-20T16:59:59Z", "reference": "QĐ 123/SGD",
     "created_at": "2026-07-01T02:00:00Z", "updated_at": "2026-07-01T02:00:00Z",
-    "last_event_at": null, "last_office_code": null, "has_anomaly": false
+    "last_event_at": null, "last_office_code": null, "has_anomaly": false, "due_at": "2026-08-20T16:59:59Z",
+    "replaces": null, "replaced_by": null
 }))]
 pub struct ItemView {
     pub id: String,
@@ -152,6 +153,32 @@ pub struct ItemView {
     pub last_office_code: Option<String>,
     /// Some event contradicts the history (e.g. a scan after delivery).
     pub has_anomaly: bool,
+    /// Effective deadline: the earlier of the transit time from acceptance and `must_arrive_by`.
+    pub due_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The lost item this one replaces.
+    pub replaces: Option<String>,
+    /// The item that replaces this lost one: follow it instead.
+    pub replaced_by: Option<String>,
+}
+
+/// A replacement for a lost item: a new number; everything else is copied
+/// (same candidate, destination and sender), at urgent priority.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"tracking_number": "EE473124938VN", "must_arrive_by": "2026-07-20", "reference": "Cấp lại giấy báo trúng tuyển"}))]
+pub struct ReplacementRequest {
+    /// The replacement's UPU S10 number.
+    pub tracking_number: String,
+    /// Carrier code; default the lost item's carrier.
+    #[serde(default)]
+    pub carrier_org: Option<String>,
+    /// Default: the lost item's, if still ahead.
+    #[serde(default)]
+    pub must_arrive_by: Option<String>,
+    #[serde(default)]
+    pub seal_number: Option<String>,
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
 /// An item with its whole timeline.

@@ -1,6 +1,7 @@
 //! The item registry: register (one or a batch), read, list.
 
 mod dto;
+mod replacement;
 mod validate;
 
 pub use dto::*;
@@ -26,7 +27,11 @@ use crate::store::organizations::Organization;
 use crate::store::{self};
 
 pub fn config(cfg: &mut ServiceConfig) {
-    cfg.service(create_item).service(create_items_batch).service(list_items).service(find_item);
+    cfg.service(create_item)
+        .service(create_items_batch)
+        .service(list_items)
+        .service(find_item)
+        .service(replacement::create_replacement);
 }
 
 /// The items a caller may see.
@@ -61,7 +66,7 @@ pub fn prepare_item(conn: &mut DbConn, caller: &Caller, request: &NewItemRequest
 }
 
 /// Renders items with their organizations' codes (one query for the page).
-fn views(conn: &mut DbConn, rows: Vec<Item>) -> Result<Vec<ItemView>, ApiError> {
+pub(crate) fn views(conn: &mut DbConn, rows: Vec<Item>) -> Result<Vec<ItemView>, ApiError> {
     let mut ids: Vec<String> = rows
         .iter()
         .flat_map(|i| [Some(i.sender_org_id.clone()), Some(i.carrier_org_id.clone()), i.recipient_org_id.clone()])
@@ -70,10 +75,12 @@ fn views(conn: &mut DbConn, rows: Vec<Item>) -> Result<Vec<ItemView>, ApiError> 
     ids.sort();
     ids.dedup();
     let orgs = store::organizations::by_ids(conn, &ids)?;
-    rows.into_iter().map(|item| view(item, &orgs)).collect()
+    let linked: Vec<i64> = rows.iter().flat_map(|i| [i.replaces_item_id, i.replaced_by_item_id]).flatten().collect();
+    let numbers = if linked.is_empty() { HashMap::new() } else { store::items::tracking_numbers(conn, &linked)? };
+    rows.into_iter().map(|item| view(item, &orgs, &numbers)).collect()
 }
 
-fn view(item: Item, orgs: &HashMap<String, Organization>) -> Result<ItemView, ApiError> {
+fn view(item: Item, orgs: &HashMap<String, Organization>, numbers: &HashMap<i64, String>) -> Result<ItemView, ApiError> {
     let code = |id: &str| orgs.get(id).map(|o| o.code.clone()).ok_or_else(|| ApiError::internal(format!("organization {id} missing")));
     let bad = |what: &str| ApiError::internal(format!("item {} has a bad stored {what}", item.public_id));
     let candidate = match (&item.candidate_number, &item.candidate_name, item.candidate_dob) {
@@ -113,6 +120,9 @@ fn view(item: Item, orgs: &HashMap<String, Organization>) -> Result<ItemView, Ap
         last_event_at: item.last_event_at.map(|t| t.and_utc()),
         last_office_code: item.last_office_code,
         has_anomaly: item.has_anomaly,
+        due_at: item.due_at.map(|t| t.and_utc()),
+        replaces: item.replaces_item_id.and_then(|id| numbers.get(&id).cloned()),
+        replaced_by: item.replaced_by_item_id.and_then(|id| numbers.get(&id).cloned()),
     })
 }
 
@@ -151,9 +161,10 @@ pub async fn create_item(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Education, Role::Carrier, Role::Admin])?;
     let scope = scope_of(&caller);
+    let now = state.clock.now();
     let (outcome, view) = state
         .db(move |conn| {
-            let new = prepare_item(conn, &caller, &request, Utc::now())?;
+            let new = prepare_item(conn, &caller, &request, now)?;
             let outcome = conn.write_transaction(|conn| store::items::register(conn, &new))?;
             let item = match outcome {
                 Registered::Created(item) => (true, item),
@@ -204,6 +215,7 @@ pub async fn create_items_batch(
 ) -> Result<web::Json<BatchResponse>, ApiError> {
     caller.require(&[Role::Education, Role::Carrier, Role::Admin])?;
     check_size(batch.items.len(), "items")?;
+    let now = state.clock.now();
     let results = state
         .db(move |conn| {
             let parsed: Vec<Result<NewItemRequest, Problem>> = batch
@@ -213,7 +225,7 @@ pub async fn create_items_batch(
                 .collect();
             let valid: Vec<&NewItemRequest> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
             let (own, orgs) = load_orgs(conn, &caller, &valid)?;
-            let ctx = validate::Context { caller: &caller, caller_org: &own, orgs: &orgs, now: Utc::now() };
+            let ctx = validate::Context { caller: &caller, caller_org: &own, orgs: &orgs, now };
             let checked: Vec<Checked> = parsed
                 .into_iter()
                 .enumerate()
