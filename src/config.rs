@@ -35,6 +35,16 @@ pub struct Settings {
     /// Seconds between sweeps for delays and unanswered cases (0: no sweeper in this process).
     #[arg(long, env = "EXAMPOST_SWEEP_SECS", default_value = "60", global = true)]
     pub sweep_secs: String,
+    /// SMTP server for e-mail notifications, e.g. smtp://mail.example.vn:587?tls=required
+    /// or smtps://user:pass@host. Without one, e-mails wait in the outbox.
+    #[arg(long, env = "EXAMPOST_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of e-mail notifications.
+    #[arg(long, env = "EXAMPOST_MAIL_FROM", default_value = "ExamPost <no-reply@exampost.invalid>", global = true)]
+    pub mail_from: String,
+    /// Seconds between dispatcher passes over the outbox (0: no dispatcher in this process).
+    #[arg(long, env = "EXAMPOST_DISPATCH_SECS", default_value = "5", global = true)]
+    pub dispatch_secs: String,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "EXAMPOST_WORKERS", global = true)]
     pub workers: Option<String>,
@@ -52,6 +62,10 @@ pub struct Config {
     pub workers: usize,
     /// `None`: this process does not sweep.
     pub sweep_every: Option<Duration>,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// `None`: this process does not send notifications.
+    pub dispatch_every: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -110,7 +124,29 @@ impl Config {
         };
         let sweep_secs = number("EXAMPOST_SWEEP_SECS (--sweep-secs)", &s.sweep_secs, 0u64, 86_400)?;
         let sweep_every = (sweep_secs > 0).then(|| Duration::from_secs(sweep_secs));
-        Ok(Config { database, bind, jwt_secret, token_ttl, pool_size, sqlite_sync, workers, sweep_every })
+        let dispatch_secs = number("EXAMPOST_DISPATCH_SECS (--dispatch-secs)", &s.dispatch_secs, 0u64, 3600)?;
+        let dispatch_every = (dispatch_secs > 0).then(|| Duration::from_secs(dispatch_secs));
+        if let Some(url) = &s.smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(bad("EXAMPOST_SMTP_URL (--smtp-url)", "must start with smtp:// or smtps://"));
+            }
+        }
+        if s.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(bad("EXAMPOST_MAIL_FROM (--mail-from)", format!("is not a mailbox such as ExamPost <no-reply@example.vn>, got {:?}", s.mail_from)));
+        }
+        Ok(Config {
+            database,
+            bind,
+            jwt_secret,
+            token_ttl,
+            pool_size,
+            sqlite_sync,
+            workers,
+            sweep_every,
+            smtp_url: s.smtp_url.clone(),
+            mail_from: s.mail_from.clone(),
+            dispatch_every,
+        })
     }
 
     /// The token signing key: the configured one, or (SQLite only) the one
@@ -162,6 +198,9 @@ mod tests {
             sqlite_synchronous: "full".into(),
             workers: None,
             sweep_secs: "60".into(),
+            smtp_url: None,
+            mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
+            dispatch_secs: "5".into(),
         }
     }
 
@@ -181,6 +220,8 @@ mod tests {
             (Settings { token_ttl_secs: "ten".into(), ..defaults() }, "EXAMPOST_TOKEN_TTL_SECS"),
             (Settings { sqlite_synchronous: "off".into(), ..defaults() }, "EXAMPOST_SQLITE_SYNCHRONOUS"),
             (Settings { sweep_secs: "-1".into(), ..defaults() }, "EXAMPOST_SWEEP_SECS"),
+            (Settings { smtp_url: Some("mail.example.vn".into()), ..defaults() }, "EXAMPOST_SMTP_URL"),
+            (Settings { mail_from: "not a mailbox".into(), ..defaults() }, "EXAMPOST_MAIL_FROM"),
             (Settings { jwt_secret: Some("short".into()), ..defaults() }, "EXAMPOST_JWT_SECRET"),
             (Settings { database_url: "postgres://u@h/db".into(), ..defaults() }, "EXAMPOST_JWT_SECRET"),
         ];

@@ -9,6 +9,7 @@ use diesel::QueryResult;
 use crate::db::DbConn;
 use crate::domain::cases::{self, CaseAction, CaseKind, CaseOutcome, CaseState, Watch, DELAY_KINDS, TOP_LEVEL};
 use crate::domain::{ItemStatus, Priority};
+use crate::notify::{self, templates::{CandidateNews, CaseNews}};
 use crate::store::cases::{Case, NewCase, StateChanges};
 use crate::store::items::Item;
 use crate::store::{self};
@@ -51,6 +52,10 @@ pub fn open_case(conn: &mut DbConn, item: &Item, kind: CaseKind, trigger_event_i
             let note = "the sender is asked to issue a replacement (POST /api/v1/items/{tracking_number}/replacement)";
             store::cases::add_entry(conn, case, CaseAction::ReplacementRequested, "system", Some(note), now.naive_utc())?;
         }
+        notify::case_changed(conn, case, item, CaseNews::Opened, now)?;
+        if matches!(kind, CaseKind::Overdue | CaseKind::DeadlineAtRisk) {
+            notify::candidate(conn, item, CandidateNews::Delayed, now)?;
+        }
     }
     Ok(opened)
 }
@@ -62,14 +67,27 @@ pub fn resolve(conn: &mut DbConn, case: &Case, outcome: CaseOutcome, actor: &str
     if changed {
         let note = note.map(str::to_string).unwrap_or_else(|| format!("outcome: {outcome}"));
         store::cases::add_entry(conn, case, CaseAction::Resolved, actor, Some(&note), now.naive_utc())?;
+        let resolved = store::cases::find(conn, case.id)?;
+        let item = store::items::find(conn, case.item_id)?;
+        notify::case_changed(conn, &resolved, &item, CaseNews::Resolved, now)?;
     }
     Ok(changed)
 }
 
+/// After an item's events changed and its status was refreshed: tells who
+/// follows it when the status moved.
+pub fn after_refresh(conn: &mut DbConn, item: &Item, previous_status: &str, now: DateTime<Utc>) -> QueryResult<()> {
+    if item.status != previous_status {
+        notify::item_status_changed(conn, item, previous_status, now)?;
+    }
+    Ok(())
+}
+
 /// After new events of an item were recorded and its status refreshed:
-/// opens the cases they call for, and settles delay cases when the item
-/// was delivered or returned.
-pub fn after_events(conn: &mut DbConn, item: &Item, new_event_ids: &[i64], now: DateTime<Utc>) -> QueryResult<()> {
+/// notifies, opens the cases they call for, and settles delay cases when
+/// the item was delivered or returned.
+pub fn after_events(conn: &mut DbConn, item: &Item, previous_status: &str, new_event_ids: &[i64], now: DateTime<Utc>) -> QueryResult<()> {
+    after_refresh(conn, item, previous_status, now)?;
     let rows = store::events::for_item(conn, item.id)?;
     let facts: Vec<_> = rows.iter().filter_map(|(e, v)| store::events::fact(e, v.as_ref())).collect();
     for (kind, event_id) in cases::incidents(&facts, new_event_ids) {
@@ -103,6 +121,7 @@ pub fn rise(conn: &mut DbConn, case: &Case, actor: &str, note: Option<&str>, now
     }
     let risen = store::cases::find(conn, case.id)?;
     store::cases::add_entry(conn, &risen, CaseAction::Escalated, actor, note, now.naive_utc())?;
+    notify::case_changed(conn, &risen, &item, CaseNews::Escalated, now)?;
     Ok(true)
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod escalation;
+pub mod notify;
 pub mod seed;
 pub mod server;
 pub mod store;

@@ -18,6 +18,8 @@ pub enum StartError {
     Db(#[from] DbError),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
+    #[error("notifications: {0}")]
+    Notify(String),
 }
 
 /// Connects to the database and brings its schema up to date.
@@ -46,6 +48,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     if let Some(every) = config.sweep_every {
         actix_web::rt::spawn(sweep_forever(state.clone(), every));
     }
+    if let Some(every) = config.dispatch_every {
+        let dispatcher = crate::notify::dispatch::Dispatcher::new(config.smtp_url.as_deref(), &config.mail_from).map_err(StartError::Notify)?;
+        actix_web::rt::spawn(dispatch_forever(state.clone(), dispatcher, every));
+    }
     start(state, listener, config.workers)
         .map_err(|e| StartError::Bind(config.bind.to_string(), e))?
         .await
@@ -71,6 +77,19 @@ async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "sweep failed; retrying next time"),
             Err(e) => tracing::warn!(error = %e, "sweep task failed"),
+        }
+    }
+}
+
+/// The dispatcher loop: sends what the outbox holds, every `every`.
+async fn dispatch_forever(state: web::Data<AppState>, dispatcher: crate::notify::dispatch::Dispatcher, every: std::time::Duration) {
+    let mut tick = actix_web::rt::time::interval(every);
+    loop {
+        tick.tick().await;
+        match dispatcher.run_once(&state.pool, state.clock.now()).await {
+            Ok(report) if report.sent + report.failed > 0 => tracing::info!(?report, "notifications"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "dispatch failed; retrying next time"),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod organizations;
 pub mod pagination;
 pub mod problem;
 pub mod rules;
+pub mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -75,6 +76,7 @@ token from `POST /api/v1/auth/token`.",
         (name = "events", description = "Scan events, mapped to UPU EMSEVT codes"),
         (name = "contacts", description = "Contact points: who answers for which cases"),
         (name = "rules", description = "Deadlines and response times per priority"),
+        (name = "webhooks", description = "Signed notifications to carrier and department systems"),
         (name = "cases", description = "Escalation cases: delay, loss and tampering, up a three-level ladder"),
     )
 )]
@@ -102,7 +104,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(events::config)
             .configure(cases::config)
             .configure(contacts::config)
-            .configure(rules::config),
+            .configure(rules::config)
+            .configure(webhooks::config),
     );
 }
 

@@ -159,11 +159,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        organization_id -> Text,
+        url -> Text,
+        secret -> Text,
+        topics -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        channel -> Text,
+        target -> Text,
+        topic -> Text,
+        subject -> Nullable<Text>,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        last_status_code -> Nullable<Integer>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_clients -> organizations (organization_id));
 diesel::joinable!(events -> items (item_id));
 diesel::joinable!(event_voids -> events (event_id));
 diesel::joinable!(cases -> items (item_id));
 diesel::joinable!(case_entries -> cases (case_id));
 diesel::allow_tables_to_appear_in_same_query!(
-    organizations, api_clients, items, events, event_voids, priority_rules, cases, case_entries, contact_points
+    organizations, api_clients, items, events, event_voids, priority_rules, cases, case_entries, contact_points, webhooks, outbox
 );

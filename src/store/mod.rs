@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod events;
 pub mod items;
 pub mod organizations;
+pub mod outbox;
 pub mod rules;
 
 use chrono::{NaiveDateTime, Utc};

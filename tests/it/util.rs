@@ -124,6 +124,9 @@ pub fn test_config(url: &str) -> Config {
         sqlite_sync: SqliteSync::Normal,
         workers: 1,
         sweep_every: None,
+        smtp_url: None,
+        mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
+        dispatch_every: None,
     }
 }
 

@@ -23,7 +23,7 @@ use crate::domain::events::{derive, in_occurred_order, Anomaly, EventType, Offic
 use crate::domain::{fields, s10, ItemStatus, Role};
 use crate::store::events::{Event, EventVoid};
 use crate::store::items::Item;
-use crate::store::{self, now_utc};
+use crate::store::{self};
 pub use ingest::{record_all, Outcome};
 
 pub fn config(cfg: &mut ServiceConfig) {
@@ -202,6 +202,7 @@ pub async fn void_event(
     caller.require(&[Role::Carrier, Role::Admin])?;
     let note = fields::optional_text(request.note.as_deref(), 500).map_err(|r| ApiError::field("note", r))?;
     let id = id.into_inner();
+    let now = state.clock.now();
     let view = state
         .db(move |conn| {
             conn.write_transaction(|conn| {
@@ -218,10 +219,12 @@ pub async fn void_event(
                     reason: request.reason.as_str().into(),
                     note,
                     voided_by: caller.client_id.clone(),
-                    voided_at: now_utc(),
+                    voided_at: now.naive_utc(),
                 };
                 store::events::insert_void(conn, &declaration)?;
-                store::events::refresh_item(conn, event.item_id)?;
+                let previous = store::items::find(conn, event.item_id)?.status;
+                let (item, _) = store::events::refresh_item(conn, event.item_id)?;
+                crate::escalation::after_refresh(conn, &item, &previous, now)?;
                 recorded_view(conn, &event)
             })
         })

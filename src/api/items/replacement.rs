@@ -12,6 +12,7 @@ use crate::api::AppState;
 use crate::domain::cases::{CaseKind, CaseOutcome};
 use crate::domain::{s10, ItemStatus, Priority, Role};
 use crate::escalation;
+use crate::notify::templates::CandidateNews;
 use crate::store::{self, items::Registered};
 
 fn candidate_input(c: &CandidateView) -> CandidateInput {
@@ -123,6 +124,8 @@ pub async fn create_replacement(
                         escalation::resolve(conn, &case, CaseOutcome::Replaced, &caller.client_id, Some(&note), now)?;
                     }
                 }
+                let news = CandidateNews::Replaced { new_tracking_number: replacement.tracking_number.clone() };
+                crate::notify::candidate(conn, &lost, news, now)?;
                 let replacement = store::items::find(conn, replacement.id)?;
                 Ok(views(conn, vec![replacement])?.pop().expect("one view per row"))
             })

@@ -1,0 +1,120 @@
+//! Notifications: written to the outbox in the transaction of the change
+//! that causes them, sent later by the dispatcher. Nothing here talks to
+//! the network.
+
+pub mod dispatch;
+pub mod templates;
+
+use chrono::{DateTime, Utc};
+use diesel::QueryResult;
+use serde_json::json;
+
+use crate::db::DbConn;
+use crate::domain::cases::{CaseKind, TOP_LEVEL};
+use crate::domain::ItemKind;
+use crate::store::cases::Case;
+use crate::store::items::Item;
+use crate::store::outbox::NewMessage;
+use crate::store::{self};
+use templates::{CandidateNews, CaseFacts, CaseNews, Lang};
+
+/// Webhook topics.
+pub const TOPICS: &[&str] = &["item.status_changed", "case.opened", "case.escalated", "case.resolved"];
+
+fn message(channel: &str, target: &str, topic: &str, subject: Option<String>, body: String, now: DateTime<Utc>) -> NewMessage {
+    NewMessage {
+        channel: channel.into(),
+        target: target.into(),
+        topic: topic.into(),
+        subject,
+        body,
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: now.naive_utc(),
+        created_at: now.naive_utc(),
+    }
+}
+
+/// One webhook message per subscription of these organizations that wants the topic.
+fn webhooks(conn: &mut DbConn, orgs: &[String], topic: &str, data: serde_json::Value, now: DateTime<Utc>) -> QueryResult<()> {
+    for hook in store::outbox::webhooks_of(conn, orgs)? {
+        if hook.wants(topic) {
+            let payload = json!({"type": topic, "occurred_at": now.to_rfc3339(), "data": data});
+            store::outbox::enqueue(conn, &message("webhook", &hook.id, topic, None, payload.to_string(), now))?;
+        }
+    }
+    Ok(())
+}
+
+/// The organizations told about a case at its level: the carrier; from
+/// level 2 the sender's department too; at the top the overseer.
+fn case_audience(case: &Case, item: &Item) -> Vec<String> {
+    let mut orgs = vec![item.carrier_org_id.clone()];
+    if case.level >= 2 {
+        orgs.push(item.sender_org_id.clone());
+    }
+    if case.level >= TOP_LEVEL || case.owner_org_id != item.carrier_org_id {
+        orgs.push(case.owner_org_id.clone());
+    }
+    orgs.dedup();
+    orgs
+}
+
+/// E-mails to the matching contact points and webhooks about a case.
+pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews, now: DateTime<Utc>) -> QueryResult<()> {
+    let Some(kind) = CaseKind::parse(&case.kind) else { return Ok(()) };
+    let item_kind = ItemKind::parse(&item.kind).unwrap_or(ItemKind::OfficialDispatch);
+    let audience = case_audience(case, item);
+    let facts = CaseFacts {
+        kind,
+        level: case.level,
+        tracking_number: &item.tracking_number,
+        item_kind,
+        response_due: case.response_due_at.and_utc().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%H:%M %d/%m/%Y").to_string(),
+        outcome: case.outcome.as_deref(),
+        case_id: &case.public_id,
+    };
+    let topic = match news {
+        CaseNews::Opened => "case.opened",
+        CaseNews::Escalated => "case.escalated",
+        CaseNews::Resolved => "case.resolved",
+    };
+    for contact in store::contacts::for_orgs(conn, &audience)? {
+        let Some(email) = contact.email.as_deref() else { continue };
+        if contact.answers_for(&case.kind, case.level) {
+            let (subject, body) = templates::case_email(news, &facts, Lang::parse(&contact.lang));
+            store::outbox::enqueue(conn, &message("email", email, topic, Some(subject), body, now))?;
+        }
+    }
+    let data = json!({
+        "case_id": case.public_id, "kind": case.kind, "severity": case.severity, "level": case.level,
+        "state": case.state, "outcome": case.outcome, "tracking_number": item.tracking_number,
+        "season": item.season, "item_status": item.status,
+    });
+    webhooks(conn, &audience, topic, data, now)
+}
+
+/// Webhooks about a new status, and the candidate's e-mail when it is news to them.
+pub fn item_status_changed(conn: &mut DbConn, item: &Item, previous: &str, now: DateTime<Utc>) -> QueryResult<()> {
+    let mut orgs = vec![item.carrier_org_id.clone(), item.sender_org_id.clone()];
+    orgs.extend(item.recipient_org_id.clone());
+    let data = json!({
+        "tracking_number": item.tracking_number, "season": item.season, "status": item.status,
+        "previous_status": previous, "last_event_at": item.last_event_at.map(|t| t.and_utc().to_rfc3339()),
+        "last_office_code": item.last_office_code,
+    });
+    webhooks(conn, &orgs, "item.status_changed", data, now)?;
+    match item.status.as_str() {
+        "delivered" => candidate(conn, item, CandidateNews::Delivered, now),
+        "lost" => candidate(conn, item, CandidateNews::Lost, now),
+        _ => Ok(()),
+    }
+}
+
+/// An e-mail to the candidate an item concerns, if they gave an address.
+pub fn candidate(conn: &mut DbConn, item: &Item, news: CandidateNews, now: DateTime<Utc>) -> QueryResult<()> {
+    let Some(email) = item.candidate_email.as_deref() else { return Ok(()) };
+    let kind = ItemKind::parse(&item.kind).unwrap_or(ItemKind::OfficialDispatch);
+    let (subject, body) = templates::candidate_email(&news, kind, &item.tracking_number);
+    store::outbox::enqueue(conn, &message("email", email, "candidate", Some(subject), body, now))
+}

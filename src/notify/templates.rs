@@ -1,0 +1,155 @@
+//! Words for people: e-mail subjects and bodies in Vietnamese and English.
+
+use crate::domain::cases::CaseKind;
+use crate::domain::ItemKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+impl Lang {
+    pub fn parse(text: &str) -> Lang {
+        if text.eq_ignore_ascii_case("en") {
+            Lang::En
+        } else {
+            Lang::Vi
+        }
+    }
+}
+
+pub fn item_kind(kind: ItemKind, lang: Lang) -> &'static str {
+    use ItemKind::*;
+    match (kind, lang) {
+        (ExamNotice, Lang::Vi) => "Giấy báo dự thi",
+        (ExamNotice, Lang::En) => "Exam notice",
+        (ResultCertificate, Lang::Vi) => "Giấy chứng nhận kết quả thi",
+        (ResultCertificate, Lang::En) => "Exam result certificate",
+        (ApplicationDossier, Lang::Vi) => "Hồ sơ xét tuyển",
+        (ApplicationDossier, Lang::En) => "Admission application dossier",
+        (PreferenceChangeDossier, Lang::Vi) => "Hồ sơ thay đổi nguyện vọng",
+        (PreferenceChangeDossier, Lang::En) => "Change-of-preference dossier",
+        (AdmissionNotice, Lang::Vi) => "Giấy báo trúng tuyển",
+        (AdmissionNotice, Lang::En) => "Admission notice",
+        (EnrollmentDossier, Lang::Vi) => "Hồ sơ nhập học",
+        (EnrollmentDossier, Lang::En) => "Enrollment dossier",
+        (OfficialDispatch, Lang::Vi) => "Công văn, tài liệu",
+        (OfficialDispatch, Lang::En) => "Official dispatch",
+    }
+}
+
+pub fn case_kind(kind: CaseKind, lang: Lang) -> &'static str {
+    use CaseKind::*;
+    match (kind, lang) {
+        (Overdue, Lang::Vi) => "Quá thời hạn phát",
+        (Overdue, Lang::En) => "Overdue",
+        (Stalled, Lang::Vi) => "Không có thông tin hành trình",
+        (Stalled, Lang::En) => "No scan for too long",
+        (SuspectedLoss, Lang::Vi) => "Nghi thất lạc",
+        (SuspectedLoss, Lang::En) => "Suspected loss",
+        (DeadlineAtRisk, Lang::Vi) => "Có nguy cơ không kịp hạn",
+        (DeadlineAtRisk, Lang::En) => "Deadline at risk",
+        (Tampering, Lang::Vi) => "Dấu hiệu xâm phạm niêm phong",
+        (Tampering, Lang::En) => "Seal tampering",
+        (Misrouted, Lang::Vi) => "Chia chọn sai tuyến",
+        (Misrouted, Lang::En) => "Misrouted",
+        (Damaged, Lang::Vi) => "Bưu gửi hư hỏng",
+        (Damaged, Lang::En) => "Damaged",
+        (RepeatedFailure, Lang::Vi) => "Phát không thành công nhiều lần",
+        (RepeatedFailure, Lang::En) => "Repeated delivery failure",
+        (Lost, Lang::Vi) => "Thất lạc",
+        (Lost, Lang::En) => "Lost",
+    }
+}
+
+/// What a case e-mail says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseNews {
+    Opened,
+    Escalated,
+    Resolved,
+}
+
+pub struct CaseFacts<'a> {
+    pub kind: CaseKind,
+    pub level: i32,
+    pub tracking_number: &'a str,
+    pub item_kind: ItemKind,
+    pub response_due: String,
+    pub outcome: Option<&'a str>,
+    pub case_id: &'a str,
+}
+
+pub fn case_email(news: CaseNews, facts: &CaseFacts, lang: Lang) -> (String, String) {
+    let kind = case_kind(facts.kind, lang);
+    let item = item_kind(facts.item_kind, lang);
+    let n = facts.tracking_number;
+    match lang {
+        Lang::Vi => {
+            let subject = match news {
+                CaseNews::Opened => format!("[ExamPost] Sự cố mới: {kind} – {n}"),
+                CaseNews::Escalated => format!("[ExamPost] Sự cố chuyển lên cấp {}: {kind} – {n}", facts.level),
+                CaseNews::Resolved => format!("[ExamPost] Sự cố đã xử lý: {kind} – {n}"),
+            };
+            let mut body = format!(
+                "Bưu gửi: {n} ({item})\nSự cố: {kind}\nCấp xử lý: {}\nMã sự cố: {}\n",
+                facts.level, facts.case_id
+            );
+            match news {
+                CaseNews::Resolved => body.push_str(&format!("Kết quả: {}\n", facts.outcome.unwrap_or("-"))),
+                _ => body.push_str(&format!("Cần xác nhận xử lý trước: {}\n", facts.response_due)),
+            }
+            body.push_str("\nVui lòng xử lý trên hệ thống ExamPost để bảo đảm quyền lợi của thí sinh.\n");
+            (subject, body)
+        }
+        Lang::En => {
+            let subject = match news {
+                CaseNews::Opened => format!("[ExamPost] New case: {kind} – {n}"),
+                CaseNews::Escalated => format!("[ExamPost] Case raised to level {}: {kind} – {n}", facts.level),
+                CaseNews::Resolved => format!("[ExamPost] Case resolved: {kind} – {n}"),
+            };
+            let mut body = format!("Item: {n} ({item})\nCase: {kind}\nLevel: {}\nCase id: {}\n", facts.level, facts.case_id);
+            match news {
+                CaseNews::Resolved => body.push_str(&format!("Outcome: {}\n", facts.outcome.unwrap_or("-"))),
+                _ => body.push_str(&format!("Acknowledge by: {}\n", facts.response_due)),
+            }
+            body.push_str("\nPlease handle it in ExamPost so that the candidate is protected.\n");
+            (subject, body)
+        }
+    }
+}
+
+/// What a candidate is told: only the item, its number and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CandidateNews {
+    Delivered,
+    Delayed,
+    Lost,
+    Replaced { new_tracking_number: String },
+}
+
+pub fn candidate_email(news: &CandidateNews, item_kind: ItemKind, tracking_number: &str) -> (String, String) {
+    let vi_item = self::item_kind(item_kind, Lang::Vi);
+    let en_item = self::item_kind(item_kind, Lang::En);
+    let (vi, en) = match news {
+        CandidateNews::Delivered => ("đã được phát thành công.".to_string(), "has been delivered.".to_string()),
+        CandidateNews::Delayed => (
+            "đang chậm so với dự kiến; bưu điện đang xử lý.".to_string(),
+            "is later than expected; the post office is on it.".to_string(),
+        ),
+        CandidateNews::Lost => (
+            "đã bị thất lạc. Đơn vị gửi sẽ cấp lại cho bạn.".to_string(),
+            "has been lost. The sender will issue a replacement.".to_string(),
+        ),
+        CandidateNews::Replaced { new_tracking_number } => (
+            format!("đã được cấp lại, số hiệu mới: {new_tracking_number}."),
+            format!("has been replaced; the new tracking number is {new_tracking_number}."),
+        ),
+    };
+    let subject = format!("[ExamPost] {vi_item} {tracking_number}");
+    let body = format!(
+        "{vi_item} số hiệu {tracking_number} {vi}\n\n{en_item} {tracking_number} {en}\n\nTra cứu / Look up: trang tra cứu ExamPost với số hiệu và số báo danh.\n"
+    );
+    (subject, body)
+}
