@@ -9,6 +9,7 @@ mod errors;
 mod events;
 mod health;
 mod items;
+mod notifications;
 mod scoping;
 mod seed;
 mod util;
