@@ -278,3 +278,69 @@ async fn signed_webhooks_are_retried_and_logged() {
     // Other organizations cannot read the log; a carrier subscription hears nothing of the department's.
     app.get(&format!("/api/v1/webhooks/{hook_id}/deliveries"), Some(&carrier.token)).await.problem(404);
 }
+
+/// Starts `exampost serve` on the test's database with a fast sweeper and dispatcher.
+fn spawn_server(db_url: &str) -> Child {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    Command::new(env!("CARGO_BIN_EXE_exampost"))
+        .arg("serve")
+        .env("EXAMPOST_DATABASE_URL", db_url)
+        .env("EXAMPOST_JWT_SECRET", "two-process-test-secret-two-process-test")
+        .env("EXAMPOST_BIND", format!("127.0.0.1:{port}"))
+        .env("EXAMPOST_WORKERS", "1")
+        .env("EXAMPOST_SWEEP_SECS", "1")
+        .env("EXAMPOST_DISPATCH_SECS", "1")
+        .env("EXAMPOST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn two_server_processes_open_each_case_once_and_send_each_notification_once() {
+    let app = TestApp::new().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let (receiver, url) = start_receiver();
+    let hook = app.post("/api/v1/webhooks", Some(&carrier.token), &json!({"url": url, "topics": ["case.opened"]})).await;
+    *receiver.secret.lock().unwrap() = hook.body["secret"].as_str().unwrap().to_string();
+
+    // Ten urgent items accepted three days ago: each is overdue and stalled now.
+    app.clock.set(chrono::Utc::now() - Duration::days(3));
+    for serial in 1..=10 {
+        let number = s10(serial);
+        let mut body = item_json(&number, "2026-THPT");
+        body["priority"] = json!("urgent");
+        body.as_object_mut().unwrap().remove("must_arrive_by");
+        assert_eq!(app.post("/api/v1/items", Some(&dept.token), &body).await.status, 201);
+        scan(&app, &carrier, &number, scan_now(&app, &format!("a-{serial}"), "accepted", json!({}))).await;
+    }
+
+    let mut servers = [spawn_server(app.db.url()), spawn_server(app.db.url())];
+    let started = Instant::now();
+    while receiver.received.lock().unwrap().len() < 20 && started.elapsed() < StdDuration::from_secs(60) {
+        actix_web::rt::time::sleep(StdDuration::from_millis(200)).await;
+    }
+    // Give a duplicate, if any, time to arrive.
+    actix_web::rt::time::sleep(StdDuration::from_secs(3)).await;
+    for server in &mut servers {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+
+    assert_eq!(app.count("cases"), 20, "one overdue and one stalled case per item");
+    let received = receiver.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 20, "each case.opened delivered once");
+    let mut ids: Vec<&String> = received.iter().map(|r| &r.0).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
+    let mut pairs: Vec<(String, String)> = received
+        .iter()
+        .map(|r| (r.2["data"]["tracking_number"].as_str().unwrap().to_string(), r.2["data"]["kind"].as_str().unwrap().to_string()))
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(pairs.len(), 20);
+    assert_eq!(*receiver.bad_signatures.lock().unwrap(), 0);
+}
