@@ -47,10 +47,12 @@ fn webhooks(conn: &mut DbConn, orgs: &[String], topic: &str, data: serde_json::V
 }
 
 /// The organizations told about a case at its level: the carrier; from
-/// level 2 the sender's department too; at the top the overseer.
+/// level 2 the sender's department too (at once for a loss, which the
+/// sender must replace, and for tampering); at the top the overseer.
 fn case_audience(case: &Case, item: &Item) -> Vec<String> {
     let mut orgs = vec![item.carrier_org_id.clone()];
-    if case.level >= 2 {
+    let sender_at_once = matches!(CaseKind::parse(&case.kind), Some(CaseKind::Lost | CaseKind::Tampering));
+    if case.level >= 2 || sender_at_once {
         orgs.push(item.sender_org_id.clone());
     }
     if case.level >= TOP_LEVEL || case.owner_org_id != item.carrier_org_id {

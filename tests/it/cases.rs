@@ -24,6 +24,13 @@ async fn scan(app: &TestApp, carrier: &Party, number: &str, event: Value) -> Rep
     reply
 }
 
+/// Messages queued for one recipient and topic.
+fn outbox_to(app: &TestApp, target: &str, topic: &str) -> i64 {
+    use diesel::prelude::*;
+    use exampost::db::schema::outbox::dsl;
+    dsl::outbox.filter(dsl::target.eq(target)).filter(dsl::topic.eq(topic)).count().get_result(&mut *app.conn()).unwrap()
+}
+
 fn sweep(app: &TestApp) -> exampost::escalation::SweepReport {
     exampost::escalation::sweep(&mut app.conn(), app.clock.now()).unwrap()
 }
@@ -198,6 +205,8 @@ async fn a_broken_seal_opens_a_critical_case_at_once() {
 async fn lost_then_replaced_then_delivered() {
     let app = TestApp::new().await;
     let (dept, carrier) = department_and_carrier(&app);
+    let contact = json!({"name": "Trần Thị Lan", "email": "lan@sgd.example", "case_kinds": ["lost"]});
+    assert_eq!(app.post("/api/v1/contacts", Some(&dept.token), &contact).await.status, 201);
     let number = urgent_accepted(&app, &dept, &carrier, 1).await;
 
     // Silent long past the deadline: loss is suspected; the carrier declares it lost.
@@ -214,6 +223,11 @@ async fn lost_then_replaced_then_delivered() {
     assert_eq!(item["status"], "lost");
     let lost_case = cases_of(&app, &dept.token, &number).await.into_iter().find(|c| c["kind"] == "lost").unwrap();
     assert_eq!((lost_case["replacement_requested"].as_bool(), lost_case["state"].as_str()), (Some(true), Some("open")));
+    assert_eq!(lost_case["timeline"].as_array().map(|t| t.len()), None, "list views carry no timeline");
+    let asked = app.get(&format!("/api/v1/cases/{}", lost_case["id"].as_str().unwrap()), Some(&dept.token)).await.body;
+    assert!(asked["timeline"].as_array().unwrap().iter().any(|e| e["action"] == "replacement_requested"));
+    // The sender's contact is asked at once, at level 1.
+    assert_eq!(outbox_to(&app, "lan@sgd.example", "case.opened"), 1);
 
     // Only the sender replaces, only a lost item, only once.
     let replacement = json!({"tracking_number": s10(2)});

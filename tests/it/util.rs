@@ -50,10 +50,6 @@ impl TestDb {
             TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
         }
     }
-
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, TestDb::Postgres { .. })
-    }
 }
 
 impl Drop for TestDb {
@@ -97,11 +93,9 @@ impl Reply {
     }
 }
 
-/// A caller: its organization and a valid token.
+/// A caller with a valid token.
 #[derive(Clone)]
 pub struct Party {
-    pub org: Organization,
-    pub client_id: String,
     pub token: String,
 }
 
@@ -158,7 +152,7 @@ impl TestApp {
     pub fn party(&self, org: &Organization, role: Role) -> Party {
         let (client, _secret) = exampost::admin::create_client(&mut self.conn(), &org.code, "test client", role).unwrap();
         let token = self.state.tokens.issue(&client.id, &org.id, role, &org.province);
-        Party { org: org.clone(), client_id: client.id, token }
+        Party { token }
     }
 
     /// Organization and client in one step.
