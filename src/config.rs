@@ -45,6 +45,9 @@ pub struct Settings {
     /// Seconds between dispatcher passes over the outbox (0: no dispatcher in this process).
     #[arg(long, env = "EXAMPOST_DISPATCH_SECS", default_value = "5", global = true)]
     pub dispatch_secs: String,
+    /// Public lookups allowed per client address per minute.
+    #[arg(long, env = "EXAMPOST_LOOKUPS_PER_MINUTE", default_value = "10", global = true)]
+    pub lookups_per_minute: String,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "EXAMPOST_WORKERS", global = true)]
     pub workers: Option<String>,
@@ -66,6 +69,7 @@ pub struct Config {
     pub mail_from: String,
     /// `None`: this process does not send notifications.
     pub dispatch_every: Option<Duration>,
+    pub lookups_per_minute: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -146,6 +150,7 @@ impl Config {
             smtp_url: s.smtp_url.clone(),
             mail_from: s.mail_from.clone(),
             dispatch_every,
+            lookups_per_minute: number("EXAMPOST_LOOKUPS_PER_MINUTE (--lookups-per-minute)", &s.lookups_per_minute, 1u32, 100_000)?,
         })
     }
 
@@ -201,6 +206,7 @@ mod tests {
             smtp_url: None,
             mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
             dispatch_secs: "5".into(),
+            lookups_per_minute: "10".into(),
         }
     }
 

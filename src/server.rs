@@ -44,7 +44,13 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let pool = open_database(&config)?;
     let listener = TcpListener::bind(config.bind).map_err(|e| StartError::Bind(config.bind.to_string(), e))?;
     tracing::info!(address = %config.bind, database = ?config.database, "ExamPost listening");
-    let state = web::Data::new(AppState { pool, tokens, clock: std::sync::Arc::new(crate::clock::SystemClock) });
+    let state = web::Data::new(AppState {
+        pool,
+        tokens,
+        clock: std::sync::Arc::new(crate::clock::SystemClock),
+        lookup_limit: crate::api::lookup_limit(config.lookups_per_minute),
+        guesses: Default::default(),
+    });
     if let Some(every) = config.sweep_every {
         actix_web::rt::spawn(sweep_forever(state.clone(), every));
     }

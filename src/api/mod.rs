@@ -14,6 +14,7 @@ pub mod items;
 pub mod organizations;
 pub mod pagination;
 pub mod problem;
+pub mod public;
 pub mod rules;
 pub mod webhooks;
 
@@ -34,6 +35,21 @@ pub struct AppState {
     pub pool: Pool,
     pub tokens: TokenKeys,
     pub clock: std::sync::Arc<dyn crate::clock::Clock>,
+    /// Public lookups allowed per client address (shared by all workers).
+    pub lookup_limit: LookupLimit,
+    /// Failed public lookups per tracking number.
+    pub guesses: public::GuessThrottle,
+}
+
+pub type LookupLimit = actix_governor::GovernorConfig<actix_governor::PeerIpKeyExtractor, actix_governor::governor::middleware::NoOpMiddleware>;
+
+/// A limit of `per_minute` public lookups per client address, in a burst or spread out.
+pub fn lookup_limit(per_minute: u32) -> LookupLimit {
+    actix_governor::GovernorConfigBuilder::default()
+        .period(std::time::Duration::from_millis(60_000 / u64::from(per_minute.max(1))))
+        .burst_size(per_minute.max(1))
+        .finish()
+        .expect("a positive period and burst")
 }
 
 impl AppState {
@@ -76,6 +92,7 @@ token from `POST /api/v1/auth/token`.",
         (name = "events", description = "Scan events, mapped to UPU EMSEVT codes"),
         (name = "contacts", description = "Contact points: who answers for which cases"),
         (name = "rules", description = "Deadlines and response times per priority"),
+        (name = "public", description = "Candidates' lookups: no token, a second factor, minimal answers, rate limited"),
         (name = "webhooks", description = "Signed notifications to carrier and department systems"),
         (name = "cases", description = "Escalation cases: delay, loss and tampering, up a three-level ladder"),
     )
@@ -94,24 +111,28 @@ impl Modify for BearerAuth {
     }
 }
 
-fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.configure(health::config).service(
-        scope::scope("/api/v1")
-            .configure(auth::config)
-            .configure(organizations::config)
-            .configure(clients::config)
-            .configure(items::config)
-            .configure(events::config)
-            .configure(cases::config)
-            .configure(contacts::config)
-            .configure(rules::config)
-            .configure(webhooks::config),
-    );
+fn routes(limit: &LookupLimit) -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig) + '_ {
+    move |cfg| {
+        cfg.configure(health::config).service(
+            scope::scope("/api/v1")
+                .configure(auth::config)
+                .configure(organizations::config)
+                .configure(clients::config)
+                .configure(items::config)
+                .configure(events::config)
+                .configure(cases::config)
+                .configure(contacts::config)
+                .configure(rules::config)
+                .configure(webhooks::config)
+                .service(scope::scope("/public").wrap(actix_governor::Governor::new(limit)).configure(public::config)),
+        );
+    }
 }
 
 /// The OpenAPI document, generated from the registered handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    let limit = lookup_limit(10);
+    let (_, api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes(&limit)).split_for_parts();
     api
 }
 
@@ -134,6 +155,7 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let limit = state.lookup_limit.clone();
     let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -141,7 +163,7 @@ pub fn app(
         .app_data(fallback::json_config())
         .app_data(fallback::query_config())
         .app_data(fallback::path_config())
-        .configure(routes)
+        .configure(routes(&limit))
         .split_for_parts();
     let known_routes = web::Data::new(fallback::KnownRoutes::from_openapi(&api));
     app.app_data(known_routes)

@@ -153,3 +153,40 @@ pub fn candidate_email(news: &CandidateNews, item_kind: ItemKind, tracking_numbe
     );
     (subject, body)
 }
+
+/// An item's status in words a candidate understands.
+pub fn status_label(status: crate::domain::ItemStatus, lang: Lang) -> &'static str {
+    use crate::domain::ItemStatus::*;
+    match (status, lang) {
+        (Registered, Lang::Vi) => "Đã đăng ký, chờ bưu điện nhận",
+        (Registered, Lang::En) => "Registered, waiting for the post office",
+        (Accepted, Lang::Vi) => "Bưu điện đã nhận",
+        (Accepted, Lang::En) => "Accepted by the post office",
+        (InTransit, Lang::Vi) => "Đang vận chuyển",
+        (InTransit, Lang::En) => "In transit",
+        (AtDeliveryOffice, Lang::Vi) => "Đã đến bưu cục phát",
+        (AtDeliveryOffice, Lang::En) => "At the delivery office",
+        (OutForDelivery, Lang::Vi) => "Đang đi phát",
+        (OutForDelivery, Lang::En) => "Out for delivery",
+        (DeliveryFailed, Lang::Vi) => "Phát chưa thành công, bưu điện sẽ phát lại",
+        (DeliveryFailed, Lang::En) => "Delivery attempt failed; it will be tried again",
+        (HeldAtOffice, Lang::Vi) => "Đang lưu tại bưu cục, mời đến nhận",
+        (HeldAtOffice, Lang::En) => "Held at the post office for you to collect",
+        (Delivered, Lang::Vi) => "Đã phát thành công",
+        (Delivered, Lang::En) => "Delivered",
+        (Returned, Lang::Vi) => "Đã chuyển hoàn về nơi gửi",
+        (Returned, Lang::En) => "Returned to the sender",
+        (Exception, Lang::Vi) => "Có sự cố, bưu điện đang xử lý",
+        (Exception, Lang::En) => "A problem occurred; the post office is handling it",
+        (Lost, Lang::Vi) => "Thất lạc, đơn vị gửi sẽ cấp lại",
+        (Lost, Lang::En) => "Lost; the sender will issue a replacement",
+    }
+}
+
+/// What an open case means for the candidate.
+pub fn open_case_label(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Vi => "Chậm so với dự kiến, bưu điện đang xử lý",
+        Lang::En => "Later than expected; the post office is handling it",
+    }
+}

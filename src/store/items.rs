@@ -178,6 +178,21 @@ pub fn link_replacement(conn: &mut DbConn, lost_id: i64, replacement_id: i64, no
     Ok(())
 }
 
+/// Every item with this number, newest first (numbers are recycled across seasons).
+pub fn by_tracking_number(conn: &mut DbConn, tracking_number: &str) -> QueryResult<Vec<Item>> {
+    items::table.filter(items::tracking_number.eq(tracking_number)).order(items::id.desc()).load(conn)
+}
+
+/// A candidate's items of a season, oldest first.
+pub fn by_candidate(conn: &mut DbConn, candidate_number: &str, date_of_birth: chrono::NaiveDate, season: &str) -> QueryResult<Vec<Item>> {
+    items::table
+        .filter(items::candidate_number.eq(candidate_number))
+        .filter(items::candidate_dob.eq(date_of_birth))
+        .filter(items::season.eq(season))
+        .order(items::id.asc())
+        .load(conn)
+}
+
 pub fn find_in_season(conn: &mut DbConn, tracking_number: &str, season: &str) -> QueryResult<Option<Item>> {
     items::table
         .filter(items::tracking_number.eq(tracking_number))

@@ -10,6 +10,7 @@ mod events;
 mod health;
 mod items;
 mod notifications;
+mod public;
 mod scoping;
 mod seed;
 mod util;

@@ -121,6 +121,7 @@ pub fn test_config(url: &str) -> Config {
         smtp_url: None,
         mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
         dispatch_every: None,
+        lookups_per_minute: 10,
     }
 }
 
@@ -130,7 +131,13 @@ impl TestApp {
         let config = test_config(db.url());
         let pool: Pool = exampost::server::open_database(&config).expect("open test database");
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let state = web::Data::new(AppState { pool, tokens: TokenKeys::new(TEST_SECRET, config.token_ttl), clock: clock.clone() });
+        let state = web::Data::new(AppState {
+            pool,
+            tokens: TokenKeys::new(TEST_SECRET, config.token_ttl),
+            clock: clock.clone(),
+            lookup_limit: exampost::api::lookup_limit(config.lookups_per_minute),
+            guesses: Default::default(),
+        });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = exampost::server::start(state.clone(), listener, 1).unwrap();
