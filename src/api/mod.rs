@@ -143,6 +143,17 @@ pub fn openapi_json() -> String {
     text
 }
 
+/// The candidates' lookup page: one self-contained file, no CDN.
+const LOOKUP_PAGE: &str = include_str!("../../web/index.html");
+
+async fn lookup_page() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("content-security-policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .body(LOOKUP_PAGE)
+}
+
 /// The whole application, as the server runs it.
 pub fn app(
     state: web::Data<AppState>,
@@ -168,6 +179,7 @@ pub fn app(
     let known_routes = web::Data::new(fallback::KnownRoutes::from_openapi(&api));
     app.app_data(known_routes)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .service(web::resource(["/", "/tra-cuu"]).route(web::get().to(lookup_page)))
         .default_service(web::to(fallback::no_route))
         .wrap(fallback::problem_for_plain_errors())
         .wrap(tracing_actix_web::TracingLogger::default())
