@@ -15,6 +15,7 @@ pub mod organizations;
 pub mod pagination;
 pub mod problem;
 pub mod public;
+pub mod reports;
 pub mod rules;
 pub mod webhooks;
 
@@ -92,6 +93,7 @@ token from `POST /api/v1/auth/token`.",
         (name = "events", description = "Scan events, mapped to UPU EMSEVT codes"),
         (name = "contacts", description = "Contact points: who answers for which cases"),
         (name = "rules", description = "Deadlines and response times per priority"),
+        (name = "reports", description = "Summary and the steering committee's daily report"),
         (name = "public", description = "Candidates' lookups: no token, a second factor, minimal answers, rate limited"),
         (name = "webhooks", description = "Signed notifications to carrier and department systems"),
         (name = "cases", description = "Escalation cases: delay, loss and tampering, up a three-level ladder"),
@@ -124,6 +126,7 @@ fn routes(limit: &LookupLimit) -> impl FnOnce(&mut utoipa_actix_web::service_con
                 .configure(contacts::config)
                 .configure(rules::config)
                 .configure(webhooks::config)
+                .configure(reports::config)
                 .service(scope::scope("/public").wrap(actix_governor::Governor::new(limit)).configure(public::config)),
         );
     }

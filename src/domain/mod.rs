@@ -84,6 +84,7 @@ pub mod cases;
 pub mod events;
 pub mod fields;
 pub mod province;
+pub mod report;
 pub mod s10;
 
 string_enum! {

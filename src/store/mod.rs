@@ -8,6 +8,7 @@ pub mod events;
 pub mod items;
 pub mod organizations;
 pub mod outbox;
+pub mod reports;
 pub mod rules;
 
 use chrono::{NaiveDateTime, Utc};

@@ -11,6 +11,7 @@ mod health;
 mod items;
 mod notifications;
 mod public;
+mod reports;
 mod scoping;
 mod seed;
 mod util;

@@ -1,0 +1,78 @@
+//! Reads for the reports: minimal columns, the caller's scope and filters.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{cases, items, organizations};
+use crate::db::DbConn;
+use crate::store::cases::Case;
+use crate::store::items::ItemScope;
+
+/// Which items a report covers.
+#[derive(Debug, Clone)]
+pub struct ReportFilter {
+    pub season: String,
+    /// Items leaving from or going to this province.
+    pub province: Option<String>,
+    pub sender_org_id: Option<String>,
+    pub carrier_org_id: Option<String>,
+}
+
+/// Narrows a boxed query over `items` (possibly joined) to the caller's
+/// scope and the report's filter; a macro because the two queries' boxed
+/// types differ.
+macro_rules! covered {
+    ($query:expr, $scope:expr, $filter:expr) => {{
+        let mut query = match $scope {
+            ItemScope::All => $query,
+            ItemScope::SenderOrRecipient(org) => $query.filter(items::sender_org_id.eq(org).or(items::recipient_org_id.eq(org))),
+            ItemScope::Carrier(org) => $query.filter(items::carrier_org_id.eq(org)),
+            ItemScope::Province(p) => $query.filter(items::dest_province.eq(p).or(items::origin_province.eq(p))),
+        };
+        if let Some(p) = &$filter.province {
+            query = query.filter(items::dest_province.eq(p).or(items::origin_province.eq(p)));
+        }
+        if let Some(org) = &$filter.sender_org_id {
+            query = query.filter(items::sender_org_id.eq(org));
+        }
+        if let Some(org) = &$filter.carrier_org_id {
+            query = query.filter(items::carrier_org_id.eq(org));
+        }
+        query
+    }};
+}
+
+type FactRow = (String, String, String, String, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>);
+
+/// (kind, status, priority, carrier code, accepted_at, due_at, last_event_at) per item.
+pub fn item_facts(conn: &mut DbConn, scope: &ItemScope, filter: &ReportFilter) -> QueryResult<Vec<FactRow>> {
+    let query = items::table
+        .inner_join(organizations::table.on(organizations::id.eq(items::carrier_org_id)))
+        .select((items::kind, items::status, items::priority, organizations::code, items::accepted_at, items::due_at, items::last_event_at))
+        .filter(items::season.eq(&filter.season))
+        .into_boxed();
+    let query = covered!(query, scope, filter);
+    query.load(conn)
+}
+
+/// Active cases of the covered items, oldest first, with the item's number.
+pub fn active_cases(conn: &mut DbConn, scope: &ItemScope, filter: &ReportFilter) -> QueryResult<Vec<(Case, String)>> {
+    let query = cases::table
+        .inner_join(items::table)
+        .select((cases::all_columns, items::tracking_number))
+        .filter(cases::state.eq_any(["open", "acknowledged"]))
+        .filter(items::season.eq(&filter.season))
+        .into_boxed();
+    let query = covered!(query, scope, filter);
+    query.order(cases::opened_at.asc()).load(conn)
+}
+
+/// Organizations whose contact points belong in a province's table: those
+/// in the province, and every carrier.
+pub fn contact_orgs(conn: &mut DbConn, province: Option<&str>) -> QueryResult<Vec<(String, String)>> {
+    let mut query = organizations::table.select((organizations::id, organizations::code)).order(organizations::code.asc()).into_boxed();
+    if let Some(p) = province {
+        query = query.filter(organizations::province.eq(p).or(organizations::kind.eq("carrier")));
+    }
+    query.load(conn)
+}
