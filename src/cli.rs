@@ -34,6 +34,14 @@ pub enum Command {
         #[arg(long)]
         file: Option<std::path::PathBuf>,
     },
+    /// Register items from a CSV file for an organization (as POST /api/v1/items/import), with a progress bar.
+    Import {
+        /// The CSV file (UTF-8, with or without BOM).
+        file: std::path::PathBuf,
+        /// Code of the organization registering the items (an education body or a carrier).
+        #[arg(long)]
+        org: String,
+    },
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -144,6 +152,7 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
                     .map_err(|e| e.to_string())
             })
         }
+        Command::Import { file, org } => import_file(&mut conn, &file, &org),
         Command::Serve | Command::Openapi => unreachable!("handled by run"),
     };
     match result {
@@ -153,4 +162,28 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
         }
         Err(e) => fail(e),
     }
+}
+
+/// `exampost import`: the same import as the API, acting as the organization.
+fn import_file(conn: &mut crate::db::DbConn, path: &std::path::Path, org_code: &str) -> Result<serde_json::Value, String> {
+    use crate::api::auth::Caller;
+    let code = org_code.trim().to_uppercase();
+    let org = crate::store::organizations::find_by_code(conn, &code).map_err(|e| e.to_string())?.ok_or_else(|| format!("no organization with code {code}"))?;
+    let role = match OrgKind::parse(&org.kind) {
+        Some(OrgKind::Education) => Role::Education,
+        Some(OrgKind::Carrier) => Role::Carrier,
+        _ => return Err(format!("{code} is an overseer; only education bodies and carriers register items")),
+    };
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}").expect("valid template"),
+    );
+    let caller = Caller { client_id: format!("cli:import:{code}"), org_id: org.id, role, province: org.province };
+    let reader = bar.wrap_read(std::io::BufReader::new(file));
+    let report = crate::api::items::import::import_csv(conn, &caller, reader, chrono::Utc::now(), &mut |rows| bar.set_message(format!("{rows} rows")))
+        .map_err(|e| format!("{e}: {}", serde_json::to_string(&e.problem()).unwrap_or_default()))?;
+    bar.finish_and_clear();
+    serde_json::to_value(report).map_err(|e| e.to_string())
 }

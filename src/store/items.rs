@@ -117,6 +117,12 @@ pub struct ItemFilter {
     pub season: Option<String>,
     pub created_since: Option<NaiveDateTime>,
     pub updated_since: Option<NaiveDateTime>,
+    /// `Some(now)`: only items past their deadline at `now` and not settled.
+    pub overdue_at: Option<NaiveDateTime>,
+    pub has_open_case: Option<bool>,
+    pub recipient_org_id: Option<String>,
+    pub dest_ward: Option<String>,
+    pub candidate_number: Option<String>,
 }
 
 /// What registering an item did.
@@ -265,6 +271,26 @@ pub fn list_visible(
     }
     if let Some(v) = filter.updated_since {
         query = query.filter(items::updated_at.ge(v));
+    }
+    if let Some(now) = filter.overdue_at {
+        let settled = ["delivered", "returned", "lost"];
+        query = query.filter(items::due_at.lt(now)).filter(items::status.ne_all(settled));
+    }
+    if let Some(wanted) = filter.has_open_case {
+        use crate::db::schema::cases;
+        let open = diesel::dsl::exists(
+            cases::table.filter(cases::item_id.eq(items::id)).filter(cases::state.eq_any(["open", "acknowledged"])),
+        );
+        query = if wanted { query.filter(open) } else { query.filter(diesel::dsl::not(open)) };
+    }
+    if let Some(v) = &filter.recipient_org_id {
+        query = query.filter(items::recipient_org_id.eq(v));
+    }
+    if let Some(v) = &filter.dest_ward {
+        query = query.filter(items::dest_ward.eq(v));
+    }
+    if let Some(v) = &filter.candidate_number {
+        query = query.filter(items::candidate_number.eq(v));
     }
     if let Some(before) = before_id {
         query = query.filter(items::id.lt(before));

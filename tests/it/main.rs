@@ -5,6 +5,7 @@
 mod auth;
 mod cases;
 mod cli;
+mod csv;
 mod errors;
 mod events;
 mod health;

@@ -245,6 +245,20 @@ pub struct ItemListParams {
     pub created_since: Option<String>,
     /// Changed at or after this time.
     pub updated_since: Option<String>,
+    /// `true`: only items past their deadline and not yet delivered, returned or lost.
+    #[param(value_type = Option<bool>)]
+    pub overdue: Option<String>,
+    /// `true`/`false`: items with / without an active case.
+    #[param(value_type = Option<bool>)]
+    pub has_open_case: Option<String>,
+    /// Recipient organization code (a school or university).
+    pub recipient: Option<String>,
+    /// Destination ward, exactly as registered.
+    pub destination_ward: Option<String>,
+    /// The candidate's number (số báo danh).
+    pub candidate_number: Option<String>,
+    /// `json` (default) or `csv` (UTF-8 with BOM, every page streamed).
+    pub format: Option<String>,
     /// Page size, 1-500 (default 50).
     #[param(value_type = Option<i64>)]
     pub limit: Option<String>,

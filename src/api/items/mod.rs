@@ -1,6 +1,8 @@
 //! The item registry: register (one or a batch), read, list.
 
+mod csv_format;
 mod dto;
+pub mod import;
 mod replacement;
 mod validate;
 
@@ -31,7 +33,8 @@ pub fn config(cfg: &mut ServiceConfig) {
         .service(create_items_batch)
         .service(list_items)
         .service(find_item)
-        .service(replacement::create_replacement);
+        .service(replacement::create_replacement)
+        .service(import_items);
 }
 
 /// The items a caller may see.
@@ -63,6 +66,18 @@ pub fn prepare_item(conn: &mut DbConn, caller: &Caller, request: &NewItemRequest
     let (own, orgs) = load_orgs(conn, caller, &[request])?;
     let ctx = validate::Context { caller, caller_org: &own, orgs: &orgs, now };
     validate::new_item(request, &ctx).map_err(ApiError::Validation)
+}
+
+/// Checks many registrations, loading the organizations they name once.
+pub fn prepare_items(
+    conn: &mut DbConn,
+    caller: &Caller,
+    requests: &[&NewItemRequest],
+    now: DateTime<Utc>,
+) -> Result<Vec<Result<NewItem, Vec<crate::domain::FieldError>>>, ApiError> {
+    let (own, orgs) = load_orgs(conn, caller, requests)?;
+    let ctx = validate::Context { caller, caller_org: &own, orgs: &orgs, now };
+    Ok(requests.iter().map(|request| validate::new_item(request, &ctx)).collect())
 }
 
 /// Renders items with their organizations' codes (one query for the page).
@@ -191,7 +206,7 @@ pub async fn create_item(
 }
 
 /// One checked batch entry: its index and either the row to store or the problem.
-type Checked = (usize, Result<NewItem, Problem>);
+pub(crate) type Checked = (usize, Result<NewItem, Problem>);
 
 /// Register up to 1000 items in one request.
 ///
@@ -224,15 +239,15 @@ pub async fn create_items_batch(
                 .map(|value| from_value::<NewItemRequest>(value).map_err(|e| ApiError::Validation(vec![e]).problem()))
                 .collect();
             let valid: Vec<&NewItemRequest> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-            let (own, orgs) = load_orgs(conn, &caller, &valid)?;
-            let ctx = validate::Context { caller: &caller, caller_org: &own, orgs: &orgs, now };
+            let mut prepared = prepare_items(conn, &caller, &valid, now)?.into_iter();
             let checked: Vec<Checked> = parsed
-                .into_iter()
+                .iter()
                 .enumerate()
                 .map(|(index, p)| {
-                    let new = p.and_then(|request| {
-                        validate::new_item(&request, &ctx).map_err(|errors| ApiError::Validation(errors).problem())
-                    });
+                    let new = match p {
+                        Ok(_) => prepared.next().expect("one per valid entry").map_err(|errors| ApiError::Validation(errors).problem()),
+                        Err(problem) => Err(problem.clone()),
+                    };
                     (index, new)
                 })
                 .collect();
@@ -243,7 +258,7 @@ pub async fn create_items_batch(
 }
 
 /// Stores the valid entries in one transaction, each in its own savepoint.
-fn store_batch(conn: &mut DbConn, checked: Vec<Checked>) -> Result<Vec<EntryResult>, ApiError> {
+pub(crate) fn store_batch(conn: &mut DbConn, checked: Vec<Checked>) -> Result<Vec<EntryResult>, ApiError> {
     conn.write_transaction(|conn| {
         checked
             .into_iter()
@@ -302,7 +317,7 @@ pub async fn find_item(
 }
 
 /// Parses the list filters, collecting every bad one.
-fn parse_filter(conn: &mut DbConn, params: &ItemListParams) -> Result<ItemFilter, ApiError> {
+fn parse_filter(conn: &mut DbConn, params: &ItemListParams, now: DateTime<Utc>) -> Result<ItemFilter, ApiError> {
     let mut errors = FieldErrors::default();
     let mut org_id = |errors: &mut FieldErrors, name: &str, code: &Option<String>| -> Result<Option<String>, ApiError> {
         let Some(code) = code.as_ref().map(|c| c.trim().to_uppercase()) else { return Ok(None) };
@@ -311,6 +326,17 @@ fn parse_filter(conn: &mut DbConn, params: &ItemListParams) -> Result<ItemFilter
     };
     let carrier_org_id = org_id(&mut errors, "carrier", &params.carrier)?;
     let sender_org_id = org_id(&mut errors, "sender", &params.sender)?;
+    let recipient_org_id = org_id(&mut errors, "recipient", &params.recipient)?;
+    let flag = |errors: &mut FieldErrors, name: &str, value: &Option<String>| {
+        value.as_deref().and_then(|v| errors.check(name, v.parse::<bool>().map_err(|_| "must be true or false".to_string())))
+    };
+    let overdue = flag(&mut errors, "overdue", &params.overdue);
+    let has_open_case = flag(&mut errors, "has_open_case", &params.has_open_case);
+    if let Some(format) = &params.format {
+        if format != "json" && format != "csv" {
+            errors.push("format", "must be json or csv");
+        }
+    }
     let since = |errors: &mut FieldErrors, name: &str, value: &Option<String>| {
         value.as_deref().and_then(|v| errors.check(name, fields::timestamp(v).map(|t| t.naive_utc())))
     };
@@ -327,6 +353,11 @@ fn parse_filter(conn: &mut DbConn, params: &ItemListParams) -> Result<ItemFilter
         season: params.season.as_deref().and_then(|s| errors.check("season", fields::season(s))),
         created_since: since(&mut errors, "created_since", &params.created_since),
         updated_since: since(&mut errors, "updated_since", &params.updated_since),
+        overdue_at: overdue.filter(|o| *o).map(|_| now.naive_utc()),
+        has_open_case,
+        recipient_org_id,
+        dest_ward: params.destination_ward.as_deref().and_then(|w| errors.check("destination_ward", fields::text(w, 200))),
+        candidate_number: params.candidate_number.as_deref().and_then(|c| errors.check("candidate_number", fields::candidate_number(c))),
     };
     if errors.is_empty() {
         Ok(filter)
@@ -335,25 +366,23 @@ fn parse_filter(conn: &mut DbConn, params: &ItemListParams) -> Result<ItemFilter
     }
 }
 
-/// List the items you can see, newest first.
+/// List the items you can see, newest first (or export them all as CSV).
 ///
 /// Pages are stable under concurrent registrations: a cursor continues
-/// exactly after the last item of the previous page.
+/// exactly after the last item of the previous page. With `format=csv`
+/// every matching item is streamed as `text/csv` (UTF-8 with BOM), in the
+/// columns `POST /items/import` reads.
 #[utoipa::path(
     tag = "items",
     params(ItemListParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of items", body = Page<ItemView>),
+        (status = 200, description = "A page of items (or text/csv with format=csv)", body = Page<ItemView>),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/items")]
-pub async fn list_items(
-    state: web::Data<AppState>,
-    caller: Caller,
-    query: web::Query<ItemListParams>,
-) -> Result<web::Json<Page<ItemView>>, ApiError> {
+pub async fn list_items(state: web::Data<AppState>, caller: Caller, query: web::Query<ItemListParams>) -> Result<HttpResponse, ApiError> {
     let params = query.into_inner();
     let page = PageParams { limit: params.limit.clone(), cursor: params.cursor.clone() };
     let limit = page.limit()?;
@@ -362,13 +391,111 @@ pub async fn list_items(
         .map(|p| p.parse::<i64>().map_err(|_| ApiError::field("cursor", "is not a cursor this API returned")))
         .transpose()?;
     let scope = scope_of(&caller);
-    let page = state
+    let now = state.clock.now();
+    let csv = params.format.as_deref() == Some("csv");
+    let (filter, page) = state
         .db(move |conn| {
-            let filter = parse_filter(conn, &params)?;
+            let filter = parse_filter(conn, &params, now)?;
+            if csv {
+                return Ok((filter, None));
+            }
             let rows = store::items::list_visible(conn, &scope, &filter, before_id, limit + 1)?;
             let (rows, next_cursor) = take_page(rows, limit, |item| item.id.to_string());
-            Ok(Page { items: views(conn, rows)?, next_cursor })
+            Ok((filter, Some(Page { items: views(conn, rows)?, next_cursor })))
         })
         .await?;
-    Ok(web::Json(page))
+    match page {
+        Some(page) => Ok(HttpResponse::Ok().json(page)),
+        None => Ok(csv_export(state, scope_of(&caller), filter)),
+    }
+}
+
+/// Streams every matching item as CSV, a thousand rows per database read,
+/// so an export of millions of rows never sits in memory.
+fn csv_export(state: web::Data<AppState>, scope: ItemScope, filter: ItemFilter) -> HttpResponse {
+    const CHUNK: i64 = 1000;
+    let start = (state, scope, filter, None::<i64>, true);
+    let body = futures_util::stream::unfold(Some(start), |step| async move {
+        let (state, scope, filter, before, first) = step?;
+        let (scope2, filter2) = (scope.clone(), filter.clone());
+        let read = state
+            .db(move |conn| {
+                let rows = store::items::list_visible(conn, &scope2, &filter2, before, CHUNK)?;
+                let last = rows.last().map(|r| r.id);
+                let full = rows.len() as i64 == CHUNK;
+                let lines: Vec<Vec<String>> = views(conn, rows)?.iter().map(csv_format::row).collect();
+                Ok((csv_format::write_rows(&lines, first), last, full))
+            })
+            .await;
+        match read {
+            Ok((mut bytes, last, full)) => {
+                if first {
+                    bytes.splice(0..0, csv_format::BOM.bytes());
+                }
+                let next = if full { Some((state, scope, filter, last, false)) } else { None };
+                Some((Ok::<_, actix_web::Error>(web::Bytes::from(bytes)), next))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "CSV export stopped");
+                Some((Err(actix_web::error::ErrorInternalServerError("export failed")), None))
+            }
+        }
+    });
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("content-disposition", "attachment; filename=\"items.csv\""))
+        .streaming(body)
+}
+
+/// Register items from a spreadsheet (CSV, UTF-8 with or without BOM).
+///
+/// Columns (English or Vietnamese headers): `tracking_number` (số hiệu),
+/// `season` (kỳ thi), `kind` (loại), `priority` (ưu tiên), `carrier_org`
+/// (doanh nghiệp bưu chính), `sender_org` (đơn vị gửi; admins and carriers),
+/// `recipient_organization` (đơn vị nhận; empty for a candidate),
+/// `candidate_number` (số báo danh), `full_name` (họ và tên),
+/// `date_of_birth` (ngày sinh, `YYYY-MM-DD` or `dd/mm/yyyy`), `phone`,
+/// `email`, `province` (tỉnh), `ward` (phường/xã), `address_line` (địa chỉ),
+/// `seal_number`, `must_arrive_by` (hạn phát), `reference` (ghi chú) — the
+/// columns the CSV export writes. Rows are stored 500 at a time, each on
+/// its own: a bad row is reported with its line and never stops the
+/// others, and importing the same file again creates nothing twice.
+#[utoipa::path(
+    tag = "items",
+    request_body(content = String, content_type = "text/csv", description = "The spreadsheet as CSV"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Counts, and a line for every row not created", body = import::ImportReport),
+        (status = 415, description = "Not text/csv", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown or missing columns, or not UTF-8", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/items/import")]
+pub async fn import_items(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: actix_web::HttpRequest,
+    mut payload: web::Payload,
+) -> Result<web::Json<import::ImportReport>, ApiError> {
+    use futures_util::StreamExt;
+    caller.require(&[Role::Education, Role::Carrier, Role::Admin])?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !(content_type.starts_with("text/csv") || content_type.starts_with("application/csv")) {
+        return Err(ApiError::UnsupportedMediaType("send the spreadsheet as Content-Type: text/csv".into()));
+    }
+    let (sender, receiver) = tokio::sync::mpsc::channel::<web::Bytes>(16);
+    let now = state.clock.now();
+    let work = state.db(move |conn| import::import_csv(conn, &caller, import::ChannelReader::new(receiver), now, &mut |_| {}));
+    let pump = async move {
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the upload was interrupted: {e}")))?;
+            if sender.send(chunk).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), ApiError>(())
+    };
+    let (report, pumped) = futures_util::join!(work, pump);
+    pumped?;
+    Ok(web::Json(report?))
 }

@@ -1,0 +1,230 @@
+//! Registering items from a spreadsheet (CSV): read row by row, checked and
+//! stored 500 rows at a time, so a 100,000-row file never sits in memory;
+//! a bad row is reported and never stops the good ones; re-importing the
+//! same file creates nothing twice.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
+
+use super::{prepare_items, store_batch, Checked};
+use super::csv_format::column_of;
+use super::NewItemRequest;
+use crate::api::auth::Caller;
+use crate::api::batch::{EntryResult, EntryStatus};
+use crate::api::extract::from_value;
+use crate::api::problem::ApiError;
+use crate::db::DbConn;
+use crate::domain::FieldError;
+
+const ROWS_PER_TRANSACTION: usize = 500;
+
+/// Columns a file must have.
+const REQUIRED: &[&str] = &["tracking_number", "season", "kind", "province", "ward", "address_line"];
+
+/// The outcome of an import: counts for every row, and a line for each row
+/// that was not created (a duplicate, or refused and why).
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Data rows read (the header not counted).
+    pub rows: usize,
+    pub created: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    /// Rows not created; `index` is the row's line in the file (the header is line 1).
+    pub results: Vec<ImportLine>,
+}
+
+/// One row that was not created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportLine {
+    pub line: usize,
+    pub status: EntryStatus,
+    pub tracking_number: Option<String>,
+    pub error: Option<crate::api::problem::Problem>,
+}
+
+/// `14/03/2008` (as spreadsheets write dates in Vietnam) → `2008-03-14`.
+fn iso_date(text: &str) -> String {
+    NaiveDate::parse_from_str(text.trim(), "%d/%m/%Y").map(|d| d.to_string()).unwrap_or_else(|_| text.trim().to_string())
+}
+
+/// A row's cells as the JSON of a registration.
+fn request_of(cells: &HashMap<&'static str, String>) -> Value {
+    let get = |name: &str| cells.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let mut item = Map::new();
+    for (column, field) in [("tracking_number", "tracking_number"), ("season", "season"), ("kind", "kind"), ("priority", "priority"),
+        ("sender_org", "sender_org"), ("carrier_org", "carrier_org"), ("seal_number", "seal_number"), ("reference", "reference")]
+    {
+        if let Some(v) = get(column) {
+            item.insert(field.into(), v.into());
+        }
+    }
+    if let Some(v) = get("must_arrive_by") {
+        item.insert("must_arrive_by".into(), iso_date(&v).into());
+    }
+    let mut candidate = Map::new();
+    for field in ["candidate_number", "full_name", "phone", "email"] {
+        if let Some(v) = get(field) {
+            candidate.insert(field.into(), v.into());
+        }
+    }
+    if let Some(v) = get("date_of_birth") {
+        candidate.insert("date_of_birth".into(), iso_date(&v).into());
+    }
+    match get("recipient_organization") {
+        Some(org) => {
+            item.insert("recipient".into(), json!({"type": "organization", "organization": org}));
+            if !candidate.is_empty() {
+                item.insert("candidate".into(), Value::Object(candidate));
+            }
+        }
+        None => {
+            candidate.insert("type".into(), "candidate".into());
+            item.insert("recipient".into(), Value::Object(candidate));
+        }
+    }
+    item.insert(
+        "destination".into(),
+        json!({"province": get("province").unwrap_or_default(), "ward": get("ward").unwrap_or_default(), "address_line": get("address_line").unwrap_or_default()}),
+    );
+    Value::Object(item)
+}
+
+fn refused(field: &str, reason: impl Into<String>) -> crate::api::problem::Problem {
+    ApiError::Validation(vec![FieldError::new(field, reason)]).problem()
+}
+
+/// Reads the header; refuses files whose columns are unknown or incomplete.
+fn columns(reader: &mut csv::Reader<impl Read>) -> Result<Vec<Option<&'static str>>, ApiError> {
+    let header = reader.headers().map_err(|e| match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => ApiError::field("file", "is not UTF-8 text; save the spreadsheet as \"CSV UTF-8\""),
+        _ => ApiError::field("file", format!("has no readable header row: {e}")),
+    })?;
+    let columns: Vec<Option<&'static str>> = header.iter().map(column_of).collect();
+    let mut errors = Vec::new();
+    for (name, column) in header.iter().zip(&columns) {
+        if column.is_none() && !name.trim().is_empty() {
+            errors.push(FieldError::new("header", format!("unknown column {name:?}")));
+        }
+    }
+    for required in REQUIRED {
+        if !columns.contains(&Some(required)) {
+            errors.push(FieldError::new("header", format!("missing column {required}")));
+        }
+    }
+    if errors.is_empty() {
+        Ok(columns)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Imports a CSV as `caller`, reporting progress (rows read) as it goes.
+pub fn import_csv(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: impl Read,
+    now: DateTime<Utc>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<ImportReport, ApiError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let columns = columns(&mut reader)?;
+    let mut report = ImportReport::default();
+    let mut pending: Vec<(usize, Result<NewItemRequest, crate::api::problem::Problem>)> = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = report.rows + 2;
+        let parsed = match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let cells: HashMap<&'static str, String> =
+                    columns.iter().zip(record.iter()).filter_map(|(c, v)| c.map(|c| (c, v.to_string()))).collect();
+                from_value::<NewItemRequest>(request_of(&cells)).map_err(|e| ApiError::Validation(vec![e]).problem())
+            }
+            Err(e) => Err(match e.kind() {
+                csv::ErrorKind::Utf8 { .. } => refused("row", "is not UTF-8 text"),
+                csv::ErrorKind::UnequalLengths { len, expected_len, .. } => {
+                    refused("row", format!("has {len} cells where the header has {expected_len} (check the quoting)"))
+                }
+                _ => refused("row", e.to_string()),
+            }),
+        };
+        report.rows += 1;
+        pending.push((line, parsed));
+        if pending.len() == ROWS_PER_TRANSACTION {
+            store_rows(conn, caller, std::mem::take(&mut pending), now, &mut report)?;
+            progress(report.rows);
+        }
+    }
+    store_rows(conn, caller, pending, now, &mut report)?;
+    progress(report.rows);
+    Ok(report)
+}
+
+fn store_rows(
+    conn: &mut DbConn,
+    caller: &Caller,
+    rows: Vec<(usize, Result<NewItemRequest, crate::api::problem::Problem>)>,
+    now: DateTime<Utc>,
+    report: &mut ImportReport,
+) -> Result<(), ApiError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let valid: Vec<&NewItemRequest> = rows.iter().filter_map(|(_, row)| row.as_ref().ok()).collect();
+    let mut prepared = prepare_items(conn, caller, &valid, now)?.into_iter();
+    let checked: Vec<Checked> = rows
+        .iter()
+        .map(|(line, row)| {
+            let new = match row {
+                Ok(_) => prepared.next().expect("one per valid row").map_err(|errors| ApiError::Validation(errors).problem()),
+                Err(problem) => Err(problem.clone()),
+            };
+            (*line, new)
+        })
+        .collect();
+    for result in store_batch(conn, checked)? {
+        let EntryResult { index: line, status, tracking_number, error, .. } = result;
+        match status {
+            EntryStatus::Created => report.created += 1,
+            EntryStatus::Duplicate => report.duplicates += 1,
+            EntryStatus::Rejected => report.rejected += 1,
+        }
+        if status != EntryStatus::Created {
+            report.results.push(ImportLine { line, status, tracking_number, error });
+        }
+    }
+    Ok(())
+}
+
+/// Reads what the HTTP side sends over a channel, as a blocking `Read` for
+/// the CSV parser (which runs on the blocking pool).
+pub struct ChannelReader {
+    chunks: tokio::sync::mpsc::Receiver<actix_web::web::Bytes>,
+    current: actix_web::web::Bytes,
+}
+
+impl ChannelReader {
+    pub fn new(chunks: tokio::sync::mpsc::Receiver<actix_web::web::Bytes>) -> Self {
+        ChannelReader { chunks, current: actix_web::web::Bytes::new() }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}

@@ -1,0 +1,144 @@
+//! Spreadsheets: export every page as CSV, import it back (English or
+//! Vietnamese headers), bad rows reported by line, re-imports idempotent.
+
+use serde_json::{json, Value};
+
+use crate::items::{department_and_carrier, item_json, s10};
+use crate::util::{Party, Reply, TestApp};
+use exampost::domain::OrgKind;
+
+async fn import(app: &TestApp, party: &Party, csv: &str) -> Reply {
+    let auth = format!("Bearer {}", party.token);
+    app.raw("POST", "/api/v1/items/import", &[("authorization", &auth), ("content-type", "text/csv; charset=utf-8")], csv.as_bytes().to_vec()).await
+}
+
+/// The comparable part of an export: everything a registration sets.
+fn registration_columns(csv: &str) -> Vec<String> {
+    let mut lines: Vec<String> = csv
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            // Up to `reference`; status (4) and the derived/time columns after it differ.
+            cells[..19].iter().enumerate().filter(|(i, _)| *i != 4).map(|(_, c)| *c).collect::<Vec<_>>().join(",")
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[actix_web::test]
+async fn export_then_import_into_a_fresh_database_gives_the_same_items() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    app.org("DHHV", OrgKind::Education, "phu-tho");
+    let mut batch: Vec<Value> = (1..=1500).map(|n| item_json(&s10(n), "2026-THPT")).collect();
+    batch[7]["recipient"] = json!({"type": "organization", "organization": "DHHV"});
+    batch[7]["candidate"] = json!({"candidate_number": "15009999", "full_name": "Lê Văn Tám", "date_of_birth": "2008-08-08"});
+    batch[7]["kind"] = json!("enrollment_dossier");
+    for chunk in batch.chunks(1000) {
+        let reply = app.post("/api/v1/items/batch", Some(&dept.token), &json!({ "items": chunk })).await;
+        assert_eq!(reply.status, 200);
+    }
+    let export = app.get("/api/v1/items?format=csv&season=2026-THPT", Some(&dept.token)).await;
+    assert_eq!(export.status, 200, "{}", &export.text[..export.text.len().min(300)]);
+    assert!(export.content_type().starts_with("text/csv"));
+    assert!(export.text.starts_with("\u{feff}tracking_number,season,kind,priority,status"));
+    assert_eq!(export.text.lines().count(), 1501, "every page, header once");
+
+    let fresh = TestApp::new().await;
+    let (fresh_dept, _) = department_and_carrier(&fresh);
+    fresh.org("DHHV", OrgKind::Education, "phu-tho");
+    let report = import(&fresh, &fresh_dept, &export.text).await;
+    assert_eq!(report.status, 200, "{}", &report.text[..report.text.len().min(500)]);
+    assert_eq!((report.body["rows"].as_u64(), report.body["created"].as_u64(), report.body["rejected"].as_u64()), (Some(1500), Some(1500), Some(0)));
+    let again = fresh.get("/api/v1/items?format=csv&season=2026-THPT", Some(&fresh_dept.token)).await;
+    assert_eq!(registration_columns(&again.text), registration_columns(&export.text));
+
+    let rerun = import(&fresh, &fresh_dept, &export.text).await;
+    assert_eq!((rerun.body["created"].as_u64(), rerun.body["duplicates"].as_u64()), (Some(0), Some(1500)));
+    assert_eq!(fresh.count("items"), 1500);
+}
+
+#[actix_web::test]
+async fn vietnamese_headers_dates_and_bad_rows() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let csv = format!(
+        "\u{feff}Số hiệu,Kỳ thi,Loại,Ưu tiên,Doanh nghiệp bưu chính,Số báo danh,Họ và tên,Ngày sinh,Tỉnh,Phường/Xã,Địa chỉ,Hạn phát\n\
+         {a},2026-THPT,exam_notice,urgent,VNPOST,15000001,Nguyễn Văn An,14/03/2008,Phú Thọ,Phường Việt Trì,\"12 Trần Phú, tổ 3\",20/06/2099\n\
+         RR123456786VN,2026-THPT,exam_notice,urgent,VNPOST,15000002,Trần Thị Bình,02/07/2008,Phú Thọ,Phường Việt Trì,1 Hùng Vương,\n\
+         {c},2026-THPT,love_letter,urgent,VNPOST,15000004,Phạm Thị Dung,01/01/2008,Phú Thọ,Phường Việt Trì,3 Hùng Vương,\n\
+         {d},2026-THPT,result_certificate,standard,VNPOST,15000005,Hoàng Văn Em,05/05/2008,Vĩnh Phúc,Phường Vĩnh Yên,4 Chu Văn An,\n\
+         {b},2026-THPT,exam_notice,urgent,VNPOST,15000003,\"Lê Văn Cường,01/01/2008,Phú Thọ,Phường Việt Trì,2 Hùng Vương,\n",
+        a = s10(1), b = s10(2), c = s10(3), d = s10(4)
+    );
+    let report = import(&app, &dept, &csv).await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    assert_eq!((report.body["rows"].as_u64(), report.body["created"].as_u64(), report.body["rejected"].as_u64()), (Some(5), Some(2), Some(3)), "{}", report.text);
+    let lines: Vec<u64> = report.body["results"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![3, 4, 6]);
+    let fields: Vec<&str> = report.body["results"].as_array().unwrap().iter().map(|r| r["error"]["errors"][0]["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["tracking_number", "kind", "row"], "an unclosed quote is reported, not guessed at");
+    let item = app.get(&format!("/api/v1/items/{}", s10(1)), Some(&dept.token)).await.body;
+    assert_eq!(item["recipient"]["date_of_birth"], "2008-03-14");
+    assert_eq!(item["destination"]["address_line"], "12 Trần Phú, tổ 3");
+    assert_eq!(item["must_arrive_by"], "2099-06-20T16:59:59Z");
+    assert_eq!(app.get(&format!("/api/v1/items/{}", s10(4)), Some(&dept.token)).await.body["destination"]["province"], "phu-tho");
+}
+
+#[actix_web::test]
+async fn malformed_files_are_refused_whole() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let wrong_columns = import(&app, &dept, "tracking_number,colour\nRR123456785VN,red\n").await;
+    let problem = wrong_columns.problem(422);
+    let reasons: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["reason"].as_str().unwrap()).collect();
+    assert!(reasons.contains(&"unknown column \"colour\"") && reasons.contains(&"missing column season"), "{reasons:?}");
+
+    let latin1: Vec<u8> = b"tracking_number,season,kind,province,ward,address_line,full_name\nRR123456785VN,2026-THPT,exam_notice,phu-tho,Vi\xeat Tr\xec,x,y\n".to_vec();
+    let auth = format!("Bearer {}", dept.token);
+    let reply = app.raw("POST", "/api/v1/items/import", &[("authorization", &auth), ("content-type", "text/csv")], latin1).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["rejected"], 1);
+    assert!(reply.body["results"][0]["error"]["detail"].as_str().unwrap().contains("UTF-8"));
+
+    let json_body = app.raw("POST", "/api/v1/items/import", &[("authorization", &auth), ("content-type", "application/json")], b"{}".to_vec()).await;
+    json_body.problem(415);
+    assert_eq!(app.count("items"), 0);
+}
+
+#[test]
+fn cli_import_reports_rows() {
+    use std::process::Command;
+    let db = crate::util::TestDb::new();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_exampost"))
+            .args(args)
+            .env("EXAMPOST_DATABASE_URL", db.url())
+            .env("EXAMPOST_JWT_SECRET", "cli-import-test-secret-cli-import-test")
+            .env("EXAMPOST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["org", "create", "--code", "SGD-PT", "--name", "Sở GD&ĐT Phú Thọ", "--kind", "education", "--province", "phu-tho"]).status.success());
+    assert!(run(&["org", "create", "--code", "VNPOST", "--name", "VNPost", "--kind", "carrier", "--province", "ha-noi"]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("list.csv");
+    let mut csv = String::from("tracking_number,season,kind,carrier_org,candidate_number,full_name,date_of_birth,province,ward,address_line\n");
+    for n in 1..=1200 {
+        csv.push_str(&format!("{},2026-TS10,exam_notice,VNPOST,{:08},Thí sinh {n},2011-01-01,phu-tho,Phường Việt Trì,{n} Hùng Vương\n", s10(n), n));
+    }
+    std::fs::write(&path, csv).unwrap();
+    let output = run(&["import", path.to_str().unwrap(), "--org", "sgd-pt"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((report["rows"].as_u64(), report["created"].as_u64()), (Some(1200), Some(1200)));
+    let again: Value = serde_json::from_slice(&run(&["import", path.to_str().unwrap(), "--org", "SGD-PT"]).stdout).unwrap();
+    assert_eq!((again["created"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(1200)));
+    let overseer = run(&["org", "create", "--code", "DIC", "--name", "DIC", "--kind", "overseer", "--province", "phu-tho"]);
+    assert!(overseer.status.success());
+    let refused = run(&["import", path.to_str().unwrap(), "--org", "DIC"]);
+    assert!(!refused.status.success());
+}
