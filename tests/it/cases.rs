@@ -310,3 +310,39 @@ async fn contact_points_and_rules() {
     let accepted: chrono::DateTime<chrono::Utc> = item["timeline"][0]["occurred_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(item["due_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap(), accepted + Duration::hours(12));
 }
+
+#[actix_web::test]
+async fn departments_find_what_is_late_and_export_cases() {
+    let app = TestApp::new().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let late = urgent_accepted(&app, &dept, &carrier, 1).await;
+    let on_time = s10(2);
+    let mut body = item_json(&on_time, "2026-THPT");
+    body["recipient"]["candidate_number"] = json!("15007777");
+    body["destination"]["ward"] = json!("Phường Nông Trang");
+    body.as_object_mut().unwrap().remove("must_arrive_by");
+    assert_eq!(app.post("/api/v1/items", Some(&dept.token), &body).await.status, 201);
+    app.clock.advance(Duration::hours(25));
+    sweep(&app);
+
+    let numbers = |reply: &Reply| -> Vec<String> {
+        reply.body["items"].as_array().unwrap().iter().map(|i| i["tracking_number"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(numbers(&app.get("/api/v1/items?overdue=true", Some(&dept.token)).await), vec![late.clone()]);
+    assert_eq!(numbers(&app.get("/api/v1/items?has_open_case=true", Some(&dept.token)).await), vec![late.clone()]);
+    assert_eq!(numbers(&app.get("/api/v1/items?has_open_case=false", Some(&dept.token)).await), vec![on_time.clone()]);
+    assert_eq!(numbers(&app.get("/api/v1/items?candidate_number=15007777", Some(&dept.token)).await), vec![on_time.clone()]);
+    let ward = app.get("/api/v1/items?destination_ward=Ph%C6%B0%E1%BB%9Dng%20N%C3%B4ng%20Trang", Some(&dept.token)).await;
+    assert_eq!(numbers(&ward), vec![on_time.clone()]);
+    let bad = app.get("/api/v1/items?overdue=maybe&recipient=NOPE", Some(&dept.token)).await;
+    let mut fields = bad.error_fields();
+    fields.sort();
+    assert_eq!(fields, vec!["overdue", "recipient"]);
+
+    let csv = app.get("/api/v1/cases?format=csv", Some(&dept.token)).await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    assert!(csv.text.starts_with("\u{feff}case_id,tracking_number,kind"));
+    assert_eq!(csv.text.lines().count(), 3, "header, overdue and stalled");
+    assert!(csv.text.contains(&late));
+    app.get("/api/v1/cases?format=xml", Some(&dept.token)).await.problem(422);
+}

@@ -119,4 +119,6 @@ pub struct CaseListParams {
     pub limit: Option<String>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
+    /// `json` (default) or `csv` (every matching case, UTF-8 with BOM).
+    pub format: Option<String>,
 }

@@ -7,7 +7,7 @@ pub use dto::*;
 
 use std::collections::HashMap;
 
-use actix_web::{get, post, web};
+use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -152,56 +152,97 @@ fn note(text: Option<&str>) -> Result<Option<String>, ApiError> {
     params(CaseListParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of cases", body = Page<CaseView>),
+        (status = 200, description = "A page of cases (or text/csv with format=csv)", body = Page<CaseView>),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/cases")]
-pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::Query<CaseListParams>) -> Result<web::Json<Page<CaseView>>, ApiError> {
+pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::Query<CaseListParams>) -> Result<HttpResponse, ApiError> {
     let params = query.into_inner();
+    let csv = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::field("format", "must be json or csv")),
+    };
     let page = PageParams { limit: params.limit.clone(), cursor: params.cursor.clone() };
-    let limit = page.limit()?;
-    let before = page.position()?.map(|p| p.parse::<i64>().map_err(|_| ApiError::field("cursor", "is not a cursor this API returned"))).transpose()?;
+    // A CSV export is every matching case: read in pages of 500 until done.
+    let limit = if csv { 500 } else { page.limit()? };
+    let mut before = page.position()?.map(|p| p.parse::<i64>().map_err(|_| ApiError::field("cursor", "is not a cursor this API returned"))).transpose()?;
     let scope = scope_of(&caller);
-    let page = state
-        .db(move |conn| {
-            let mut errors = FieldErrors::default();
-            let mut filter = CaseFilter {
-                kind: params.kind.as_deref().and_then(|v| errors.check("kind", v.parse::<CaseKind>())).map(|k| k.as_str().into()),
-                level: params.level.as_deref().and_then(|v| {
-                    errors.check("level", v.parse::<i32>().ok().filter(|l| (1..=TOP_LEVEL).contains(l)).ok_or_else(|| "must be 1, 2 or 3".to_string()))
-                }),
-                state: params.state.as_deref().and_then(|v| errors.check("state", v.parse::<CaseState>())).map(|s| s.as_str().into()),
-                ..Default::default()
-            };
-            if let Some(code) = &params.owner {
-                let code = code.trim().to_uppercase();
-                let org = store::organizations::find_by_code(conn, &code)?;
-                filter.owner_org_id = errors.check("owner", org.map(|o| o.id).ok_or_else(|| format!("no organization with code {code}")));
-            }
-            if let Some(number) = &params.tracking_number {
-                if let Some(number) = errors.check("tracking_number", s10::normalize(number).map_err(|e| e.to_string())) {
-                    let item = store::items::find_visible(conn, &scope, &number, None)?;
-                    filter.item_id = Some(item.map(|i| i.id).unwrap_or(-1));
+    let filter = state.db(move |conn| case_filter(conn, &scope, &params)).await?;
+    let mut views = Vec::new();
+    loop {
+        let (scope, filter) = (scope_of(&caller), filter.clone());
+        let (mut page, last, full) = state
+            .db(move |conn| {
+                let rows = store::cases::list_visible(conn, &scope, &filter, before, limit + 1)?;
+                let full = rows.len() as i64 > limit;
+                let (rows, next_cursor) = take_page(rows, limit, |c| c.id.to_string());
+                let last = rows.last().map(|c| c.id);
+                let mut items: HashMap<i64, Item> = HashMap::new();
+                let mut views = Vec::with_capacity(rows.len());
+                for case in rows {
+                    if !items.contains_key(&case.item_id) {
+                        items.insert(case.item_id, store::items::find(conn, case.item_id)?);
+                    }
+                    views.push(case_view(conn, &case, &items[&case.item_id])?);
                 }
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors.0));
-            }
-            let rows = store::cases::list_visible(conn, &scope, &filter, before, limit + 1)?;
-            let (rows, next_cursor) = take_page(rows, limit, |c| c.id.to_string());
-            let mut items: HashMap<i64, Item> = HashMap::new();
-            let mut views = Vec::with_capacity(rows.len());
-            for case in rows {
-                if !items.contains_key(&case.item_id) {
-                    items.insert(case.item_id, store::items::find(conn, case.item_id)?);
-                }
-                views.push(case_view(conn, &case, &items[&case.item_id])?);
-            }
-            Ok(Page { items: views, next_cursor })
-        })
-        .await?;
-    Ok(web::Json(page))
+                Ok((Page { items: views, next_cursor }, last, full))
+            })
+            .await?;
+        if !csv {
+            return Ok(HttpResponse::Ok().json(page));
+        }
+        views.append(&mut page.items);
+        if !full {
+            break;
+        }
+        before = last;
+    }
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "outcome", "opened_at", "response_due_at", "resolved_at"])
+        .map_err(ApiError::internal)?;
+    for c in &views {
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+        out.write_record([
+            c.id.clone(), c.item.tracking_number.clone(), c.kind.as_str().into(), c.severity.as_str().into(), c.level.to_string(),
+            c.state.as_str().into(), c.owner_org.clone(), c.outcome.map(|o| o.as_str().to_string()).unwrap_or_default(),
+            c.opened_at.to_rfc3339(), c.response_due_at.to_rfc3339(), time(c.resolved_at),
+        ])
+        .map_err(ApiError::internal)?;
+    }
+    let bytes = out.into_inner().map_err(ApiError::internal)?;
+    let mut body = "\u{feff}".as_bytes().to_vec();
+    body.extend(bytes);
+    Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").insert_header(("content-disposition", "attachment; filename=\"cases.csv\"")).body(body))
+}
+
+fn case_filter(conn: &mut DbConn, scope: &crate::store::items::ItemScope, params: &CaseListParams) -> Result<CaseFilter, ApiError> {
+    let mut errors = FieldErrors::default();
+    let mut filter = CaseFilter {
+        kind: params.kind.as_deref().and_then(|v| errors.check("kind", v.parse::<CaseKind>())).map(|k| k.as_str().into()),
+        level: params.level.as_deref().and_then(|v| {
+            errors.check("level", v.parse::<i32>().ok().filter(|l| (1..=TOP_LEVEL).contains(l)).ok_or_else(|| "must be 1, 2 or 3".to_string()))
+        }),
+        state: params.state.as_deref().and_then(|v| errors.check("state", v.parse::<CaseState>())).map(|s| s.as_str().into()),
+        ..Default::default()
+    };
+    if let Some(code) = &params.owner {
+        let code = code.trim().to_uppercase();
+        let org = store::organizations::find_by_code(conn, &code)?;
+        filter.owner_org_id = errors.check("owner", org.map(|o| o.id).ok_or_else(|| format!("no organization with code {code}")));
+    }
+    if let Some(number) = &params.tracking_number {
+        if let Some(number) = errors.check("tracking_number", s10::normalize(number).map_err(|e| e.to_string())) {
+            let item = store::items::find_visible(conn, scope, &number, None)?;
+            filter.item_id = Some(item.map(|i| i.id).unwrap_or(-1));
+        }
+    }
+    if errors.is_empty() {
+        Ok(filter)
+    } else {
+        Err(ApiError::Validation(errors.0))
+    }
 }
 
 /// Read a case with its timeline.
