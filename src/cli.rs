@@ -42,12 +42,28 @@ pub enum Command {
         #[arg(long)]
         org: String,
     },
+    /// Benchmark tools.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
     /// Manage API clients.
     #[command(subcommand)]
     Client(ClientCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Fill the database with a generated season (bulk inserts, reproducible from the seed).
+    Gen {
+        #[arg(long, default_value_t = 1_000_000)]
+        items: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "2026-BENCH")]
+        season: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -153,6 +169,9 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
             })
         }
         Command::Import { file, org } => import_file(&mut conn, &file, &org),
+        Command::Bench(BenchCommand::Gen { items, seed, season }) => crate::bench::generate(&mut conn, items, seed, &season, chrono::Utc::now())
+            .map(|g| serde_json::to_value(g).expect("json"))
+            .map_err(|e| e.to_string()),
         Command::Serve | Command::Openapi => unreachable!("handled by run"),
     };
     match result {

@@ -1,0 +1,233 @@
+//! `exampost bench gen`: fills a database with a realistic season, fast and
+//! reproducibly, for the benchmarks. Rows go in with multi-row INSERTs per
+//! backend (the bulk path), 1000 at a time; each item's derived state is
+//! written with it, as the ingest would have left it.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::db::schema::{events, items, organizations};
+use crate::db::DbConn;
+use crate::domain::events::EventType;
+use crate::domain::province::PROVINCES;
+use crate::domain::{ItemKind, ItemStatus, Priority};
+use crate::store::events::NewEvent;
+use crate::store::items::NewItem;
+use crate::store::organizations::NewOrganization;
+
+const CHUNK: usize = 1000;
+
+/// An item as generated: the registration plus the state its scans imply.
+#[derive(Insertable)]
+#[diesel(table_name = items)]
+struct GeneratedItem {
+    #[diesel(embed)]
+    item: NewItem,
+    accepted_at: Option<chrono::NaiveDateTime>,
+    last_event_at: Option<chrono::NaiveDateTime>,
+    last_office_code: Option<String>,
+}
+
+/// What was generated.
+#[derive(Debug, serde::Serialize)]
+pub struct Generated {
+    pub items: usize,
+    pub events: usize,
+    pub overdue: usize,
+    pub seconds: f64,
+}
+
+fn ensure_orgs(conn: &mut DbConn) -> QueryResult<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let now = crate::store::now_utc();
+    let mut carriers = Vec::new();
+    for code in ["BENCH-VNPOST", "BENCH-VTP", "BENCH-EMS"] {
+        carriers.push(org(conn, code, "carrier", "ha-noi", now)?);
+    }
+    let mut senders = Vec::new();
+    for p in PROVINCES {
+        senders.push(org(conn, &format!("BENCH-SGD-{}", p.code.to_uppercase()), "education", p.code, now)?);
+    }
+    Ok((carriers, senders))
+}
+
+/// (id, province) of an organization, created if missing.
+fn org(conn: &mut DbConn, code: &str, kind: &str, province: &str, now: chrono::NaiveDateTime) -> QueryResult<(String, String)> {
+    if let Some(found) = crate::store::organizations::find_by_code(conn, code)? {
+        return Ok((found.id, found.province));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let new = NewOrganization { id: &id, code, name: code, kind, province, created_at: now };
+    diesel::insert_into(organizations::table).values(&new).execute(conn)?;
+    Ok((id, province.to_string()))
+}
+
+fn s10(serial: u32) -> String {
+    let digits: Vec<u32> = format!("{serial:08}").chars().map(|c| c.to_digit(10).expect("digit")).collect();
+    let check = crate::domain::s10::check_digit(&digits.try_into().expect("8 digits"));
+    format!("RR{serial:08}{check}VN")
+}
+
+const JOURNEY: [EventType; 8] = [
+    EventType::Accepted,
+    EventType::ArrivedOffice,
+    EventType::DepartedOffice,
+    EventType::ArrivedOffice,
+    EventType::DepartedOffice,
+    EventType::ArrivedDeliveryOffice,
+    EventType::OutForDelivery,
+    EventType::Delivered,
+];
+
+fn status_after(step: EventType) -> ItemStatus {
+    match step {
+        EventType::Accepted => ItemStatus::Accepted,
+        EventType::ArrivedDeliveryOffice => ItemStatus::AtDeliveryOffice,
+        EventType::OutForDelivery => ItemStatus::OutForDelivery,
+        EventType::Delivered => ItemStatus::Delivered,
+        _ => ItemStatus::InTransit,
+    }
+}
+
+/// Generates `count` items (and their scans) for season `season`, from `seed`.
+pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: DateTime<Utc>) -> QueryResult<Generated> {
+    let started = std::time::Instant::now();
+    // Whole seconds: both backends store the times exactly.
+    let now = chrono::Timelike::with_nanosecond(&now, 0).expect("valid");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (carriers, senders) = ensure_orgs(conn)?;
+    let kinds = ItemKind::ALL;
+    let priorities = [Priority::Standard, Priority::Standard, Priority::Priority, Priority::Urgent];
+    let first_serial = 10_000_000 + (seed % 1000) as u32 * 80_000;
+    let (mut total_events, mut overdue) = (0, 0);
+    for chunk_start in (0..count).step_by(CHUNK) {
+        let chunk_end = (chunk_start + CHUNK).min(count);
+        let mut rows = Vec::with_capacity(chunk_end - chunk_start);
+        let mut journeys = Vec::with_capacity(rows.capacity());
+        for n in chunk_start..chunk_end {
+            let (sender_id, sender_province) = &senders[rng.gen_range(0..senders.len())];
+            let (carrier_id, _) = &carriers[rng.gen_range(0..carriers.len())];
+            let dest = &PROVINCES[rng.gen_range(0..PROVINCES.len())];
+            let priority = priorities[rng.gen_range(0..priorities.len())];
+            let roll: f64 = rng.gen();
+            // 90% delivered, ~9% on their way, 1% stuck long past their deadline.
+            let (steps, start) = if roll < 0.90 {
+                (8, now - Duration::hours(rng.gen_range(48..480)))
+            } else if roll < 0.99 {
+                (rng.gen_range(1..7), now - Duration::hours(rng.gen_range(1..20)))
+            } else {
+                overdue += 1;
+                (rng.gen_range(1..5), now - Duration::hours(rng.gen_range(200..400)))
+            };
+            let transit = match priority {
+                Priority::Urgent => 48,
+                Priority::Priority => 72,
+                Priority::Standard => 120,
+            };
+            let mut at = start;
+            let times: Vec<DateTime<Utc>> = (0..steps)
+                .map(|i| {
+                    if i > 0 {
+                        at += Duration::minutes(rng.gen_range(60..360));
+                    }
+                    at
+                })
+                .collect();
+            let last = *times.last().expect("at least one step");
+            let office = |i: usize| format!("BC-{:05}", (n * 7 + i * 13) % 90_000 + 10_000);
+            let item = NewItem {
+                public_id: uuid::Uuid::now_v7().to_string(),
+                tracking_number: s10(first_serial + n as u32),
+                season: season.into(),
+                kind: kinds[n % kinds.len()].as_str().into(),
+                priority: priority.as_str().into(),
+                status: status_after(JOURNEY[steps - 1]).as_str().into(),
+                sender_org_id: sender_id.clone(),
+                carrier_org_id: carrier_id.clone(),
+                origin_province: sender_province.clone(),
+                recipient_kind: "candidate".into(),
+                recipient_org_id: None,
+                recipient_attention: None,
+                candidate_number: Some(format!("{:08}", n + 1)),
+                candidate_name: Some(format!("Thí Sinh Số {}", n + 1)),
+                candidate_dob: chrono::NaiveDate::from_ymd_opt(2008, 1 + (n % 12) as u32, 1 + (n % 28) as u32),
+                candidate_phone: None,
+                candidate_email: None,
+                dest_province: dest.code.into(),
+                dest_ward: "Phường Trung Tâm".into(),
+                dest_address: format!("{} Đường Số {}", n % 500 + 1, n % 90 + 1),
+                seal_number: None,
+                must_arrive_by: None,
+                reference: None,
+                content_hash: format!("bench-{seed}-{n}"),
+                created_by: "bench".into(),
+                created_at: (start - Duration::hours(2)).naive_utc(),
+                updated_at: last.naive_utc(),
+                due_at: Some((start + Duration::hours(transit)).naive_utc()),
+            };
+            rows.push(GeneratedItem {
+                item,
+                accepted_at: Some(start.naive_utc()),
+                last_event_at: Some(last.naive_utc()),
+                last_office_code: Some(office(steps - 1)),
+            });
+            journeys.push((times, (0..steps).map(office).collect::<Vec<_>>()));
+        }
+        conn.write_transaction(|conn| -> QueryResult<()> {
+            match conn {
+                DbConn::Sqlite(c) => diesel::insert_into(items::table).values(&rows).execute(c)?,
+                DbConn::Postgresql(c) => diesel::insert_into(items::table).values(&rows).execute(c)?,
+            };
+            let public_ids: Vec<&str> = rows.iter().map(|r| r.item.public_id.as_str()).collect();
+            let ids: Vec<(String, i64)> = items::table.filter(items::public_id.eq_any(&public_ids)).select((items::public_id, items::id)).load(conn)?;
+            let ids: std::collections::HashMap<String, i64> = ids.into_iter().collect();
+            let received = crate::store::now_utc();
+            let mut scans = Vec::new();
+            for (row, (times, offices)) in rows.iter().zip(&journeys) {
+                for (i, (at, office)) in times.iter().zip(offices).enumerate() {
+                    let event_type = JOURNEY[i];
+                    let details = match event_type {
+                        EventType::Delivered => r#"{"recipient_name":"Thí sinh","identity_check":"citizen_id_card"}"#,
+                        _ => "{}",
+                    };
+                    scans.push(NewEvent {
+                        public_id: uuid::Uuid::now_v7().to_string(),
+                        item_id: ids[&row.item.public_id],
+                        carrier_org_id: row.item.carrier_org_id.clone(),
+                        client_event_id: format!("{}-{i}", row.item.tracking_number),
+                        event_type: event_type.as_str().into(),
+                        occurred_at: at.naive_utc(),
+                        occurred_offset_min: 420,
+                        received_at: received,
+                        office_code: office.clone(),
+                        office_name: None,
+                        office_type: None,
+                        operator_id: None,
+                        device_id: None,
+                        details: details.into(),
+                        content_hash: format!("bench-{}-{i}", row.item.tracking_number),
+                        created_by: "bench".into(),
+                    });
+                }
+            }
+            for part in scans.chunks(CHUNK) {
+                match conn {
+                    DbConn::Sqlite(c) => diesel::insert_into(events::table).values(part).execute(c)?,
+                    DbConn::Postgresql(c) => diesel::insert_into(events::table).values(part).execute(c)?,
+                };
+            }
+            total_events += scans.len();
+            // The last scan of each item is the one its status came from.
+            let (low, high) = (ids.values().min().copied().unwrap_or(0), ids.values().max().copied().unwrap_or(0));
+            diesel::sql_query(
+                "UPDATE items SET last_event_id = (SELECT MAX(e.id) FROM events e WHERE e.item_id = items.id) WHERE id BETWEEN $1 AND $2",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(low)
+            .bind::<diesel::sql_types::BigInt, _>(high)
+            .execute(conn)?;
+            Ok(())
+        })?;
+    }
+    Ok(Generated { items: count, events: total_events, overdue, seconds: started.elapsed().as_secs_f64() })
+}
