@@ -47,7 +47,7 @@ pub type LookupLimit = actix_governor::GovernorConfig<actix_governor::PeerIpKeyE
 /// A limit of `per_minute` public lookups per client address, in a burst or spread out.
 pub fn lookup_limit(per_minute: u32) -> LookupLimit {
     actix_governor::GovernorConfigBuilder::default()
-        .period(std::time::Duration::from_millis(60_000 / u64::from(per_minute.max(1))))
+        .period(std::time::Duration::from_nanos(60_000_000_000 / u64::from(per_minute.max(1))))
         .burst_size(per_minute.max(1))
         .finish()
         .expect("a positive period and burst")
@@ -186,4 +186,14 @@ pub fn app(
         .default_service(web::to(fallback::no_route))
         .wrap(fallback::problem_for_plain_errors())
         .wrap(tracing_actix_web::TracingLogger::default())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lookup_limits_from_one_to_a_hundred_thousand_a_minute() {
+        for per_minute in [1, 10, 60_000, 100_000] {
+            let _ = super::lookup_limit(per_minute);
+        }
+    }
 }
