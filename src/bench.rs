@@ -39,7 +39,11 @@ pub struct Generated {
     pub seconds: f64,
 }
 
-fn ensure_orgs(conn: &mut DbConn) -> QueryResult<(Vec<(String, String)>, Vec<(String, String)>)> {
+/// An organization's id and province.
+type OrgRef = (String, String);
+
+/// The carriers and one sending department per province.
+fn ensure_orgs(conn: &mut DbConn) -> QueryResult<(Vec<OrgRef>, Vec<OrgRef>)> {
     let now = crate::store::now_utc();
     let mut carriers = Vec::new();
     for code in ["BENCH-VNPOST", "BENCH-VTP", "BENCH-EMS"] {
@@ -53,7 +57,7 @@ fn ensure_orgs(conn: &mut DbConn) -> QueryResult<(Vec<(String, String)>, Vec<(St
 }
 
 /// (id, province) of an organization, created if missing.
-fn org(conn: &mut DbConn, code: &str, kind: &str, province: &str, now: chrono::NaiveDateTime) -> QueryResult<(String, String)> {
+fn org(conn: &mut DbConn, code: &str, kind: &str, province: &str, now: chrono::NaiveDateTime) -> QueryResult<OrgRef> {
     if let Some(found) = crate::store::organizations::find_by_code(conn, code)? {
         return Ok((found.id, found.province));
     }

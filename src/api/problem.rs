@@ -59,7 +59,7 @@ pub enum ApiError {
     Internal(String),
     /// A problem already worked out (e.g. for one entry of a batch).
     #[error("{}", .0.detail)]
-    Problem(Problem),
+    Problem(Box<Problem>),
 }
 
 impl ApiError {
@@ -84,7 +84,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => ("/problems/unsupported-media-type", "Unsupported content type"),
             ApiError::Unavailable => ("/problems/unavailable", "Service temporarily unavailable"),
             ApiError::Internal(_) => ("/problems/internal", "Internal error"),
-            ApiError::Problem(p) => return p.clone(),
+            ApiError::Problem(p) => return (**p).clone(),
         };
         let (detail, errors, existing_id) = match self {
             ApiError::Validation(errors) => {
@@ -109,7 +109,7 @@ impl ApiError {
 impl ApiError {
     /// Turns a problem document (an entry's result) back into an error response.
     pub fn from_problem(problem: Problem) -> Self {
-        ApiError::Problem(problem)
+        ApiError::Problem(Box::new(problem))
     }
 }
 

@@ -127,7 +127,7 @@ pub async fn create_webhook(state: web::Data<AppState>, caller: Caller, ValidJso
 #[utoipa::path(tag = "webhooks", security(("bearer" = [])), responses((status = 200, body = Vec<WebhookView>)))]
 #[get("/webhooks")]
 pub async fn list_webhooks(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Vec<WebhookView>>, ApiError> {
-    let hooks = state.db(move |conn| Ok(store::outbox::webhooks_of(conn, &[caller.org_id.clone()])?)).await?;
+    let hooks = state.db(move |conn| Ok(store::outbox::webhooks_of(conn, std::slice::from_ref(&caller.org_id))?)).await?;
     Ok(web::Json(hooks.into_iter().map(|h| view(h, false)).collect()))
 }
 
