@@ -11,6 +11,7 @@ use crate::domain::cases::{self, CaseAction, CaseKind, CaseOutcome, CaseState, W
 use crate::domain::{ItemStatus, Priority};
 use crate::notify::{self, templates::{CandidateNews, CaseNews}};
 use crate::store::cases::{Case, NewCase, StateChanges};
+use crate::store::events::Refreshed;
 use crate::store::items::Item;
 use crate::store::{self};
 
@@ -86,11 +87,10 @@ pub fn after_refresh(conn: &mut DbConn, item: &Item, previous_status: &str, now:
 /// After new events of an item were recorded and its status refreshed:
 /// notifies, opens the cases they call for, and settles delay cases when
 /// the item was delivered or returned.
-pub fn after_events(conn: &mut DbConn, item: &Item, previous_status: &str, new_event_ids: &[i64], now: DateTime<Utc>) -> QueryResult<()> {
-    after_refresh(conn, item, previous_status, now)?;
-    let rows = store::events::for_item(conn, item.id)?;
-    let facts: Vec<_> = rows.iter().filter_map(|(e, v)| store::events::fact(e, v.as_ref())).collect();
-    for (kind, event_id) in cases::incidents(&facts, new_event_ids) {
+pub fn after_events(conn: &mut DbConn, refreshed: &Refreshed, new_event_ids: &[i64], now: DateTime<Utc>) -> QueryResult<()> {
+    let item = &refreshed.item;
+    after_refresh(conn, item, &refreshed.previous_status, now)?;
+    for (kind, event_id) in cases::incidents(&refreshed.facts, new_event_ids) {
         open_case(conn, item, kind, Some(event_id), now)?;
     }
     let outcome = match ItemStatus::parse(&item.status) {

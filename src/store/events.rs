@@ -151,25 +151,35 @@ pub fn fact(event: &Event, void: Option<&EventVoid>) -> Option<EventFact> {
     })
 }
 
-/// Recomputes an item's status, last event and anomaly flag from all its
-/// events, and stores them on the item. Call in the transaction that changed
-/// the events.
-pub fn refresh_item(conn: &mut DbConn, item_id: i64) -> QueryResult<(Item, Derived)> {
+/// An item after its derived state was recomputed.
+pub struct Refreshed {
+    pub item: Item,
+    /// Its status before.
+    pub previous_status: String,
+    /// Its events, as the derivation saw them.
+    pub facts: Vec<EventFact>,
+    pub derived: Derived,
+}
+
+/// Recomputes an item's status, last event, deadline and anomaly flag from
+/// all its events, and stores them on the item. Call in the transaction
+/// that changed the events.
+pub fn refresh_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Refreshed> {
     let rows = for_item(conn, item_id)?;
     let facts: Vec<EventFact> = rows.iter().filter_map(|(e, v)| fact(e, v.as_ref())).collect();
     let derived = derive(&facts);
     let last = derived.last_event.and_then(|id| rows.iter().find(|(e, _)| e.id == id)).map(|(e, _)| e);
     let accepted_at = facts.iter().filter(|f| !f.voided && f.event_type == EventType::Accepted).map(|f| f.occurred_at).min();
-    let item = super::items::find(conn, item_id)?;
-    let priority = Priority::parse(&item.priority).unwrap_or(Priority::Standard);
+    let before = super::items::find(conn, item_id)?;
+    let priority = Priority::parse(&before.priority).unwrap_or(Priority::Standard);
     let rule = super::rules::for_priority(conn, priority)?;
     let due_at = cases::due_at(
         accepted_at.map(|t| t.and_utc()),
-        item.must_arrive_by.map(|t| t.and_utc()),
+        before.must_arrive_by.map(|t| t.and_utc()),
         &rule,
-        item.origin_province == item.dest_province,
+        before.origin_province == before.dest_province,
     );
-    diesel::update(items::table.find(item_id))
+    let item = diesel::update(items::table.find(item_id))
         .set((
             items::status.eq(derived.status.as_str()),
             items::accepted_at.eq(accepted_at),
@@ -180,6 +190,7 @@ pub fn refresh_item(conn: &mut DbConn, item_id: i64) -> QueryResult<(Item, Deriv
             items::has_anomaly.eq(!derived.anomalies.is_empty()),
             items::updated_at.eq(super::now_utc()),
         ))
-        .execute(conn)?;
-    Ok((super::items::find(conn, item_id)?, derived))
+        .execute(conn)
+        .and_then(|_| super::items::find(conn, item_id))?;
+    Ok(Refreshed { item, previous_status: before.status, facts, derived })
 }

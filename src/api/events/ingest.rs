@@ -166,9 +166,8 @@ pub fn record_all(
             outcomes.push((outcome, Some(item.tracking_number)));
         }
         for (item_id, new_events) in touched {
-            let previous = store::items::find(conn, item_id)?.status;
-            let (item, _) = store::events::refresh_item(conn, item_id)?;
-            crate::escalation::after_events(conn, &item, &previous, &new_events, now)?;
+            let refreshed = store::events::refresh_item(conn, item_id)?;
+            crate::escalation::after_events(conn, &refreshed, &new_events, now)?;
         }
         Ok(outcomes)
     })

@@ -222,9 +222,8 @@ pub async fn void_event(
                     voided_at: now.naive_utc(),
                 };
                 store::events::insert_void(conn, &declaration)?;
-                let previous = store::items::find(conn, event.item_id)?.status;
-                let (item, _) = store::events::refresh_item(conn, event.item_id)?;
-                crate::escalation::after_refresh(conn, &item, &previous, now)?;
+                let refreshed = store::events::refresh_item(conn, event.item_id)?;
+                crate::escalation::after_refresh(conn, &refreshed.item, &refreshed.previous_status, now)?;
                 recorded_view(conn, &event)
             })
         })
