@@ -73,3 +73,12 @@ pub fn check_size(len: usize, field: &str) -> Result<(), super::problem::ApiErro
     }
     Ok(())
 }
+
+/// Reads each entry of a batch on its own: one that does not fit `T`
+/// becomes its problem, the others go on.
+pub fn parse_entries<T: serde::de::DeserializeOwned>(values: Vec<serde_json::Value>) -> Vec<Result<T, Problem>> {
+    values
+        .into_iter()
+        .map(|value| super::extract::from_value::<T>(value).map_err(|e| super::problem::ApiError::Validation(vec![e]).problem()))
+        .collect()
+}

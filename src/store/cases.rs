@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use crate::db::schema::{case_entries, cases, items, organizations};
 use crate::db::DbConn;
 use crate::domain::cases::{CaseAction, CaseKind, CaseState};
-use crate::store::items::ItemScope;
+use crate::store::items::{within_scope, ItemScope};
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
 #[diesel(table_name = cases)]
@@ -196,13 +196,7 @@ pub struct CaseFilter {
 
 /// A page of the cases of items the caller may see, newest first.
 pub fn list_visible(conn: &mut DbConn, scope: &ItemScope, filter: &CaseFilter, before_id: Option<i64>, limit: i64) -> QueryResult<Vec<Case>> {
-    let mut query = cases::table.inner_join(items::table).select(cases::all_columns).into_boxed();
-    query = match scope {
-        ItemScope::All => query,
-        ItemScope::SenderOrRecipient(org) => query.filter(items::sender_org_id.eq(org).or(items::recipient_org_id.eq(org))),
-        ItemScope::Carrier(org) => query.filter(items::carrier_org_id.eq(org)),
-        ItemScope::Province(p) => query.filter(items::dest_province.eq(p).or(items::origin_province.eq(p))),
-    };
+    let mut query = within_scope!(cases::table.inner_join(items::table).select(cases::all_columns).into_boxed(), scope);
     if let Some(v) = &filter.kind {
         query = query.filter(cases::kind.eq(v));
     }

@@ -209,16 +209,23 @@ pub fn find_in_season(conn: &mut DbConn, tracking_number: &str, season: &str) ->
 
 type BoxedItems<'a> = items::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
 
-fn scoped(scope: &ItemScope) -> BoxedItems<'_> {
-    let query = items::table.into_boxed();
-    match scope {
-        ItemScope::All => query,
-        ItemScope::SenderOrRecipient(org) => {
-            query.filter(items::sender_org_id.eq(org).or(items::recipient_org_id.eq(org)))
+/// Narrows a boxed query over `items` (alone or joined) to a caller's
+/// scope: the one place that rule is written as SQL. A macro, because each
+/// query's boxed type differs.
+macro_rules! within_scope {
+    ($query:expr, $scope:expr) => {
+        match $scope {
+            ItemScope::All => $query,
+            ItemScope::SenderOrRecipient(org) => $query.filter(items::sender_org_id.eq(org).or(items::recipient_org_id.eq(org))),
+            ItemScope::Carrier(org) => $query.filter(items::carrier_org_id.eq(org)),
+            ItemScope::Province(p) => $query.filter(items::dest_province.eq(p).or(items::origin_province.eq(p))),
         }
-        ItemScope::Carrier(org) => query.filter(items::carrier_org_id.eq(org)),
-        ItemScope::Province(p) => query.filter(items::dest_province.eq(p).or(items::origin_province.eq(p))),
-    }
+    };
+}
+pub(crate) use within_scope;
+
+fn scoped(scope: &ItemScope) -> BoxedItems<'_> {
+    within_scope!(items::table.into_boxed(), scope)
 }
 
 /// The caller's newest item with this number (numbers are recycled across

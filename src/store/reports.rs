@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::{cases, items, organizations};
 use crate::db::DbConn;
 use crate::store::cases::Case;
-use crate::store::items::ItemScope;
+use crate::store::items::{within_scope, ItemScope};
 
 /// Which items a report covers.
 #[derive(Debug, Clone)]
@@ -19,16 +19,10 @@ pub struct ReportFilter {
 }
 
 /// Narrows a boxed query over `items` (possibly joined) to the caller's
-/// scope and the report's filter; a macro because the two queries' boxed
-/// types differ.
+/// scope and the report's filter.
 macro_rules! covered {
     ($query:expr, $scope:expr, $filter:expr) => {{
-        let mut query = match $scope {
-            ItemScope::All => $query,
-            ItemScope::SenderOrRecipient(org) => $query.filter(items::sender_org_id.eq(org).or(items::recipient_org_id.eq(org))),
-            ItemScope::Carrier(org) => $query.filter(items::carrier_org_id.eq(org)),
-            ItemScope::Province(p) => $query.filter(items::dest_province.eq(p).or(items::origin_province.eq(p))),
-        };
+        let mut query = within_scope!($query, $scope);
         if let Some(p) = &$filter.province {
             query = query.filter(items::dest_province.eq(p).or(items::origin_province.eq(p)));
         }

@@ -12,8 +12,8 @@ use actix_web::{get, post, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
-use super::batch::{check_size, BatchResponse, EntryResult, EntryStatus};
-use super::extract::{from_value, ValidJson};
+use super::batch::{check_size, parse_entries, BatchResponse, EntryResult, EntryStatus};
+use super::extract::ValidJson;
 use super::items::{scope_of, SeasonParam};
 use super::pagination::{take_page, Page, PageParams};
 use super::problem::{ApiError, Problem};
@@ -158,11 +158,7 @@ pub async fn create_events_batch(
 ) -> Result<web::Json<BatchResponse>, ApiError> {
     caller.require(&[Role::Carrier, Role::Admin])?;
     check_size(batch.events.len(), "events")?;
-    let entries: Vec<_> = batch
-        .events
-        .into_iter()
-        .map(|value| from_value::<BatchEventEntry>(value).map_err(|e| ApiError::Validation(vec![e]).problem()))
-        .collect();
+    let entries = parse_entries::<BatchEventEntry>(batch.events);
     let now = state.clock.now();
     let outcomes = state.db(move |conn| record_all(conn, &caller, entries, now)).await?;
     let results = outcomes

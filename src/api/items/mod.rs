@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
-use super::batch::{check_size, BatchResponse, EntryResult, EntryStatus};
-use super::extract::{from_value, ValidJson};
+use super::batch::{check_size, parse_entries, BatchResponse, EntryResult, EntryStatus};
+use super::extract::ValidJson;
 use super::pagination::{take_page, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
@@ -233,11 +233,7 @@ pub async fn create_items_batch(
     let now = state.clock.now();
     let results = state
         .db(move |conn| {
-            let parsed: Vec<Result<NewItemRequest, Problem>> = batch
-                .items
-                .into_iter()
-                .map(|value| from_value::<NewItemRequest>(value).map_err(|e| ApiError::Validation(vec![e]).problem()))
-                .collect();
+            let parsed = parse_entries::<NewItemRequest>(batch.items);
             let valid: Vec<&NewItemRequest> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
             let mut prepared = prepare_items(conn, &caller, &valid, now)?.into_iter();
             let checked: Vec<Checked> = parsed
