@@ -150,7 +150,7 @@ impl Config {
             smtp_url: s.smtp_url.clone(),
             mail_from: s.mail_from.clone(),
             dispatch_every,
-            lookups_per_minute: number("EXAMPOST_LOOKUPS_PER_MINUTE (--lookups-per-minute)", &s.lookups_per_minute, 1u32, 100_000)?,
+            lookups_per_minute: number("EXAMPOST_LOOKUPS_PER_MINUTE (--lookups-per-minute)", &s.lookups_per_minute, 1u32, 10_000_000)?,
         })
     }
 

@@ -3,6 +3,8 @@
 //! delivered or returned. No HTTP; the API, the sweeper loop and the CLI
 //! call it inside their transactions.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 
@@ -79,29 +81,48 @@ pub fn resolve(conn: &mut DbConn, case: &Case, outcome: CaseOutcome, actor: &str
 /// follows it when the status moved.
 pub fn after_refresh(conn: &mut DbConn, item: &Item, previous_status: &str, now: DateTime<Utc>) -> QueryResult<()> {
     if item.status != previous_status {
-        notify::item_status_changed(conn, item, previous_status, now)?;
+        let hooks = notify::Hooks::load(conn, &notify::following_orgs(item))?;
+        notify::item_status_changed(conn, &hooks, item, previous_status, now)?;
     }
     Ok(())
 }
 
-/// After new events of an item were recorded and its status refreshed:
-/// notifies, opens the cases they call for, and settles delay cases when
-/// the item was delivered or returned.
-pub fn after_events(conn: &mut DbConn, refreshed: &Refreshed, new_event_ids: &[i64], now: DateTime<Utc>) -> QueryResult<()> {
-    let item = &refreshed.item;
-    after_refresh(conn, item, &refreshed.previous_status, now)?;
-    for (kind, event_id) in cases::incidents(&refreshed.facts, new_event_ids) {
-        open_case(conn, item, kind, Some(event_id), now)?;
-    }
-    let outcome = match ItemStatus::parse(&item.status) {
-        Some(ItemStatus::Delivered) => CaseOutcome::FoundAndDelivered,
-        Some(ItemStatus::Returned) => CaseOutcome::Returned,
-        _ => return Ok(()),
-    };
-    for case in store::cases::active_for_item(conn, item.id)? {
-        let delay = CaseKind::parse(&case.kind).is_some_and(|k| DELAY_KINDS.contains(&k));
-        if delay {
-            resolve(conn, &case, outcome, "system", Some(&format!("settled by the item's {} scan", item.status)), now)?;
+/// After new events of items were recorded and their status refreshed:
+/// notifies, opens the cases the events call for, and settles delay cases
+/// of items that were delivered or returned. What it needs about the items
+/// (webhooks, active cases) is read once for all of them.
+pub fn after_events(conn: &mut DbConn, refreshed: &[Refreshed], new_event_ids: &BTreeMap<i64, Vec<i64>>, now: DateTime<Utc>) -> QueryResult<()> {
+    let moved: Vec<&Refreshed> = refreshed.iter().filter(|r| r.item.status != r.previous_status).collect();
+    let mut orgs: Vec<String> = moved.iter().flat_map(|r| notify::following_orgs(&r.item)).collect();
+    orgs.sort();
+    orgs.dedup();
+    let hooks = notify::Hooks::load(conn, &orgs)?;
+    let finished: Vec<i64> = refreshed
+        .iter()
+        .filter(|r| matches!(ItemStatus::parse(&r.item.status), Some(ItemStatus::Delivered | ItemStatus::Returned)))
+        .map(|r| r.item.id)
+        .collect();
+    let mut active = store::cases::active_for_items(conn, &finished)?;
+    for refreshed in refreshed {
+        let item = &refreshed.item;
+        if item.status != refreshed.previous_status {
+            notify::item_status_changed(conn, &hooks, item, &refreshed.previous_status, now)?;
+        }
+        let new_ids = new_event_ids.get(&item.id).map_or(&[][..], Vec::as_slice);
+        let mut active_now = active.remove(&item.id).unwrap_or_default();
+        for (kind, event_id) in cases::incidents(&refreshed.facts, new_ids) {
+            active_now.extend(open_case(conn, item, kind, Some(event_id), now)?);
+        }
+        let outcome = match ItemStatus::parse(&item.status) {
+            Some(ItemStatus::Delivered) => CaseOutcome::FoundAndDelivered,
+            Some(ItemStatus::Returned) => CaseOutcome::Returned,
+            _ => continue,
+        };
+        for case in active_now {
+            let delay = CaseKind::parse(&case.kind).is_some_and(|k| DELAY_KINDS.contains(&k));
+            if delay {
+                resolve(conn, &case, outcome, "system", Some(&format!("settled by the item's {} scan", item.status)), now)?;
+            }
         }
     }
     Ok(())

@@ -25,10 +25,13 @@ pub enum StartError {
 /// Connects to the database and brings its schema up to date.
 pub fn open_database(config: &Config) -> Result<Pool, DbError> {
     let pool = db::connect(&config.database, config.sqlite_sync, config.pool_size)?;
-    let applied = db::run_migrations(&mut *pool.get()?)?;
+    let mut conn = pool.get()?;
+    let applied = db::run_migrations(&mut conn)?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
     }
+    db::refresh_statistics(&mut conn)?;
+    drop(conn);
     Ok(pool)
 }
 
@@ -75,7 +78,9 @@ async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration) {
         let pool = state.pool.clone();
         let pass = web::block(move || -> Result<_, String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            crate::escalation::sweep(&mut conn, now).map_err(|e| e.to_string())
+            let report = crate::escalation::sweep(&mut conn, now).map_err(|e| e.to_string())?;
+            crate::db::refresh_statistics(&mut conn).map_err(|e| e.to_string())?;
+            Ok(report)
         })
         .await;
         match pass {

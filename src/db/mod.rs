@@ -183,6 +183,24 @@ pub fn migrations_applied(conn: &mut DbConn) -> Result<bool, DbError> {
     pending.map(|p| !p).map_err(|e| DbError::Migration(e.to_string()))
 }
 
+/// Brings the query planner's statistics up to date where they are missing
+/// or stale. Without them SQLite may pick the wrong index (the carrier's
+/// instead of the tracking number's, say) and read a third of all items for
+/// one scan. `analysis_limit` keeps this to milliseconds on a large database.
+/// PostgreSQL's autovacuum keeps its own statistics; after a bulk load
+/// `ANALYZE` there is the caller's business.
+pub fn refresh_statistics(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => c.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;"),
+        DbConn::Postgresql(_) => Ok(()),
+    }
+}
+
+/// The writers of this process, one at a time (see [`DbConn::write_transaction`]).
+/// One lock for every SQLite database the process opens: a process serves one,
+/// and tests, which open many, only lose some parallelism of their writes.
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 impl DbConn {
     pub fn is_sqlite(&self) -> bool {
         matches!(self, DbConn::Sqlite(_))
@@ -204,6 +222,12 @@ impl DbConn {
             // The outer transaction already holds the write lock: a savepoint.
             return self.transaction(f);
         }
+        // SQLite lets one writer in at a time; the others would wait in its busy
+        // handler, which sleeps in steps of up to 100 ms and wastes most of the
+        // time under load. Queueing on a lock in the process first hands the
+        // database over the moment it is free; the busy handler is left for
+        // writers in other processes.
+        let _writer = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
         let outcome = f(self);
         let DbConn::Sqlite(sqlite) = self else { unreachable!("the variant cannot change") };

@@ -14,7 +14,7 @@ use crate::domain::cases::{CaseKind, TOP_LEVEL};
 use crate::domain::ItemKind;
 use crate::store::cases::Case;
 use crate::store::items::Item;
-use crate::store::outbox::NewMessage;
+use crate::store::outbox::{NewMessage, Webhook};
 use crate::store::{self};
 use templates::{CandidateNews, CaseFacts, CaseNews, Lang};
 
@@ -36,8 +36,17 @@ fn message(channel: &str, target: &str, topic: &str, subject: Option<String>, bo
 }
 
 /// One webhook message per subscription of these organizations that wants the topic.
-fn webhooks(conn: &mut DbConn, orgs: &[String], topic: &str, data: serde_json::Value, now: DateTime<Utc>) -> QueryResult<()> {
-    for hook in store::outbox::webhooks_of(conn, orgs)? {
+/// The webhooks of some organizations, read once for a batch of changes.
+pub struct Hooks(Vec<Webhook>);
+
+impl Hooks {
+    pub fn load(conn: &mut DbConn, organization_ids: &[String]) -> QueryResult<Hooks> {
+        store::outbox::webhooks_of(conn, organization_ids).map(Hooks)
+    }
+}
+
+fn webhooks(conn: &mut DbConn, hooks: &Hooks, orgs: &[String], topic: &str, data: serde_json::Value, now: DateTime<Utc>) -> QueryResult<()> {
+    for hook in hooks.0.iter().filter(|h| orgs.contains(&h.organization_id)) {
         if hook.wants(topic) {
             let payload = json!({"type": topic, "occurred_at": now.to_rfc3339(), "data": data});
             store::outbox::enqueue(conn, &message("webhook", &hook.id, topic, None, payload.to_string(), now))?;
@@ -93,19 +102,27 @@ pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews,
         "state": case.state, "outcome": case.outcome, "tracking_number": item.tracking_number,
         "season": item.season, "item_status": item.status,
     });
-    webhooks(conn, &audience, topic, data, now)
+    let hooks = Hooks::load(conn, &audience)?;
+    webhooks(conn, &hooks, &audience, topic, data, now)
 }
 
 /// Webhooks about a new status, and the candidate's e-mail when it is news to them.
-pub fn item_status_changed(conn: &mut DbConn, item: &Item, previous: &str, now: DateTime<Utc>) -> QueryResult<()> {
+/// The organizations that follow an item: its carrier, sender and recipient.
+pub fn following_orgs(item: &Item) -> Vec<String> {
     let mut orgs = vec![item.carrier_org_id.clone(), item.sender_org_id.clone()];
     orgs.extend(item.recipient_org_id.clone());
+    orgs
+}
+
+/// `hooks` must hold those of the item's carrier, sender and recipient organization.
+pub fn item_status_changed(conn: &mut DbConn, hooks: &Hooks, item: &Item, previous: &str, now: DateTime<Utc>) -> QueryResult<()> {
+    let orgs = following_orgs(item);
     let data = json!({
         "tracking_number": item.tracking_number, "season": item.season, "status": item.status,
         "previous_status": previous, "last_event_at": item.last_event_at.map(|t| t.and_utc().to_rfc3339()),
         "last_office_code": item.last_office_code,
     });
-    webhooks(conn, &orgs, "item.status_changed", data, now)?;
+    webhooks(conn, hooks, &orgs, "item.status_changed", data, now)?;
     match item.status.as_str() {
         "delivered" => candidate(conn, item, CandidateNews::Delivered, now),
         "lost" => candidate(conn, item, CandidateNews::Lost, now),

@@ -124,6 +124,18 @@ pub fn active_for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Vec<Case>
     cases::table.filter(cases::item_id.eq(item_id)).filter(cases::state.eq_any(ACTIVE)).order(cases::id.asc()).load(conn)
 }
 
+/// The active cases of these items, by item.
+pub fn active_for_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<std::collections::HashMap<i64, Vec<Case>>> {
+    let mut found: std::collections::HashMap<i64, Vec<Case>> = std::collections::HashMap::new();
+    for part in item_ids.chunks(1000) {
+        let cases: Vec<Case> = cases::table.filter(cases::item_id.eq_any(part)).filter(cases::state.eq_any(ACTIVE)).order(cases::id.asc()).load(conn)?;
+        for case in cases {
+            found.entry(case.item_id).or_default().push(case);
+        }
+    }
+    Ok(found)
+}
+
 pub fn for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Vec<Case>> {
     cases::table.filter(cases::item_id.eq(item_id)).order(cases::id.asc()).load(conn)
 }

@@ -1,3 +1,5 @@
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -81,32 +83,100 @@ impl Recorded {
     }
 }
 
-pub fn find_by_client_id(conn: &mut DbConn, carrier_org_id: &str, client_event_id: &str) -> QueryResult<Option<Event>> {
-    events::table
-        .filter(events::carrier_org_id.eq(carrier_org_id))
-        .filter(events::client_event_id.eq(client_event_id))
-        .first(conn)
-        .optional()
+/// The (carrier, client event id) that makes an event unique.
+type ClientKey = (String, String);
+
+fn key_of(new: &NewEvent) -> ClientKey {
+    (new.carrier_org_id.clone(), new.client_event_id.clone())
 }
 
-/// Stores an event unless its client event id is known (then a replay or a
-/// conflict). Call inside a write transaction.
-pub fn record(conn: &mut DbConn, new: &NewEvent) -> QueryResult<Recorded> {
-    if let Some(existing) = find_by_client_id(conn, &new.carrier_org_id, &new.client_event_id)? {
-        return Ok(Recorded::again(existing, new));
-    }
-    // A concurrent retry can insert between the check and here (PostgreSQL);
-    // the unique index refuses ours inside the savepoint and we report the winner.
-    match conn.transaction(|conn| diesel::insert_into(events::table).values(new).execute(conn)) {
-        Ok(_) => {}
-        Err(e) if super::is_unique_violation(&e) => {
-            let existing = find_by_client_id(conn, &new.carrier_org_id, &new.client_event_id)?.ok_or(e)?;
-            return Ok(Recorded::again(existing, new));
+impl Event {
+    /// The stored row of `new`, which the database gave `id`.
+    fn stored(id: i64, new: &NewEvent) -> Event {
+        let new = new.clone();
+        Event {
+            id,
+            public_id: new.public_id,
+            item_id: new.item_id,
+            carrier_org_id: new.carrier_org_id,
+            client_event_id: new.client_event_id,
+            event_type: new.event_type,
+            occurred_at: new.occurred_at,
+            occurred_offset_min: new.occurred_offset_min,
+            received_at: new.received_at,
+            office_code: new.office_code,
+            office_name: new.office_name,
+            office_type: new.office_type,
+            operator_id: new.operator_id,
+            device_id: new.device_id,
+            details: new.details,
+            content_hash: new.content_hash,
+            created_by: new.created_by,
         }
-        Err(e) => return Err(e),
     }
-    let created = events::table.filter(events::public_id.eq(&new.public_id)).first(conn)?;
-    Ok(Recorded::Created(created))
+}
+
+/// Inserts the rows whose key is not taken, in multi-row statements, and
+/// returns the ids of those it stored. A key taken by a concurrent
+/// transaction waits for it and is skipped, never an error.
+fn insert_new(conn: &mut DbConn, rows: &[&NewEvent]) -> QueryResult<HashMap<ClientKey, i64>> {
+    let mut stored = HashMap::with_capacity(rows.len());
+    let returning = (events::id, events::carrier_org_id, events::client_event_id);
+    for part in rows.chunks(1000) {
+        let part = part.to_vec();
+        let ids: Vec<(i64, String, String)> = match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(events::table).values(part).on_conflict_do_nothing().returning(returning).get_results(c)?,
+            DbConn::Postgresql(c) => diesel::insert_into(events::table).values(part).on_conflict_do_nothing().returning(returning).get_results(c)?,
+        };
+        stored.extend(ids.into_iter().map(|(id, carrier, client_id)| ((carrier, client_id), id)));
+    }
+    Ok(stored)
+}
+
+/// The stored events with these keys.
+fn find_by_client_ids(conn: &mut DbConn, keys: &[ClientKey]) -> QueryResult<HashMap<ClientKey, Event>> {
+    let mut by_carrier: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (carrier, client_id) in keys {
+        by_carrier.entry(carrier).or_default().push(client_id);
+    }
+    let mut found = HashMap::with_capacity(keys.len());
+    for (carrier, client_ids) in by_carrier {
+        for part in client_ids.chunks(1000) {
+            let events: Vec<Event> =
+                events::table.filter(events::carrier_org_id.eq(carrier)).filter(events::client_event_id.eq_any(part)).load(conn)?;
+            found.extend(events.into_iter().map(|e| ((e.carrier_org_id.clone(), e.client_event_id.clone()), e)));
+        }
+    }
+    Ok(found)
+}
+
+/// Stores events whose client event id (per carrier) is new; the others are
+/// replays or conflicts with the stored event, as are repeats of a key within
+/// `rows` (the first one is stored). One result per row, in order. Call
+/// inside a write transaction.
+pub fn record_many(conn: &mut DbConn, rows: &[NewEvent]) -> QueryResult<Vec<Recorded>> {
+    let mut first_with_key: HashMap<ClientKey, usize> = HashMap::with_capacity(rows.len());
+    for (index, row) in rows.iter().enumerate() {
+        first_with_key.entry(key_of(row)).or_insert(index);
+    }
+    let firsts: Vec<&NewEvent> = rows.iter().enumerate().filter(|(i, row)| first_with_key[&key_of(row)] == *i).map(|(_, row)| row).collect();
+    let inserted = insert_new(conn, &firsts)?;
+    let known_before: Vec<ClientKey> = firsts.iter().map(|row| key_of(row)).filter(|key| !inserted.contains_key(key)).collect();
+    let known = find_by_client_ids(conn, &known_before)?;
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let key = key_of(row);
+            let first = first_with_key[&key];
+            match (inserted.get(&key), known.get(&key)) {
+                (Some(&id), _) if first == index => Ok(Recorded::Created(Event::stored(id, row))),
+                (Some(&id), _) => Ok(Recorded::again(Event::stored(id, &rows[first]), row)),
+                (None, Some(existing)) => Ok(Recorded::again(existing.clone(), row)),
+                // Skipped as taken, yet not found: only a concurrent delete could do that.
+                (None, None) => Err(diesel::result::Error::NotFound),
+            }
+        })
+        .collect()
 }
 
 /// An item's events with their void declarations, in no particular order.
@@ -134,21 +204,37 @@ pub fn insert_void(conn: &mut DbConn, void: &EventVoid) -> QueryResult<()> {
 
 /// The derivation input for a stored event.
 pub fn fact(event: &Event, void: Option<&EventVoid>) -> Option<EventFact> {
-    let event_type = EventType::parse(&event.event_type)?;
+    fact_of(event.id, &event.event_type, event.occurred_at, &event.client_event_id, &event.details, void.is_some())
+}
+
+fn fact_of(id: i64, event_type: &str, occurred_at: NaiveDateTime, client_event_id: &str, details: &str, voided: bool) -> Option<EventFact> {
+    let event_type = EventType::parse(event_type)?;
     let seal_ok = if event_type == EventType::SealChecked {
-        let details: serde_json::Value = serde_json::from_str(&event.details).unwrap_or_default();
+        let details: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
         details["intact"] == true && details["matches_registered"] != false
     } else {
         true
     };
-    Some(EventFact {
-        id: event.id,
-        event_type,
-        occurred_at: event.occurred_at,
-        tie_key: event.client_event_id.clone(),
-        seal_ok,
-        voided: void.is_some(),
-    })
+    Some(EventFact { id, event_type, occurred_at, tie_key: client_event_id.to_string(), seal_ok, voided })
+}
+
+/// The columns of an event that its item's derived state depends on.
+#[derive(Queryable)]
+struct FactRow {
+    id: i64,
+    item_id: i64,
+    event_type: String,
+    occurred_at: NaiveDateTime,
+    client_event_id: String,
+    details: String,
+    office_code: String,
+    voided: Option<i64>,
+}
+
+impl FactRow {
+    fn fact(&self) -> Option<EventFact> {
+        fact_of(self.id, &self.event_type, self.occurred_at, &self.client_event_id, &self.details, self.voided.is_some())
+    }
 }
 
 /// An item after its derived state was recomputed.
@@ -165,32 +251,79 @@ pub struct Refreshed {
 /// all its events, and stores them on the item. Call in the transaction
 /// that changed the events.
 pub fn refresh_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Refreshed> {
-    let rows = for_item(conn, item_id)?;
-    let facts: Vec<EventFact> = rows.iter().filter_map(|(e, v)| fact(e, v.as_ref())).collect();
-    let derived = derive(&facts);
-    let last = derived.last_event.and_then(|id| rows.iter().find(|(e, _)| e.id == id)).map(|(e, _)| e);
-    let accepted_at = facts.iter().filter(|f| !f.voided && f.event_type == EventType::Accepted).map(|f| f.occurred_at).min();
-    let before = super::items::find(conn, item_id)?;
-    let priority = Priority::parse(&before.priority).unwrap_or(Priority::Standard);
-    let rule = super::rules::for_priority(conn, priority)?;
-    let due_at = cases::due_at(
-        accepted_at.map(|t| t.and_utc()),
-        before.must_arrive_by.map(|t| t.and_utc()),
-        &rule,
-        before.origin_province == before.dest_province,
-    );
-    let item = diesel::update(items::table.find(item_id))
-        .set((
-            items::status.eq(derived.status.as_str()),
-            items::accepted_at.eq(accepted_at),
-            items::due_at.eq(due_at.map(|t| t.naive_utc())),
-            items::last_event_id.eq(last.map(|e| e.id)),
-            items::last_event_at.eq(last.map(|e| e.occurred_at)),
-            items::last_office_code.eq(last.map(|e| e.office_code.clone())),
-            items::has_anomaly.eq(!derived.anomalies.is_empty()),
-            items::updated_at.eq(super::now_utc()),
-        ))
-        .execute(conn)
-        .and_then(|_| super::items::find(conn, item_id))?;
-    Ok(Refreshed { item, previous_status: before.status, facts, derived })
+    refresh_items(conn, &[item_id])?.pop().ok_or(diesel::result::Error::NotFound)
+}
+
+/// [`refresh_item`] for many items at once: their events, the items and the
+/// rules are each read in one query (per thousand items); the items are
+/// updated in the order of their ids, so that concurrent batches lock rows
+/// in the same order.
+pub fn refresh_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<Vec<Refreshed>> {
+    let rules = super::rules::all(conn)?;
+    let mut before: Vec<Item> = Vec::with_capacity(item_ids.len());
+    let mut facts_of: HashMap<i64, Vec<FactRow>> = HashMap::with_capacity(item_ids.len());
+    for part in item_ids.chunks(1000) {
+        before.extend(items::table.filter(items::id.eq_any(part)).load::<Item>(conn)?);
+        let rows: Vec<FactRow> = events::table
+            .left_join(event_voids::table)
+            .filter(events::item_id.eq_any(part))
+            .select((
+                events::id,
+                events::item_id,
+                events::event_type,
+                events::occurred_at,
+                events::client_event_id,
+                events::details,
+                events::office_code,
+                event_voids::event_id.nullable(),
+            ))
+            .load(conn)?;
+        for row in rows {
+            facts_of.entry(row.item_id).or_default().push(row);
+        }
+    }
+    before.sort_by_key(|item| item.id);
+    let updated_at = super::now_utc();
+    before
+        .into_iter()
+        .map(|before| {
+            let rows = facts_of.remove(&before.id).unwrap_or_default();
+            let facts: Vec<EventFact> = rows.iter().filter_map(FactRow::fact).collect();
+            let derived = derive(&facts);
+            let last = derived.last_event.and_then(|id| rows.iter().find(|row| row.id == id));
+            let accepted_at = facts.iter().filter(|f| !f.voided && f.event_type == EventType::Accepted).map(|f| f.occurred_at).min();
+            let priority = Priority::parse(&before.priority).unwrap_or(Priority::Standard);
+            let rule = rules.iter().find(|r| r.priority == priority).cloned().unwrap_or_else(|| cases::Rule::default_for(priority));
+            let due_at = cases::due_at(
+                accepted_at.map(|t| t.and_utc()),
+                before.must_arrive_by.map(|t| t.and_utc()),
+                &rule,
+                before.origin_province == before.dest_province,
+            );
+            let item = Item {
+                status: derived.status.as_str().into(),
+                accepted_at,
+                due_at: due_at.map(|t| t.naive_utc()),
+                last_event_id: last.map(|e| e.id),
+                last_event_at: last.map(|e| e.occurred_at),
+                last_office_code: last.map(|e| e.office_code.clone()),
+                has_anomaly: !derived.anomalies.is_empty(),
+                updated_at,
+                ..before.clone()
+            };
+            diesel::update(items::table.find(item.id))
+                .set((
+                    items::status.eq(&item.status),
+                    items::accepted_at.eq(item.accepted_at),
+                    items::due_at.eq(item.due_at),
+                    items::last_event_id.eq(item.last_event_id),
+                    items::last_event_at.eq(item.last_event_at),
+                    items::last_office_code.eq(&item.last_office_code),
+                    items::has_anomaly.eq(item.has_anomaly),
+                    items::updated_at.eq(item.updated_at),
+                ))
+                .execute(conn)?;
+            Ok(Refreshed { item, previous_status: before.status, facts, derived })
+        })
+        .collect()
 }

@@ -243,6 +243,15 @@ pub fn find_visible(
     query.order(items::id.desc()).first(conn).optional()
 }
 
+/// The caller's items with any of these numbers, in every season.
+pub fn find_visible_many(conn: &mut DbConn, scope: &ItemScope, tracking_numbers: &[&str]) -> QueryResult<Vec<Item>> {
+    let mut found = Vec::with_capacity(tracking_numbers.len());
+    for part in tracking_numbers.chunks(1000) {
+        found.extend(scoped(scope).filter(items::tracking_number.eq_any(part)).load::<Item>(conn)?);
+    }
+    Ok(found)
+}
+
 /// A page of visible items, newest first, strictly older than `before_id`.
 pub fn list_visible(
     conn: &mut DbConn,

@@ -99,27 +99,37 @@ fn new_event(request: &NewEventRequest, item: &Item, caller: &Caller, now: DateT
     })
 }
 
-/// The item an entry scans, if the caller carries it.
-fn find_item(
-    conn: &mut DbConn,
-    caller: &Caller,
-    cache: &mut HashMap<(String, Option<String>), Option<Item>>,
-    tracking_number: &str,
-    season: Option<&str>,
-) -> Result<Item, ApiError> {
-    let number = s10::normalize(tracking_number).map_err(|e| ApiError::field("tracking_number", e.to_string()))?;
-    let season = season.map(fields::season).transpose().map_err(|r| ApiError::field("season", r))?;
-    let key = (number.clone(), season.clone());
-    if !cache.contains_key(&key) {
-        let item = store::items::find_visible(conn, &scope_of(caller), &number, season.as_deref())?;
-        cache.insert(key.clone(), item);
+/// The caller's items with the numbers the entries scan, by number.
+fn items_scanned(conn: &mut DbConn, caller: &Caller, entries: &[Result<BatchEventEntry, Problem>]) -> Result<HashMap<String, Vec<Item>>, ApiError> {
+    let mut numbers: Vec<String> = entries.iter().flatten().filter_map(|e| s10::normalize(&e.tracking_number).ok()).collect();
+    numbers.sort();
+    numbers.dedup();
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let mut by_number: HashMap<String, Vec<Item>> = HashMap::with_capacity(numbers.len());
+    for item in store::items::find_visible_many(conn, &scope_of(caller), &numbers)? {
+        by_number.entry(item.tracking_number.clone()).or_default().push(item);
     }
-    cache[&key].clone().ok_or_else(|| ApiError::NotFound(format!("no item {number} assigned to your organization")))
+    Ok(by_number)
+}
+
+/// The item an entry scans: the one of its season, or the newest with its number.
+fn item_of<'a>(items: &'a HashMap<String, Vec<Item>>, entry: &BatchEventEntry) -> Result<&'a Item, ApiError> {
+    let number = s10::normalize(&entry.tracking_number).map_err(|e| ApiError::field("tracking_number", e.to_string()))?;
+    let season = entry.season.as_deref().map(fields::season).transpose().map_err(|r| ApiError::field("season", r))?;
+    items
+        .get(&number)
+        .into_iter()
+        .flatten()
+        .filter(|item| season.as_ref().is_none_or(|s| *s == item.season))
+        .max_by_key(|item| item.id)
+        .ok_or_else(|| ApiError::NotFound(format!("no item {number} assigned to your organization")))
 }
 
 /// Records entries (already parsed, or the problem parsing them met) in one
-/// write transaction: each event in its own savepoint, then each touched
-/// item's derived state once. Returns each entry's outcome, in order.
+/// write transaction, set by set: the items in one read, the new events in
+/// multi-row inserts, then each touched item's derived state once. A bad
+/// entry is reported in its outcome and never blocks the others. Returns
+/// each entry's outcome, in order.
 pub fn record_all(
     conn: &mut DbConn,
     caller: &Caller,
@@ -127,29 +137,30 @@ pub fn record_all(
     now: DateTime<Utc>,
 ) -> Result<Vec<(Outcome, Option<String>)>, ApiError> {
     conn.write_transaction(|conn| {
-        let mut cache = HashMap::new();
-        let mut touched: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-        let mut outcomes = Vec::with_capacity(entries.len());
+        let items = items_scanned(conn, caller, &entries)?;
+        let mut outcomes: Vec<Option<(Outcome, Option<String>)>> = Vec::with_capacity(entries.len());
+        let (mut rows, mut pending) = (Vec::new(), Vec::new());
         for entry in entries {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(problem) => {
-                    outcomes.push((Outcome::Rejected(problem), None));
+                    outcomes.push(Some((Outcome::Rejected(problem), None)));
                     continue;
                 }
             };
-            let checked = find_item(conn, caller, &mut cache, &entry.tracking_number, entry.season.as_deref())
-                .and_then(|item| new_event(&entry.event, &item, caller, now).map(|new| (item, new)));
-            let (item, new) = match checked {
-                Ok(pair) => pair,
-                Err(ApiError::Internal(e)) => return Err(ApiError::Internal(e)),
-                Err(ApiError::Unavailable) => return Err(ApiError::Unavailable),
-                Err(e) => {
-                    outcomes.push((Outcome::Rejected(e.problem()), Some(entry.tracking_number)));
-                    continue;
+            match item_of(&items, &entry).and_then(|item| new_event(&entry.event, item, caller, now).map(|new| (item, new))) {
+                Ok((item, new)) => {
+                    rows.push(new);
+                    pending.push((outcomes.len(), item.tracking_number.clone()));
+                    outcomes.push(None);
                 }
-            };
-            let outcome = match store::events::record(conn, &new)? {
+                Err(e @ (ApiError::Internal(_) | ApiError::Unavailable)) => return Err(e),
+                Err(e) => outcomes.push(Some((Outcome::Rejected(e.problem()), Some(entry.tracking_number)))),
+            }
+        }
+        let mut touched: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for ((index, tracking_number), recorded) in pending.into_iter().zip(store::events::record_many(conn, &rows)?) {
+            let outcome = match recorded {
                 Recorded::Created(event) => {
                     touched.entry(event.item_id).or_default().push(event.id);
                     Outcome::Created(event)
@@ -163,12 +174,11 @@ pub fn record_all(
                     .problem(),
                 ),
             };
-            outcomes.push((outcome, Some(item.tracking_number)));
+            outcomes[index] = Some((outcome, Some(tracking_number)));
         }
-        for (item_id, new_events) in touched {
-            let refreshed = store::events::refresh_item(conn, item_id)?;
-            crate::escalation::after_events(conn, &refreshed, &new_events, now)?;
-        }
-        Ok(outcomes)
+        let item_ids: Vec<i64> = touched.keys().copied().collect();
+        let refreshed = store::events::refresh_items(conn, &item_ids)?;
+        crate::escalation::after_events(conn, &refreshed, &touched, now)?;
+        Ok(outcomes.into_iter().map(|o| o.expect("every entry has an outcome")).collect())
     })
 }

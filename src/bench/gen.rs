@@ -31,7 +31,7 @@ struct GeneratedItem {
 }
 
 /// What was generated.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Generated {
     pub items: usize,
     pub events: usize,
@@ -67,13 +67,13 @@ fn org(conn: &mut DbConn, code: &str, kind: &str, province: &str, now: chrono::N
     Ok((id, province.to_string()))
 }
 
-fn s10(serial: u32) -> String {
+pub fn s10(serial: u32) -> String {
     let digits: Vec<u32> = format!("{serial:08}").chars().map(|c| c.to_digit(10).expect("digit")).collect();
     let check = crate::domain::s10::check_digit(&digits.try_into().expect("8 digits"));
     format!("RR{serial:08}{check}VN")
 }
 
-const JOURNEY: [EventType; 8] = [
+pub const JOURNEY: [EventType; 8] = [
     EventType::Accepted,
     EventType::ArrivedOffice,
     EventType::DepartedOffice,
@@ -83,6 +83,66 @@ const JOURNEY: [EventType; 8] = [
     EventType::OutForDelivery,
     EventType::Delivered,
 ];
+
+/// The tracking number of the `n`-th generated item of a seed.
+pub fn tracking_number(seed: u64, n: usize) -> String {
+    s10(10_000_000 + (seed % 1000) as u32 * 80_000 + n as u32)
+}
+
+/// The candidate number of the `n`-th generated item.
+pub fn candidate_number(n: usize) -> String {
+    format!("{:08}", n + 1)
+}
+
+/// A province code, spread evenly over `n`.
+pub fn province_code(n: usize) -> &'static str {
+    PROVINCES[n % PROVINCES.len()].code
+}
+
+/// One generated scan.
+pub struct Scan<'a> {
+    pub item_id: i64,
+    pub carrier_org_id: &'a str,
+    pub client_event_id: String,
+    pub event_type: EventType,
+    pub at: DateTime<Utc>,
+    pub office_code: String,
+}
+
+/// A scan row as the generator (and the ingest floor) stores it.
+pub fn event_row(scan: Scan, received: chrono::NaiveDateTime, created_by: &str) -> NewEvent {
+    let Scan { item_id, carrier_org_id, client_event_id, event_type, at, office_code } = scan;
+    let details = match event_type {
+        EventType::Delivered => r#"{"recipient_name":"Thí sinh","identity_check":"citizen_id_card"}"#,
+        _ => "{}",
+    };
+    NewEvent {
+        public_id: uuid::Uuid::now_v7().to_string(),
+        item_id,
+        carrier_org_id: carrier_org_id.into(),
+        content_hash: format!("{created_by}-{client_event_id}"),
+        client_event_id,
+        event_type: event_type.as_str().into(),
+        occurred_at: at.naive_utc(),
+        occurred_offset_min: 420,
+        received_at: received,
+        office_code,
+        office_name: None,
+        office_type: None,
+        operator_id: None,
+        device_id: None,
+        details: details.into(),
+        created_by: created_by.into(),
+    }
+}
+
+/// One multi-row INSERT of event rows, in the backend's own dialect.
+pub fn insert_events(conn: &mut DbConn, rows: &[NewEvent]) -> QueryResult<usize> {
+    match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(events::table).values(rows).execute(c),
+        DbConn::Postgresql(c) => diesel::insert_into(events::table).values(rows).execute(c),
+    }
+}
 
 fn status_after(step: EventType) -> ItemStatus {
     match step {
@@ -103,7 +163,6 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
     let (carriers, senders) = ensure_orgs(conn)?;
     let kinds = ItemKind::ALL;
     let priorities = [Priority::Standard, Priority::Standard, Priority::Priority, Priority::Urgent];
-    let first_serial = 10_000_000 + (seed % 1000) as u32 * 80_000;
     let (mut total_events, mut overdue) = (0, 0);
     for chunk_start in (0..count).step_by(CHUNK) {
         let chunk_end = (chunk_start + CHUNK).min(count);
@@ -142,7 +201,7 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
             let office = |i: usize| format!("BC-{:05}", (n * 7 + i * 13) % 90_000 + 10_000);
             let item = NewItem {
                 public_id: uuid::Uuid::now_v7().to_string(),
-                tracking_number: s10(first_serial + n as u32),
+                tracking_number: tracking_number(seed, n),
                 season: season.into(),
                 kind: kinds[n % kinds.len()].as_str().into(),
                 priority: priority.as_str().into(),
@@ -153,7 +212,7 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
                 recipient_kind: "candidate".into(),
                 recipient_org_id: None,
                 recipient_attention: None,
-                candidate_number: Some(format!("{:08}", n + 1)),
+                candidate_number: Some(candidate_number(n)),
                 candidate_name: Some(format!("Thí Sinh Số {}", n + 1)),
                 candidate_dob: chrono::NaiveDate::from_ymd_opt(2008, 1 + (n % 12) as u32, 1 + (n % 28) as u32),
                 candidate_phone: None,
@@ -190,36 +249,19 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
             let mut scans = Vec::new();
             for (row, (times, offices)) in rows.iter().zip(&journeys) {
                 for (i, (at, office)) in times.iter().zip(offices).enumerate() {
-                    let event_type = JOURNEY[i];
-                    let details = match event_type {
-                        EventType::Delivered => r#"{"recipient_name":"Thí sinh","identity_check":"citizen_id_card"}"#,
-                        _ => "{}",
-                    };
-                    scans.push(NewEvent {
-                        public_id: uuid::Uuid::now_v7().to_string(),
+                    let scan = Scan {
                         item_id: ids[&row.item.public_id],
-                        carrier_org_id: row.item.carrier_org_id.clone(),
+                        carrier_org_id: &row.item.carrier_org_id,
                         client_event_id: format!("{}-{i}", row.item.tracking_number),
-                        event_type: event_type.as_str().into(),
-                        occurred_at: at.naive_utc(),
-                        occurred_offset_min: 420,
-                        received_at: received,
+                        event_type: JOURNEY[i],
+                        at: *at,
                         office_code: office.clone(),
-                        office_name: None,
-                        office_type: None,
-                        operator_id: None,
-                        device_id: None,
-                        details: details.into(),
-                        content_hash: format!("bench-{}-{i}", row.item.tracking_number),
-                        created_by: "bench".into(),
-                    });
+                    };
+                    scans.push(event_row(scan, received, "bench"));
                 }
             }
             for part in scans.chunks(CHUNK) {
-                match conn {
-                    DbConn::Sqlite(c) => diesel::insert_into(events::table).values(part).execute(c)?,
-                    DbConn::Postgresql(c) => diesel::insert_into(events::table).values(part).execute(c)?,
-                };
+                insert_events(conn, part)?;
             }
             total_events += scans.len();
             // The last scan of each item is the one its status came from.
@@ -232,6 +274,10 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
             .execute(conn)?;
             Ok(())
         })?;
+    }
+    match conn {
+        DbConn::Sqlite(_) => crate::db::refresh_statistics(conn)?,
+        DbConn::Postgresql(c) => diesel::sql_query("ANALYZE").execute(c).map(|_| ())?,
     }
     Ok(Generated { items: count, events: total_events, overdue, seconds: started.elapsed().as_secs_f64() })
 }

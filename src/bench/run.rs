@@ -1,0 +1,536 @@
+//! `exampost bench run`: generates (or reuses) a national-scale season,
+//! starts the real server on it as a child process, drives it over loopback
+//! and reports each figure beside its floor, measured in the same run: raw
+//! diesel bulk inserts of the same event rows (the ingest floor) and a
+//! trivial JSON endpoint behind the same actix configuration (the HTTP
+//! floor). Ratios to the floors hold on a noisy machine; raw figures do not.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::web::Bytes;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::gen::{self, Generated, JOURNEY};
+use super::load::{drive, Request, Shape, Stats};
+use crate::db::schema::{events, items};
+use crate::db::{DbConn, DbTarget, SqliteSync};
+use crate::domain::events::EventType;
+use crate::domain::{OrgKind, Role};
+
+/// Options of `exampost bench run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// SQLite database file to benchmark; `none` skips SQLite.
+    #[arg(long, default_value = "./data/bench.db")]
+    pub sqlite: String,
+    /// PostgreSQL URL of a database the harness may drop and re-create (omit to skip PostgreSQL).
+    #[arg(long)]
+    pub postgres: Option<String>,
+    /// Items in the generated season.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub items: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Regenerate even when the database already holds a generated season of this size.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Seconds each timed HTTP phase runs at most.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Concurrent connections for single-event ingest, lookup and the HTTP floor.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Client threads driving the load (they share the machine with the server).
+    #[arg(long, default_value_t = 2)]
+    pub client_threads: usize,
+    /// Items registered for each batch ingest run (8 scans each, sent in batches of 1000).
+    #[arg(long, default_value_t = 10_000)]
+    pub ingest_items: usize,
+    /// Items available to single-event ingest (8 scans each).
+    #[arg(long, default_value_t = 8_000)]
+    pub single_items: usize,
+    /// Connections sending batches at the same time.
+    #[arg(long, default_value_t = 2)]
+    pub batch_senders: usize,
+    /// SQLite `synchronous` for the server and the floor (normal or full).
+    #[arg(long, default_value = "normal")]
+    pub sqlite_synchronous: String,
+    /// Server worker threads (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Where to write the results as JSON.
+    #[arg(long, default_value = "bench-results.json")]
+    pub out: PathBuf,
+}
+
+/// Batch ingest: events per second, with each batch's latency.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestFigures {
+    pub events: usize,
+    pub events_per_second: f64,
+    pub batches: Stats,
+}
+
+/// Everything measured on one backend.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendReport {
+    pub backend: String,
+    pub items: usize,
+    pub events: i64,
+    pub generated: Option<Generated>,
+    pub http_floor: Stats,
+    pub ingest_floor_events_per_second: f64,
+    pub registration_items_per_second: f64,
+    pub batch_in_order: IngestFigures,
+    pub batch_shuffled: IngestFigures,
+    pub single_event: Stats,
+    pub lookup: Stats,
+    pub list_overdue_in_province: Stats,
+    pub list_by_carrier_and_status: Stats,
+    pub first_sweep_seconds: Option<f64>,
+    pub sweep_seconds: f64,
+    pub server_peak_rss_mb: f64,
+    /// Correctness checks on what the load did (all must hold).
+    pub checks: Vec<(String, bool)>,
+}
+
+const SECRET: &str = "bench-harness-signing-key-0123456789abcdef";
+const SEASON: &str = "2026-BENCH";
+/// First serial of the items the run registers (the generator stays below it).
+const RUN_SERIAL: u32 = 90_000_000;
+
+/// Runs the harness on each chosen backend, prints the table and writes the JSON.
+pub fn run(args: &RunArgs) -> Result<Value, String> {
+    let mut reports = Vec::new();
+    if args.sqlite != "none" {
+        let path = PathBuf::from(&args.sqlite);
+        reports.push(run_backend(args, DbTarget::Sqlite(path), format!("sqlite://{}", args.sqlite))?);
+    }
+    if let Some(url) = &args.postgres {
+        reports.push(run_backend(args, DbTarget::Postgres(url.clone()), url.clone())?);
+    }
+    if reports.is_empty() {
+        return Err("nothing to run: give --sqlite PATH and/or --postgres URL".into());
+    }
+    let machine = machine();
+    println!("{}", super::table::render(&reports, &machine));
+    let all = json!({ "machine": machine, "args": format!("{args:?}"), "backends": reports });
+    std::fs::write(&args.out, serde_json::to_string_pretty(&all).expect("json")).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    if let Some(failed) = reports.iter().flat_map(|r| r.checks.iter().map(move |c| (r, c))).find(|(_, (_, ok))| !ok) {
+        return Err(format!("check failed on {}: {}", failed.0.backend, failed.1 .0));
+    }
+    Ok(json!({ "written": args.out }))
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cores} cores, {cpu}, {} build", if cfg!(debug_assertions) { "debug" } else { "release" })
+}
+
+fn sync_of(args: &RunArgs) -> Result<SqliteSync, String> {
+    match args.sqlite_synchronous.as_str() {
+        "normal" => Ok(SqliteSync::Normal),
+        "full" => Ok(SqliteSync::Full),
+        other => Err(format!("--sqlite-synchronous must be normal or full, not {other}")),
+    }
+}
+
+fn log(message: impl std::fmt::Display) {
+    eprintln!("[bench {}] {message}", Utc::now().format("%H:%M:%S"));
+}
+
+fn bench_items(conn: &mut DbConn) -> QueryResult<i64> {
+    items::table.filter(items::season.eq(SEASON)).count().get_result(conn)
+}
+
+/// Opens the backend's database, regenerating the season unless it is there.
+fn prepare(args: &RunArgs, target: &DbTarget, sync: SqliteSync) -> Result<(DbConn, Option<Generated>), String> {
+    let existing = crate::db::connect_one(target, sync)
+        .ok()
+        .and_then(|mut c| crate::db::run_migrations(&mut c).ok().and_then(|_| bench_items(&mut c).ok()));
+    if !args.fresh && existing == Some(args.items as i64) {
+        log(format!("reusing the generated season of {} items", args.items));
+        let conn = crate::db::connect_one(target, sync).map_err(|e| e.to_string())?;
+        return Ok((conn, None));
+    }
+    match target {
+        DbTarget::Sqlite(path) => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        DbTarget::Postgres(url) => recreate_postgres(url)?,
+    }
+    let mut conn = crate::db::connect_one(target, sync).map_err(|e| e.to_string())?;
+    crate::db::run_migrations(&mut conn).map_err(|e| e.to_string())?;
+    log(format!("generating {} items", args.items));
+    let generated = gen::generate(&mut conn, args.items, args.seed, SEASON, Utc::now()).map_err(|e| e.to_string())?;
+    log(format!("generated {} events in {:.1} s", generated.events, generated.seconds));
+    Ok((conn, Some(generated)))
+}
+
+/// Drops and creates the database named in `url`, through the server's `postgres` database.
+fn recreate_postgres(url: &str) -> Result<(), String> {
+    let (server, name) = url.rsplit_once('/').ok_or("a PostgreSQL URL ends with /DATABASE")?;
+    let name = name.split('?').next().unwrap_or(name);
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("refusing to drop database {name:?}: use letters, digits and _"));
+    }
+    let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres")).map_err(|e| e.to_string())?;
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).map_err(|e| e.to_string())?;
+    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The server under test, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(args: &RunArgs, url: &str) -> Result<Server, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut command = Command::new(exe);
+        command
+            .arg("serve")
+            .env("EXAMPOST_DATABASE_URL", url)
+            .env("EXAMPOST_BIND", format!("127.0.0.1:{port}"))
+            .env("EXAMPOST_JWT_SECRET", SECRET)
+            .env("EXAMPOST_SQLITE_SYNCHRONOUS", &args.sqlite_synchronous)
+            .env("EXAMPOST_SWEEP_SECS", "0")
+            .env("EXAMPOST_LOOKUPS_PER_MINUTE", "10000000")
+            .env("EXAMPOST_POOL_SIZE", "16")
+            .env("EXAMPOST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if let Some(workers) = args.workers {
+            command.env("EXAMPOST_WORKERS", workers.to_string());
+        }
+        let child = command.spawn().map_err(|e| format!("cannot start the server: {e}"))?;
+        let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if call(&server.base, Request::get("/healthz", None)).is_ok_and(|(status, _)| status == 200) {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err("the server did not answer /healthz within 60 s".into())
+    }
+
+    /// The server's peak resident memory so far, in MB.
+    fn peak_rss_mb(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request and its JSON answer (for set-up steps, not measured).
+fn call(base: &str, request: Request) -> Result<(u16, Value), String> {
+    let base = base.to_string();
+    actix_web::rt::System::new().block_on(async move {
+        let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
+        let mut builder = client.request(request.method, format!("{base}{}", request.path));
+        if let Some(token) = &request.token {
+            builder = builder.bearer_auth(token);
+        }
+        let sent = match request.body {
+            Some(body) => builder.content_type("application/json").send_body(body).await,
+            None => builder.send().await,
+        };
+        let mut response = sent.map_err(|e| e.to_string())?;
+        let body = response.body().limit(64 * 1024 * 1024).await.map_err(|e| e.to_string())?;
+        Ok((response.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null)))
+    })
+}
+
+/// A client of the organization (created if missing) and a token for it from `/auth/token`.
+fn token(conn: &mut DbConn, base: &str, org: &str, kind: OrgKind, role: Role) -> Result<Arc<str>, String> {
+    if crate::store::organizations::find_by_code(conn, org).map_err(|e| e.to_string())?.is_none() {
+        let input = crate::admin::OrganizationInput { code: org.into(), name: org.into(), kind, province: "ha-noi".into() };
+        crate::admin::create_organization(conn, &input).map_err(|e| e.to_string())?;
+    }
+    let (client, secret) = crate::admin::create_client(conn, org, "bench harness", role).map_err(|e| e.to_string())?;
+    let body = json!({ "client_id": client.id, "client_secret": secret }).to_string();
+    match call(base, Request::post("/api/v1/auth/token", None, body))? {
+        (200, answer) => Ok(answer["access_token"].as_str().unwrap_or_default().into()),
+        (status, answer) => Err(format!("token for {org}: {status} {answer}")),
+    }
+}
+
+/// The items a run registers: the in-order set, the shuffled set, then the single-event set.
+struct RunItems {
+    season: String,
+    numbers: Vec<String>,
+}
+
+impl RunItems {
+    fn new(count: usize) -> RunItems {
+        // A season of its own per run, so that runs on a reused database never collide.
+        let season = format!("2026-R{}", Utc::now().timestamp());
+        RunItems { season, numbers: (0..count).map(|n| gen::s10(RUN_SERIAL + n as u32)).collect() }
+    }
+
+    fn registration(&self, n: usize) -> Value {
+        json!({
+            "tracking_number": self.numbers[n],
+            "season": self.season,
+            "kind": "result_certificate",
+            "priority": if n % 4 == 0 { "urgent" } else { "standard" },
+            "carrier_org": "BENCH-VNPOST",
+            "recipient": {"type": "candidate", "candidate_number": format!("9{:07}", n), "full_name": "Thí Sinh Tải Thử", "date_of_birth": "2008-05-05"},
+            "destination": {"province": gen::province_code(n), "ward": "Phường Trung Tâm", "address_line": "1 Đường Số 1"},
+        })
+    }
+}
+
+/// When the `step`-th scan of a run item happened: a journey over the last day and a half.
+fn scan_time(start: DateTime<Utc>, step: usize) -> DateTime<Utc> {
+    start + chrono::Duration::hours(4 * step as i64)
+}
+
+fn scan(items: &RunItems, n: usize, step: usize, start: DateTime<Utc>, nested: bool) -> Value {
+    let event_type = JOURNEY[step];
+    let mut scan = json!({
+        "client_event_id": format!("{}-{}-{step}", items.season, items.numbers[n]),
+        "type": event_type.as_str(),
+        "occurred_at": scan_time(start, step).with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("offset")).to_rfc3339(),
+        "office_code": format!("BC-{:05}", 10_000 + (n * 7 + step * 13) % 90_000),
+    });
+    if event_type == EventType::Delivered {
+        scan["recipient_name"] = json!("Thí Sinh Tải Thử");
+        scan["identity_check"] = json!("citizen_id_card");
+    }
+    if nested {
+        scan["tracking_number"] = json!(items.numbers[n]);
+        scan["season"] = json!(items.season);
+    }
+    scan
+}
+
+fn batches_of(entries: Vec<Value>, key: &str) -> Vec<Bytes> {
+    entries.chunks(1000).map(|c| Bytes::from(json!({ key: c }).to_string())).collect()
+}
+
+/// Sends prepared batches over `senders` connections.
+fn send_batches(base: &str, args: &RunArgs, path: &'static str, token: Arc<str>, batches: Vec<Bytes>) -> Stats {
+    let batches = Arc::new(batches);
+    let senders = args.batch_senders.max(1);
+    let shape = Shape { threads: 1, connections: senders, duration: Duration::from_secs(3600) };
+    drive(base, shape, move |c, n| {
+        let index = n as usize * senders + c;
+        batches.get(index).map(|b| Request::post(path, Some(token.clone()), b.clone()))
+    })
+}
+
+fn ingest_figures(events: usize, batches: Stats) -> IngestFigures {
+    IngestFigures { events, events_per_second: events as f64 / batches.seconds, batches }
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendReport, String> {
+    let backend = match target {
+        DbTarget::Sqlite(_) => "SQLite",
+        DbTarget::Postgres(_) => "PostgreSQL",
+    }
+    .to_string();
+    log(format!("{backend}: preparing"));
+    let sync = sync_of(args)?;
+    let (mut conn, generated) = prepare(args, &target, sync)?;
+    let server = Server::start(args, &url)?;
+    let base = server.base.clone();
+    let carrier = token(&mut conn, &base, "BENCH-VNPOST", OrgKind::Carrier, Role::Carrier)?;
+    let department = token(&mut conn, &base, "BENCH-SGD-HA-NOI", OrgKind::Education, Role::Education)?;
+    let overseer = token(&mut conn, &base, "BENCH-SO-HA-NOI", OrgKind::Overseer, Role::Overseer)?;
+    let seconds = Duration::from_secs_f64(args.seconds);
+    let wide = Shape { threads: args.client_threads, connections: args.connections, duration: seconds };
+
+    log("HTTP floor: GET /healthz");
+    let http_floor = drive(&base, wide, |_, _| Some(Request::get("/healthz", None)));
+
+    let run_items = Arc::new(RunItems::new(args.ingest_items * 2 + args.single_items));
+    log(format!("registering {} items in batches", run_items.numbers.len()));
+    let registrations = (0..run_items.numbers.len()).map(|n| run_items.registration(n)).collect();
+    let registered = send_batches(&base, args, "/api/v1/items/batch", department, batches_of(registrations, "items"));
+    let registration_items_per_second = run_items.numbers.len() as f64 / registered.seconds;
+
+    let start = Utc::now() - chrono::Duration::hours(36);
+    let in_order: Vec<usize> = (0..args.ingest_items).collect();
+    let shuffled_set: Vec<usize> = (args.ingest_items..2 * args.ingest_items).collect();
+
+    log("ingest floor: raw bulk inserts of the same event rows");
+    let ingest_floor_events_per_second = ingest_floor(&mut conn, &run_items, &in_order, start).map_err(|e| e.to_string())?;
+
+    log("batch ingest, in order");
+    let ordered: Vec<Value> = (0..JOURNEY.len()).flat_map(|step| in_order.iter().map(move |&n| (n, step))).map(|(n, step)| scan(&run_items, n, step, start, true)).collect();
+    let count = ordered.len();
+    let batch_in_order = ingest_figures(count, send_batches(&base, args, "/api/v1/events/batch", carrier.clone(), batches_of(ordered, "events")));
+
+    log("batch ingest, shuffled");
+    let mut shuffled: Vec<Value> = shuffled_set.iter().flat_map(|&n| (0..JOURNEY.len()).map(move |step| (n, step))).map(|(n, step)| scan(&run_items, n, step, start, true)).collect();
+    shuffled.shuffle(&mut rand::rngs::StdRng::seed_from_u64(args.seed));
+    let count = shuffled.len();
+    let batch_shuffled = ingest_figures(count, send_batches(&base, args, "/api/v1/events/batch", carrier.clone(), batches_of(shuffled, "events")));
+
+    log(format!("single-event ingest, {} connections", args.connections));
+    let single_event = {
+        let (items, carrier, first) = (run_items.clone(), carrier.clone(), 2 * args.ingest_items);
+        let (connections, steps) = (args.connections, JOURNEY.len() as u64);
+        drive(&base, wide, move |c, n| {
+            let item = first + c + (n / steps) as usize * connections;
+            let step = (n % steps) as usize;
+            let number = items.numbers.get(item)?;
+            let path = format!("/api/v1/items/{number}/events?season={}", items.season);
+            Some(Request::post(path, Some(carrier.clone()), scan(&items, item, step, start, false).to_string()))
+        })
+    };
+
+    log(format!("public lookup, {} connections", args.connections));
+    let (total, seed) = (args.items as u64, args.seed);
+    let lookup = drive(&base, wide, move |c, n| {
+        let item = splitmix((c as u64) << 40 | n) % total;
+        let body = json!({ "tracking_number": gen::tracking_number(seed, item as usize), "candidate_number": gen::candidate_number(item as usize) });
+        Some(Request::post("/api/v1/public/lookup", None, body.to_string()))
+    });
+
+    let narrow = Shape { threads: 1, connections: 8, duration: seconds / 2 };
+    log("filtered lists");
+    let list_overdue_in_province = drive(&base, narrow, move |_, _| {
+        Some(Request::get(format!("/api/v1/items?season={SEASON}&province=ha-noi&overdue=true&limit=50"), Some(overseer.clone())))
+    });
+    let list_by_carrier_and_status = {
+        let carrier = carrier.clone();
+        drive(&base, narrow, move |_, _| {
+            Some(Request::get(format!("/api/v1/items?season={SEASON}&carrier=BENCH-VNPOST&status=in_transit&limit=50"), Some(carrier.clone())))
+        })
+    };
+    let server_peak_rss_mb = server.peak_rss_mb();
+    drop(server);
+
+    log("sweeps");
+    let timed_sweep = |conn: &mut DbConn| -> Result<f64, String> {
+        let started = Instant::now();
+        crate::escalation::sweep(conn, Utc::now()).map_err(|e| e.to_string())?;
+        Ok(started.elapsed().as_secs_f64())
+    };
+    let first_sweep_seconds = generated.as_ref().map(|_| timed_sweep(&mut conn)).transpose()?;
+    let sweep_seconds = timed_sweep(&mut conn)?;
+
+    let mut delivered = |set: &[usize]| -> Result<bool, String> {
+        let numbers: Vec<&String> = set.iter().map(|&n| &run_items.numbers[n]).collect();
+        let mut count = 0i64;
+        for part in numbers.chunks(1000) {
+            count += items::table
+                .filter(items::season.eq(&run_items.season))
+                .filter(items::tracking_number.eq_any(part))
+                .filter(items::status.eq("delivered"))
+                .count()
+                .get_result::<i64>(&mut conn)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(count == set.len() as i64)
+    };
+    let checks = vec![
+        ("every registration accepted".to_string(), registered.errors == 0),
+        ("every in-order item delivered".to_string(), delivered(&in_order)?),
+        ("every shuffled item delivered".to_string(), delivered(&shuffled_set)?),
+        ("no failed batch".to_string(), batch_in_order.batches.errors + batch_shuffled.batches.errors == 0),
+        ("no failed single-event ingest".to_string(), single_event.errors == 0),
+        ("no failed lookup".to_string(), lookup.errors == 0),
+        ("no failed list".to_string(), list_overdue_in_province.errors + list_by_carrier_and_status.errors == 0),
+    ];
+    for (check, ok) in &checks {
+        if !ok {
+            log(format!("{backend}: CHECK FAILED: {check}"));
+        }
+    }
+    let events = events::table.count().get_result(&mut conn).map_err(|e| e.to_string())?;
+    Ok(BackendReport {
+        backend,
+        items: args.items,
+        events,
+        generated,
+        http_floor,
+        ingest_floor_events_per_second,
+        registration_items_per_second,
+        batch_in_order,
+        batch_shuffled,
+        single_event,
+        lookup,
+        list_overdue_in_province,
+        list_by_carrier_and_status,
+        first_sweep_seconds,
+        sweep_seconds,
+        server_peak_rss_mb,
+        checks,
+    })
+}
+
+/// The ingest floor: the rows the in-order batch run will store, inserted
+/// with diesel's multi-row INSERT in transactions of 1000, with no HTTP, no
+/// checks and no status work; then removed again.
+fn ingest_floor(conn: &mut DbConn, run_items: &RunItems, set: &[usize], start: DateTime<Utc>) -> QueryResult<f64> {
+    let numbers: Vec<&String> = set.iter().map(|&n| &run_items.numbers[n]).collect();
+    let mut found: Vec<(String, i64, String)> = Vec::new();
+    for part in numbers.chunks(1000) {
+        found.extend(
+            items::table
+                .filter(items::season.eq(&run_items.season))
+                .filter(items::tracking_number.eq_any(part))
+                .select((items::tracking_number, items::id, items::carrier_org_id))
+                .load::<(String, i64, String)>(conn)?,
+        );
+    }
+    let before: Option<i64> = events::table.select(diesel::dsl::max(events::id)).first(conn)?;
+    let received = crate::store::now_utc();
+    let rows: Vec<crate::store::events::NewEvent> = (0..JOURNEY.len())
+        .flat_map(|step| found.iter().map(move |f| (step, f)))
+        .map(|(step, (number, item_id, carrier))| {
+            let scan = gen::Scan {
+                item_id: *item_id,
+                carrier_org_id: carrier,
+                client_event_id: format!("floor-{}-{number}-{step}", run_items.season),
+                event_type: JOURNEY[step],
+                at: scan_time(start, step),
+                office_code: format!("BC-{:05}", 10_000 + (number.len() * 7 + step * 13) % 90_000),
+            };
+            gen::event_row(scan, received, "bench-floor")
+        })
+        .collect();
+    let started = Instant::now();
+    for chunk in rows.chunks(1000) {
+        conn.write_transaction(|conn| gen::insert_events(conn, chunk))?;
+    }
+    let per_second = rows.len() as f64 / started.elapsed().as_secs_f64();
+    diesel::delete(events::table.filter(events::id.gt(before.unwrap_or(0))).filter(events::created_by.eq("bench-floor"))).execute(conn)?;
+    Ok(per_second)
+}
