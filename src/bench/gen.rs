@@ -275,9 +275,7 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
             Ok(())
         })?;
     }
-    match conn {
-        DbConn::Sqlite(_) => crate::db::refresh_statistics(conn)?,
-        DbConn::Postgresql(c) => diesel::sql_query("ANALYZE").execute(c).map(|_| ())?,
-    }
+    // Full statistics for the query planner, as a long-running database would have.
+    crate::db::analyze(conn)?;
     Ok(Generated { items: count, events: total_events, overdue, seconds: started.elapsed().as_secs_f64() })
 }

@@ -32,8 +32,11 @@ pub struct Event {
     pub created_by: String,
 }
 
+/// `treat_none_as_null`: no column of an event has a default, and without
+/// DEFAULT values diesel sends a batch to SQLite as one multi-row INSERT
+/// instead of one statement per row.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_null = true)]
 pub struct NewEvent {
     pub public_id: String,
     pub item_id: i64,

@@ -125,39 +125,43 @@ fn item_of<'a>(items: &'a HashMap<String, Vec<Item>>, entry: &BatchEventEntry) -
         .ok_or_else(|| ApiError::NotFound(format!("no item {number} assigned to your organization")))
 }
 
-/// Records entries (already parsed, or the problem parsing them met) in one
-/// write transaction, set by set: the items in one read, the new events in
-/// multi-row inserts, then each touched item's derived state once. A bad
-/// entry is reported in its outcome and never blocks the others. Returns
-/// each entry's outcome, in order.
+/// Records entries (already parsed, or the problem parsing them met), set
+/// by set: the items are read and the events checked before the write lock
+/// is taken (what is checked never changes once an item is registered), then
+/// one write transaction stores the new events in multi-row inserts and
+/// refreshes each touched item once. A bad entry is reported in its outcome
+/// and never blocks the others. Returns each entry's outcome, in order.
 pub fn record_all(
     conn: &mut DbConn,
     caller: &Caller,
     entries: Vec<Result<BatchEventEntry, Problem>>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(Outcome, Option<String>)>, ApiError> {
-    conn.write_transaction(|conn| {
-        let items = items_scanned(conn, caller, &entries)?;
-        let mut outcomes: Vec<Option<(Outcome, Option<String>)>> = Vec::with_capacity(entries.len());
-        let (mut rows, mut pending) = (Vec::new(), Vec::new());
-        for entry in entries {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(problem) => {
-                    outcomes.push(Some((Outcome::Rejected(problem), None)));
-                    continue;
-                }
-            };
-            match item_of(&items, &entry).and_then(|item| new_event(&entry.event, item, caller, now).map(|new| (item, new))) {
-                Ok((item, new)) => {
-                    rows.push(new);
-                    pending.push((outcomes.len(), item.tracking_number.clone()));
-                    outcomes.push(None);
-                }
-                Err(e @ (ApiError::Internal(_) | ApiError::Unavailable)) => return Err(e),
-                Err(e) => outcomes.push(Some((Outcome::Rejected(e.problem()), Some(entry.tracking_number)))),
+    let items = items_scanned(conn, caller, &entries)?;
+    let mut outcomes: Vec<Option<(Outcome, Option<String>)>> = Vec::with_capacity(entries.len());
+    let (mut rows, mut pending) = (Vec::new(), Vec::new());
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(problem) => {
+                outcomes.push(Some((Outcome::Rejected(problem), None)));
+                continue;
             }
+        };
+        match item_of(&items, &entry).and_then(|item| new_event(&entry.event, item, caller, now).map(|new| (item, new))) {
+            Ok((item, new)) => {
+                rows.push(new);
+                pending.push((outcomes.len(), item.tracking_number.clone()));
+                outcomes.push(None);
+            }
+            Err(e @ (ApiError::Internal(_) | ApiError::Unavailable)) => return Err(e),
+            Err(e) => outcomes.push(Some((Outcome::Rejected(e.problem()), Some(entry.tracking_number)))),
         }
+    }
+    if rows.is_empty() {
+        return Ok(outcomes.into_iter().map(|o| o.expect("every entry has an outcome")).collect());
+    }
+    conn.write_transaction(|conn| {
         let mut touched: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for ((index, tracking_number), recorded) in pending.into_iter().zip(store::events::record_many(conn, &rows)?) {
             let outcome = match recorded {
