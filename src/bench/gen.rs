@@ -136,7 +136,8 @@ pub fn event_row(scan: Scan, received: chrono::NaiveDateTime, created_by: &str) 
     }
 }
 
-/// One multi-row INSERT of event rows, in the backend's own dialect.
+/// One diesel batch INSERT of event rows (multi-row on PostgreSQL; on
+/// SQLite diesel runs a cached statement per row, which costs no round trips).
 pub fn insert_events(conn: &mut DbConn, rows: &[NewEvent]) -> QueryResult<usize> {
     match conn {
         DbConn::Sqlite(c) => diesel::insert_into(events::table).values(rows).execute(c),

@@ -37,7 +37,7 @@ pub fn render(reports: &[BackendReport], machine: &str) -> String {
     type Cell = fn(&BackendReport) -> String;
     let rows: Vec<(&str, &str, Cell)> = vec![
         ("HTTP floor: GET /healthz, 64 conn", "", |r| rate(&r.http_floor, "req/s")),
-        ("ingest floor: raw multi-row INSERT, 1000/tx", "", |r| format!("{} events/s", thousands(r.ingest_floor_events_per_second))),
+        ("ingest floor: raw diesel batch INSERT, 1000/tx", "", |r| format!("{} events/s", thousands(r.ingest_floor_events_per_second))),
         ("batch ingest, in order (1000/batch)", "≥ 50,000 events/s, ≥ 0.5 of floor", |r| {
             format!("{} events/s{}", thousands(r.batch_in_order.events_per_second), ratio(r.batch_in_order.events_per_second, r.ingest_floor_events_per_second))
         }),

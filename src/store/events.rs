@@ -32,11 +32,8 @@ pub struct Event {
     pub created_by: String,
 }
 
-/// `treat_none_as_null`: no column of an event has a default, and without
-/// DEFAULT values diesel sends a batch to SQLite as one multi-row INSERT
-/// instead of one statement per row.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = events, treat_none_as_null = true)]
+#[diesel(table_name = events)]
 pub struct NewEvent {
     pub public_id: String,
     pub item_id: i64,
@@ -119,19 +116,29 @@ impl Event {
     }
 }
 
-/// Inserts the rows whose key is not taken, in multi-row statements, and
-/// returns the ids of those it stored. A key taken by a concurrent
-/// transaction waits for it and is skipped, never an error.
+/// Inserts the rows whose key is not taken and returns the ids of those it
+/// stored. A key taken by a concurrent transaction waits for it and is
+/// skipped, never an error. PostgreSQL gets multi-row statements; SQLite,
+/// which has no round trips to save, one cached statement per row (diesel's
+/// own SQLite batch does the same, but fails on the first skipped row).
 fn insert_new(conn: &mut DbConn, rows: &[&NewEvent]) -> QueryResult<HashMap<ClientKey, i64>> {
     let mut stored = HashMap::with_capacity(rows.len());
     let returning = (events::id, events::carrier_org_id, events::client_event_id);
-    for part in rows.chunks(1000) {
-        let part = part.to_vec();
-        let ids: Vec<(i64, String, String)> = match conn {
-            DbConn::Sqlite(c) => diesel::insert_into(events::table).values(part).on_conflict_do_nothing().returning(returning).get_results(c)?,
-            DbConn::Postgresql(c) => diesel::insert_into(events::table).values(part).on_conflict_do_nothing().returning(returning).get_results(c)?,
-        };
-        stored.extend(ids.into_iter().map(|(id, carrier, client_id)| ((carrier, client_id), id)));
+    match conn {
+        DbConn::Sqlite(c) => {
+            for row in rows {
+                let id: Option<(i64, String, String)> =
+                    diesel::insert_into(events::table).values(*row).on_conflict_do_nothing().returning(returning).get_result(c).optional()?;
+                stored.extend(id.map(|(id, carrier, client_id)| ((carrier, client_id), id)));
+            }
+        }
+        DbConn::Postgresql(c) => {
+            for part in rows.chunks(1000) {
+                let ids: Vec<(i64, String, String)> =
+                    diesel::insert_into(events::table).values(part.to_vec()).on_conflict_do_nothing().returning(returning).get_results(c)?;
+                stored.extend(ids.into_iter().map(|(id, carrier, client_id)| ((carrier, client_id), id)));
+            }
+        }
     }
     Ok(stored)
 }
