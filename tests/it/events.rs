@@ -136,6 +136,43 @@ async fn retries_are_idempotent_and_reused_ids_conflict() {
 }
 
 #[actix_web::test]
+async fn repeats_inside_one_batch_are_stored_once() {
+    let app = TestApp::new().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let (first, second) = (s10(1), s10(2));
+    register(&app, &dept, &first).await;
+    register(&app, &dept, &second).await;
+    backdate_items(&app);
+    let stored_before = scan("r-0", "accepted", "2020-07-10T08:00:00");
+    assert_eq!(post_event(&app, &carrier, &first, &stored_before).await.status, 201);
+
+    let arrived = scan("r-1", "arrived_office", "2020-07-10T14:00:00");
+    let mut same_id_other_office = arrived.clone();
+    same_id_other_office["office_code"] = json!("VNP-100000");
+    let events = json!({"events": [
+        batch_entry(&first, &arrived),
+        batch_entry(&first, &stored_before),
+        batch_entry(&first, &arrived),
+        batch_entry(&first, &same_id_other_office),
+        batch_entry(&second, &scan("r-2", "accepted", "2020-07-10T09:00:00")),
+    ]});
+    let reply = app.post("/api/v1/events/batch", Some(&carrier.token), &events).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let results = reply.body["results"].as_array().unwrap();
+    let statuses: Vec<&str> = results.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["created", "duplicate", "duplicate", "rejected", "created"], "{}", reply.text);
+    assert_eq!(results[2]["id"], results[0]["id"], "the repeat names the event the batch stored");
+    assert_eq!(results[3]["error"]["status"], 409);
+    assert_eq!(results[3]["error"]["existing_id"], results[0]["id"]);
+    assert_eq!((reply.body["created"].as_u64(), reply.body["duplicates"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(app.count("events"), 3);
+    let detail = app.get(&format!("/api/v1/items/{first}"), Some(&dept.token)).await;
+    assert_eq!(detail.body["status"], "in_transit", "{}", detail.text);
+    let detail = app.get(&format!("/api/v1/items/{second}"), Some(&dept.token)).await;
+    assert_eq!(detail.body["status"], "accepted", "{}", detail.text);
+}
+
+#[actix_web::test]
 async fn concurrent_identical_scans_store_one_event() {
     let app = TestApp::new().await;
     let (dept, carrier) = department_and_carrier(&app);
