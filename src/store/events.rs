@@ -273,7 +273,15 @@ pub fn refresh_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<Vec<Ref
     let mut before: Vec<Item> = Vec::with_capacity(item_ids.len());
     let mut facts_of: HashMap<i64, Vec<FactRow>> = HashMap::with_capacity(item_ids.len());
     for part in item_ids.chunks(1000) {
-        before.extend(items::table.filter(items::id.eq_any(part)).load::<Item>(conn)?);
+        // On PostgreSQL, two transactions adding events to one item would each
+        // derive its state without the other's events, and the last to write
+        // would win. Locking the items first (in id order, and NO KEY so as not
+        // to wait on the key-share locks our event inserts take) makes the
+        // second wait, and its next statement then sees the first's events.
+        before.extend(match conn {
+            DbConn::Postgresql(c) => items::table.filter(items::id.eq_any(part)).order(items::id).for_no_key_update().load::<Item>(c)?,
+            DbConn::Sqlite(_) => items::table.filter(items::id.eq_any(part)).load::<Item>(conn)?,
+        });
         let rows: Vec<FactRow> = events::table
             .left_join(event_voids::table)
             .filter(events::item_id.eq_any(part))

@@ -172,6 +172,38 @@ async fn repeats_inside_one_batch_are_stored_once() {
     assert_eq!(detail.body["status"], "accepted", "{}", detail.text);
 }
 
+/// Two batches in flight at once, each with half of the same items' scans:
+/// whichever commits last must derive the state from both halves (on
+/// PostgreSQL each transaction would otherwise miss the other's events).
+#[actix_web::test]
+async fn concurrent_batches_on_the_same_items_derive_from_all_events() {
+    let app = TestApp::new().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let numbers: Vec<String> = (1..=20).map(s10).collect();
+    for number in &numbers {
+        register(&app, &dept, number).await;
+    }
+    backdate_items(&app);
+    let (mut odd, mut even) = (Vec::new(), Vec::new());
+    for number in &numbers {
+        for (n, event) in scan_log(number).into_iter().enumerate() {
+            if n % 2 == 0 { even.push(batch_entry(number, &event)) } else { odd.push(batch_entry(number, &event)) }
+        }
+    }
+    let (a, b) = futures_util::future::join(
+        app.post("/api/v1/events/batch", Some(&carrier.token), &json!({ "events": even })),
+        app.post("/api/v1/events/batch", Some(&carrier.token), &json!({ "events": odd })),
+    )
+    .await;
+    assert_eq!((a.status, b.status), (200, 200), "{} {}", a.text, b.text);
+    assert_eq!(a.body["created"].as_u64().unwrap() + b.body["created"].as_u64().unwrap(), 20 * 9);
+    for number in &numbers {
+        let detail = app.get(&format!("/api/v1/items/{number}"), Some(&dept.token)).await;
+        assert_eq!(detail.body["status"], "delivered", "{number}: {}", detail.text);
+        assert_eq!(detail.body["last_event_at"], "2020-07-12T02:12:00Z", "{number}");
+    }
+}
+
 #[actix_web::test]
 async fn concurrent_identical_scans_store_one_event() {
     let app = TestApp::new().await;

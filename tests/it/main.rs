@@ -3,6 +3,7 @@
 //! the same suite runs on PostgreSQL.
 
 mod auth;
+mod bench;
 mod cases;
 mod cli;
 mod csv;
