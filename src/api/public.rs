@@ -16,10 +16,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::extract::ValidJson;
 use super::problem::{ApiError, Problem};
 use super::AppState;
-use crate::db::DbConn;
 use crate::domain::{fields, s10, FieldErrors, ItemKind, ItemStatus};
 use crate::notify::templates::{self, Lang};
-use crate::store::items::Item;
+use crate::store::items::PublicFacts;
 use crate::store::{self};
 
 pub fn config(cfg: &mut ServiceConfig) {
@@ -159,18 +158,10 @@ fn lang_of(requested: Option<&str>, req: &HttpRequest) -> Lang {
     }
 }
 
-fn view(conn: &mut DbConn, item: &Item, lang: Lang) -> Result<LookupView, ApiError> {
+fn view(item: PublicFacts, lang: Lang) -> Result<LookupView, ApiError> {
     let kind = ItemKind::parse(&item.kind).ok_or_else(|| ApiError::internal("bad stored kind"))?;
     let status = ItemStatus::parse(&item.status).ok_or_else(|| ApiError::internal("bad stored status"))?;
-    let has_open_case = !store::cases::active_for_item(conn, item.id)?.is_empty();
-    let place = match item.last_event_id {
-        Some(id) => store::events::office_of(conn, id)?,
-        None => None,
-    };
-    let replaced_by = match item.replaced_by_item_id {
-        Some(id) => Some(store::items::find(conn, id)?.tracking_number),
-        None => None,
-    };
+    let (has_open_case, place, replaced_by) = (item.has_open_case, item.last_place, item.replaced_by);
     Ok(LookupView {
         tracking_number: item.tracking_number.clone(),
         kind,
@@ -249,12 +240,12 @@ pub async fn lookup_item(
     let logged = number.clone();
     let found = state
         .db(move |conn| {
-            let matching = store::items::by_tracking_number(conn, &number)?.into_iter().find(|item| {
+            let matching = store::items::public_by_number(conn, &number)?.into_iter().find(|item| {
                 let by_number = candidate_number.is_some() && item.candidate_number == candidate_number;
                 let by_birth = dob.is_some() && item.candidate_dob == dob;
                 by_number || by_birth
             });
-            matching.map(|item| view(conn, &item, lang)).transpose()
+            matching.map(|item| view(item, lang)).transpose()
         })
         .await?;
     // Logged without the second factor.
@@ -303,8 +294,8 @@ pub async fn lookup_dossier(
     }
     let items = state
         .db(move |conn| {
-            let items = store::items::by_candidate(conn, &candidate_number, dob, &season)?;
-            items.iter().map(|item| view(conn, item, lang)).collect::<Result<Vec<_>, _>>()
+            let items = store::items::public_by_candidate(conn, &candidate_number, dob, &season)?;
+            items.into_iter().map(|item| view(item, lang)).collect::<Result<Vec<_>, _>>()
         })
         .await?;
     tracing::info!(matched = items.len(), "public dossier lookup");

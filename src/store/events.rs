@@ -197,13 +197,6 @@ pub fn for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Vec<(Event, Opti
         .load(conn)
 }
 
-/// The office name (or code) of an event.
-pub fn office_of(conn: &mut DbConn, event_id: i64) -> QueryResult<Option<String>> {
-    let office: Option<(String, Option<String>)> =
-        events::table.find(event_id).select((events::office_code, events::office_name)).first(conn).optional()?;
-    Ok(office.map(|(code, name)| name.unwrap_or(code)))
-}
-
 pub fn find_by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Option<(Event, Option<EventVoid>)>> {
     events::table.left_join(event_voids::table).filter(events::public_id.eq(public_id)).first(conn).optional()
 }

@@ -125,6 +125,10 @@ async fn a_candidate_sees_their_dossier_and_a_replacement() {
     let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
     let lost = json!({"client_event_id": "lost-1", "type": "lost_declared", "occurred_at": now.to_rfc3339(), "office_code": "VNP-KTPT"});
     assert_eq!(app.post(&format!("/api/v1/items/{first}/events"), Some(&carrier.token), &lost).await.status, 201);
+    let while_lost = app.post("/api/v1/public/lookup", None, &json!({"tracking_number": first, "date_of_birth": "2008-03-14"})).await;
+    assert_eq!((while_lost.body["has_open_case"].as_bool(), while_lost.body["replaced_by"].as_str()), (Some(true), None), "{}", while_lost.text);
+    assert!(while_lost.body["case_label"].is_string(), "{}", while_lost.text);
+    assert_eq!(while_lost.body["last_scan"]["place"], "VNP-KTPT", "a scan without an office name shows its code");
     let replacement = app.post(&format!("/api/v1/items/{first}/replacement"), Some(&dept.token), &json!({"tracking_number": s10(3)})).await;
     assert_eq!(replacement.status, 201, "{}", replacement.text);
     let seen = app.post("/api/v1/public/lookup", None, &json!({"tracking_number": first, "candidate_number": "15001234"})).await;
