@@ -37,7 +37,16 @@ pub fn open_database(config: &Config) -> Result<Pool, DbError> {
 
 /// Starts serving on an already bound listener (tests bind port 0).
 pub fn start(state: web::Data<AppState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
-    let server = HttpServer::new(move || api::app(state.clone())).workers(workers).listen(listener)?.run();
+    // Blocking work is database work and waits for a pooled connection
+    // anyway; threads beyond the pool would only wait there, each holding a
+    // stack and a malloc arena (measured: 165 MB peak RSS under load without
+    // this bound, at 64 connections).
+    let blocking_threads = state.pool.max_size() as usize + 2;
+    let server = HttpServer::new(move || api::app(state.clone()))
+        .workers(workers)
+        .worker_max_blocking_threads(blocking_threads)
+        .listen(listener)?
+        .run();
     Ok(server)
 }
 

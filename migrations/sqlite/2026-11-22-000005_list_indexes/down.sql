@@ -1,0 +1,1 @@
+DROP INDEX items_dest_status_due;
