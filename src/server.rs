@@ -56,10 +56,12 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let pool = open_database(&config)?;
     let listener = TcpListener::bind(config.bind).map_err(|e| StartError::Bind(config.bind.to_string(), e))?;
     tracing::info!(address = %config.bind, database = ?config.database, "ExamPost listening");
+    let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);
     let state = web::Data::new(AppState {
+        scans: crate::api::events::IngestQueue::start(pool.clone(), clock.clone()),
         pool,
         tokens,
-        clock: std::sync::Arc::new(crate::clock::SystemClock),
+        clock,
         lookup_limit: crate::api::lookup_limit(config.lookups_per_minute),
         guesses: Default::default(),
     });

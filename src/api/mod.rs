@@ -40,6 +40,8 @@ pub struct AppState {
     pub lookup_limit: LookupLimit,
     /// Failed public lookups per tracking number.
     pub guesses: public::GuessThrottle,
+    /// Single scans, recorded in groups by one writer.
+    pub scans: events::IngestQueue,
 }
 
 pub type LookupLimit = actix_governor::GovernorConfig<actix_governor::PeerIpKeyExtractor, actix_governor::governor::middleware::NoOpMiddleware>;

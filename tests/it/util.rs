@@ -132,6 +132,7 @@ impl TestApp {
         let pool: Pool = exampost::server::open_database(&config).expect("open test database");
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let state = web::Data::new(AppState {
+            scans: exampost::api::events::IngestQueue::start(pool.clone(), clock.clone()),
             pool,
             tokens: TokenKeys::new(TEST_SECRET, config.token_ttl),
             clock: clock.clone(),

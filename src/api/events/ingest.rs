@@ -13,7 +13,7 @@ use crate::api::problem::{ApiError, Problem};
 use crate::db::DbConn;
 use crate::domain::{fields, s10, FieldErrors};
 use crate::store::events::{NewEvent, Recorded};
-use crate::store::items::Item;
+use crate::store::items::{Item, ItemScope};
 use crate::store::{self, now_utc};
 
 /// How far ahead of the server's clock a scan time may be (device clock skew).
@@ -99,28 +99,31 @@ fn new_event(request: &NewEventRequest, item: &Item, caller: &Caller, now: DateT
     })
 }
 
-/// The caller's items with the numbers the entries scan, by number.
-fn items_scanned(conn: &mut DbConn, caller: &Caller, entries: &[Result<BatchEventEntry, Problem>]) -> Result<HashMap<String, Vec<Item>>, ApiError> {
-    let mut numbers: Vec<String> = entries.iter().flatten().filter_map(|e| s10::normalize(&e.tracking_number).ok()).collect();
+/// The items with the numbers the entries scan, by number (any caller's:
+/// who may scan which is checked per entry).
+fn items_scanned(conn: &mut DbConn, entries: &[(&Caller, Result<BatchEventEntry, Problem>)]) -> Result<HashMap<String, Vec<Item>>, ApiError> {
+    let mut numbers: Vec<String> = entries.iter().filter_map(|(_, e)| e.as_ref().ok()).filter_map(|e| s10::normalize(&e.tracking_number).ok()).collect();
     numbers.sort();
     numbers.dedup();
     let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
     let mut by_number: HashMap<String, Vec<Item>> = HashMap::with_capacity(numbers.len());
-    for item in store::items::find_visible_many(conn, &scope_of(caller), &numbers)? {
+    for item in store::items::find_visible_many(conn, &ItemScope::All, &numbers)? {
         by_number.entry(item.tracking_number.clone()).or_default().push(item);
     }
     Ok(by_number)
 }
 
-/// The item an entry scans: the one of its season, or the newest with its number.
-fn item_of<'a>(items: &'a HashMap<String, Vec<Item>>, entry: &BatchEventEntry) -> Result<&'a Item, ApiError> {
+/// The item an entry scans: among the caller's, the one of its season, or
+/// the newest with its number.
+fn item_of<'a>(items: &'a HashMap<String, Vec<Item>>, caller: &Caller, entry: &BatchEventEntry) -> Result<&'a Item, ApiError> {
     let number = s10::normalize(&entry.tracking_number).map_err(|e| ApiError::field("tracking_number", e.to_string()))?;
     let season = entry.season.as_deref().map(fields::season).transpose().map_err(|r| ApiError::field("season", r))?;
+    let scope = scope_of(caller);
     items
         .get(&number)
         .into_iter()
         .flatten()
-        .filter(|item| season.as_ref().is_none_or(|s| *s == item.season))
+        .filter(|item| scope.includes(item) && season.as_ref().is_none_or(|s| *s == item.season))
         .max_by_key(|item| item.id)
         .ok_or_else(|| ApiError::NotFound(format!("no item {number} assigned to your organization")))
 }
@@ -137,10 +140,19 @@ pub fn record_all(
     entries: Vec<Result<BatchEventEntry, Problem>>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(Outcome, Option<String>)>, ApiError> {
-    let items = items_scanned(conn, caller, &entries)?;
+    record_each(conn, entries.into_iter().map(|entry| (caller, entry)).collect(), now)
+}
+
+/// [`record_all`] for entries of several callers (the scan writer's groups).
+pub fn record_each(
+    conn: &mut DbConn,
+    entries: Vec<(&Caller, Result<BatchEventEntry, Problem>)>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Outcome, Option<String>)>, ApiError> {
+    let items = items_scanned(conn, &entries)?;
     let mut outcomes: Vec<Option<(Outcome, Option<String>)>> = Vec::with_capacity(entries.len());
     let (mut rows, mut pending) = (Vec::new(), Vec::new());
-    for entry in entries {
+    for (caller, entry) in entries {
         let entry = match entry {
             Ok(entry) => entry,
             Err(problem) => {
@@ -148,7 +160,7 @@ pub fn record_all(
                 continue;
             }
         };
-        match item_of(&items, &entry).and_then(|item| new_event(&entry.event, item, caller, now).map(|new| (item, new))) {
+        match item_of(&items, caller, &entry).and_then(|item| new_event(&entry.event, item, caller, now).map(|new| (item, new))) {
             Ok((item, new)) => {
                 rows.push(new);
                 pending.push((outcomes.len(), item.tracking_number.clone()));

@@ -3,6 +3,7 @@
 
 mod dto;
 mod ingest;
+mod queue;
 
 pub use dto::*;
 
@@ -25,6 +26,7 @@ use crate::store::events::{Event, EventVoid};
 use crate::store::items::Item;
 use crate::store::{self};
 pub use ingest::{record_all, Outcome};
+pub use queue::IngestQueue;
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(create_event).service(create_events_batch).service(void_event).service(list_item_events);
@@ -122,17 +124,12 @@ pub async fn create_event(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Carrier, Role::Admin])?;
     let entry = BatchEventEntry { tracking_number: tracking_number.into_inner(), season: query.into_inner().season, event: request };
-    let now = state.clock.now();
-    let (created, view) = state
-        .db(move |conn| {
-            let (outcome, _) = record_all(conn, &caller, vec![Ok(entry)], now)?.pop().expect("one outcome per entry");
-            match outcome {
-                Outcome::Created(event) => Ok((true, recorded_view(conn, &event)?)),
-                Outcome::Replayed(event) => Ok((false, recorded_view(conn, &event)?)),
-                Outcome::Rejected(problem) => Err(ApiError::from_problem(problem)),
-            }
-        })
-        .await?;
+    let (created, event) = match state.scans.record(caller, entry).await? {
+        Outcome::Created(event) => (true, event),
+        Outcome::Replayed(event) => (false, event),
+        Outcome::Rejected(problem) => return Err(ApiError::from_problem(problem)),
+    };
+    let view = state.db(move |conn| recorded_view(conn, &event)).await?;
     Ok(if created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(view))
 }
 
