@@ -51,5 +51,6 @@ fn the_harness_runs_end_to_end_on_a_small_season() {
     }
     assert!(run["ingest_floor_events_per_second"].as_f64().unwrap() > 0.0);
     assert!(run["server_peak_rss_mb"].as_f64().unwrap() > 1.0);
-    assert!(run["first_sweep_seconds"].is_number(), "a freshly generated season gets its first sweep timed");
+    assert!(run["first_sweep_seconds"].is_number() && run["sweep_seconds"].is_number());
+    assert!(run["generated"]["items"] == 3000, "the season was generated for this run: {}", run["generated"]);
 }
