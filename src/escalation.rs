@@ -146,6 +146,9 @@ pub fn rise(conn: &mut DbConn, case: &Case, actor: &str, note: Option<&str>, now
     Ok(true)
 }
 
+/// Case openings per sweep transaction.
+const SWEEP_GROUP: usize = 200;
+
 /// What one sweep did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {
@@ -162,7 +165,10 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<SweepReport> 
     let rules = store::rules::all(conn)?;
     let candidates = store::items::needing_attention(conn, &rules, now.naive_utc())?;
     report.items_checked = candidates.len();
-    for item in candidates {
+    let ids: Vec<i64> = candidates.iter().map(|item| item.id).collect();
+    let last_opened = store::cases::last_opened(conn, &ids)?;
+    let mut due: Vec<(&Item, CaseKind)> = Vec::new();
+    for item in &candidates {
         let priority = Priority::parse(&item.priority).unwrap_or(Priority::Standard);
         let rule = rules.iter().find(|r| r.priority == priority).cloned().unwrap_or_else(|| cases::Rule::default_for(priority));
         let watch = Watch {
@@ -171,15 +177,29 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<SweepReport> 
             last_event_at: item.last_event_at.map(|t| t.and_utc()),
             must_arrive_by: item.must_arrive_by.map(|t| t.and_utc()),
         };
-        for kind in cases::time_rules(&watch, &rule, now) {
-            // Nothing has happened since a case of this kind was opened: do not reopen it.
-            if store::cases::opened_since(conn, item.id, kind, item.last_event_at.or(Some(item.created_at)))? {
-                continue;
+        // Nothing has happened since a case of this kind was opened: do not reopen it.
+        let quiet_since = item.last_event_at.unwrap_or(item.created_at);
+        due.extend(
+            cases::time_rules(&watch, &rule, now)
+                .into_iter()
+                .filter(|kind| !last_opened.get(&(item.id, kind.as_str().to_string())).is_some_and(|at| *at >= quiet_since))
+                .map(|kind| (item, kind)),
+        );
+    }
+    // A few hundred openings per transaction (a commit is a disk flush on
+    // PostgreSQL); each in a savepoint of its own, so one failure costs only itself.
+    for group in due.chunks(SWEEP_GROUP) {
+        report.cases_opened += conn.write_transaction(|conn| -> QueryResult<usize> {
+            let mut opened = 0;
+            for (item, kind) in group {
+                match conn.write_transaction(|conn| open_case(conn, item, *kind, None, now)) {
+                    Ok(Some(_)) => opened += 1,
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, item = item.id, kind = %kind, "opening a case failed; next sweep retries"),
+                }
             }
-            if conn.write_transaction(|conn| open_case(conn, &item, kind, None, now))?.is_some() {
-                report.cases_opened += 1;
-            }
-        }
+            Ok(opened)
+        })?;
     }
     for case in store::cases::due_to_rise(conn, now.naive_utc(), TOP_LEVEL)? {
         if conn.write_transaction(|conn| rise(conn, &case, "system", Some("not acknowledged in time"), now))? {

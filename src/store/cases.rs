@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{case_entries, cases, items, organizations};
 use crate::db::DbConn;
-use crate::domain::cases::{CaseAction, CaseKind, CaseState};
+use crate::domain::cases::{CaseAction, CaseState};
 use crate::store::items::{within_scope, ItemScope};
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
@@ -110,14 +110,18 @@ pub fn find_by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Opti
     cases::table.filter(cases::public_id.eq(public_id)).first(conn).optional()
 }
 
-/// Whether a case of this kind was opened for the item at or after `since`
-/// (so the sweeper does not reopen what nothing has changed since).
-pub fn opened_since(conn: &mut DbConn, item_id: i64, kind: CaseKind, since: Option<NaiveDateTime>) -> QueryResult<bool> {
-    let mut query = cases::table.filter(cases::item_id.eq(item_id)).filter(cases::kind.eq(kind.as_str())).into_boxed();
-    if let Some(since) = since {
-        query = query.filter(cases::opened_at.ge(since));
+/// When a case of each kind was last opened for these items, by (item, kind).
+pub fn last_opened(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<std::collections::HashMap<(i64, String), NaiveDateTime>> {
+    let mut found = std::collections::HashMap::new();
+    for part in item_ids.chunks(1000) {
+        let rows: Vec<(i64, String, Option<NaiveDateTime>)> = cases::table
+            .filter(cases::item_id.eq_any(part))
+            .group_by((cases::item_id, cases::kind))
+            .select((cases::item_id, cases::kind, diesel::dsl::max(cases::opened_at)))
+            .load(conn)?;
+        found.extend(rows.into_iter().filter_map(|(item, kind, at)| at.map(|at| ((item, kind), at))));
     }
-    Ok(query.count().get_result::<i64>(conn)? > 0)
+    Ok(found)
 }
 
 pub fn active_for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Vec<Case>> {
