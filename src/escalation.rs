@@ -182,7 +182,7 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<SweepReport> 
         due.extend(
             cases::time_rules(&watch, &rule, now)
                 .into_iter()
-                .filter(|kind| !last_opened.get(&(item.id, kind.as_str().to_string())).is_some_and(|at| *at >= quiet_since))
+                .filter(|kind| last_opened.get(&(item.id, kind.as_str().to_string())).is_none_or(|at| *at < quiet_since))
                 .map(|kind| (item, kind)),
         );
     }

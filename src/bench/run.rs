@@ -301,7 +301,7 @@ impl RunItems {
             "tracking_number": self.numbers[n],
             "season": self.season,
             "kind": "result_certificate",
-            "priority": if n % 4 == 0 { "urgent" } else { "standard" },
+            "priority": if n.is_multiple_of(4) { "urgent" } else { "standard" },
             "carrier_org": "BENCH-VNPOST",
             "recipient": {"type": "candidate", "candidate_number": format!("9{:07}", n), "full_name": "Thí Sinh Tải Thử", "date_of_birth": "2008-05-05"},
             "destination": {"province": gen::province_code(n), "ward": "Phường Trung Tâm", "address_line": "1 Đường Số 1"},

@@ -182,8 +182,8 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
                 let mut items: HashMap<i64, Item> = HashMap::new();
                 let mut views = Vec::with_capacity(rows.len());
                 for case in rows {
-                    if !items.contains_key(&case.item_id) {
-                        items.insert(case.item_id, store::items::find(conn, case.item_id)?);
+                    if let std::collections::hash_map::Entry::Vacant(slot) = items.entry(case.item_id) {
+                        slot.insert(store::items::find(conn, case.item_id)?);
                     }
                     views.push(case_view(conn, &case, &items[&case.item_id])?);
                 }
