@@ -342,15 +342,14 @@ pub fn find_visible(
     query.order(items::id.desc()).first(conn).optional()
 }
 
-/// The caller's items with any of these numbers, in every season. The scope
-/// is applied here rather than in SQL: given a carrier and a long list of
-/// numbers, SQLite's planner may walk the carrier's index (a third of all
-/// items) instead of looking each number up.
-pub fn find_visible_many(conn: &mut DbConn, scope: &ItemScope, tracking_numbers: &[&str]) -> QueryResult<Vec<Item>> {
+/// Every item with any of these numbers, in every season. Callers apply the
+/// scope (`ItemScope::includes`): given a scope and a long list of numbers,
+/// SQLite's planner may walk the scope's index (a third of all items for a
+/// carrier) instead of looking each number up.
+pub fn with_numbers(conn: &mut DbConn, tracking_numbers: &[&str]) -> QueryResult<Vec<Item>> {
     let mut found = Vec::with_capacity(tracking_numbers.len());
     for part in tracking_numbers.chunks(1000) {
-        let items: Vec<Item> = items::table.filter(items::tracking_number.eq_any(part)).load(conn)?;
-        found.extend(items.into_iter().filter(|item| scope.includes(item)));
+        found.extend(items::table.filter(items::tracking_number.eq_any(part)).load::<Item>(conn)?);
     }
     Ok(found)
 }

@@ -13,7 +13,7 @@ use crate::api::problem::{ApiError, Problem};
 use crate::db::DbConn;
 use crate::domain::{fields, s10, FieldErrors};
 use crate::store::events::{NewEvent, Recorded};
-use crate::store::items::{Item, ItemScope};
+use crate::store::items::Item;
 use crate::store::{self, now_utc};
 
 /// How far ahead of the server's clock a scan time may be (device clock skew).
@@ -107,7 +107,7 @@ fn items_scanned(conn: &mut DbConn, entries: &[(&Caller, Result<BatchEventEntry,
     numbers.dedup();
     let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
     let mut by_number: HashMap<String, Vec<Item>> = HashMap::with_capacity(numbers.len());
-    for item in store::items::find_visible_many(conn, &ItemScope::All, &numbers)? {
+    for item in store::items::with_numbers(conn, &numbers)? {
         by_number.entry(item.tracking_number.clone()).or_default().push(item);
     }
     Ok(by_number)
@@ -131,7 +131,7 @@ fn item_of<'a>(items: &'a HashMap<String, Vec<Item>>, caller: &Caller, entry: &B
 /// Records entries (already parsed, or the problem parsing them met), set
 /// by set: the items are read and the events checked before the write lock
 /// is taken (what is checked never changes once an item is registered), then
-/// one write transaction stores the new events in multi-row inserts and
+/// one write transaction stores the new events in bulk and
 /// refreshes each touched item once. A bad entry is reported in its outcome
 /// and never blocks the others. Returns each entry's outcome, in order.
 pub fn record_all(
