@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod batch;
 pub mod cases;
+pub mod client_addr;
 pub mod clients;
 pub mod contacts;
 pub mod events;
