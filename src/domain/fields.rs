@@ -27,13 +27,19 @@ pub fn optional_text(input: Option<&str>, max_chars: usize) -> Result<Option<Str
 }
 
 /// Exam season: a year and a programme code, e.g. `2026-THPT`, `2026-TS10`.
+/// Works on characters, never byte offsets: a season comes from query
+/// strings and bodies, and slicing `202é-THPT` at byte 4 would panic.
 pub fn season(input: &str) -> Result<String, Reason> {
     let s = input.trim().to_uppercase();
-    let valid = s.len() >= 7
-        && s.len() <= 20
-        && s[..4].chars().all(|c| c.is_ascii_digit())
-        && s.as_bytes()[4] == b'-'
-        && s[5..].chars().all(|c| c.is_ascii_alphanumeric());
+    let valid = match s.split_once('-') {
+        Some((year, programme)) => {
+            year.chars().count() == 4
+                && year.chars().all(|c| c.is_ascii_digit())
+                && (2..=15).contains(&programme.chars().count())
+                && programme.chars().all(|c| c.is_ascii_alphanumeric())
+        }
+        None => false,
+    };
     if valid {
         Ok(s)
     } else {
@@ -44,7 +50,7 @@ pub fn season(input: &str) -> Result<String, Reason> {
 /// Organization code: 2-32 characters of letters, digits, `-` and `_`, upper-cased.
 pub fn org_code(input: &str) -> Result<String, Reason> {
     let s = input.trim().to_uppercase();
-    let valid = (2..=32).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let valid = (2..=32).contains(&s.chars().count()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if valid {
         Ok(s)
     } else {
@@ -55,7 +61,7 @@ pub fn org_code(input: &str) -> Result<String, Reason> {
 /// Candidate number (số báo danh): 4-20 letters or digits.
 pub fn candidate_number(input: &str) -> Result<String, Reason> {
     let s: String = input.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
-    if (4..=20).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if (4..=20).contains(&s.chars().count()) && s.chars().all(|c| c.is_ascii_alphanumeric()) {
         Ok(s)
     } else {
         Err("must be 4-20 letters or digits".into())
@@ -85,6 +91,7 @@ pub fn phone(input: &str) -> Result<String, Reason> {
     } else {
         digits
     };
+    // `national` holds ASCII digits only, so its length in bytes is its length in digits.
     if stray || !national.starts_with('0') || !(10..=11).contains(&national.len()) {
         return Err("must be a Vietnamese phone number, e.g. 0912345678 or +84 912 345 678".into());
     }
@@ -97,14 +104,16 @@ pub fn email(input: &str) -> Result<String, Reason> {
     let invalid = || Err("must be an e-mail address such as name@example.vn".to_string());
     let Some((local, domain)) = s.split_once('@') else { return invalid() };
     let ok = !local.is_empty()
-        && s.len() <= 254
         && !domain.contains('@')
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !s.chars().any(char::is_whitespace);
-    if ok {
-        Ok(format!("{local}@{}", domain.to_lowercase()))
+    let normal = format!("{local}@{}", domain.to_lowercase());
+    // RFC 5321 limits a path to 254 octets, so bytes are the right measure;
+    // measured after lower-casing, which can lengthen some letters (İ → i̇).
+    if ok && normal.len() <= 254 {
+        Ok(normal)
     } else {
         invalid()
     }
@@ -117,16 +126,24 @@ pub fn timestamp(input: &str) -> Result<DateTime<FixedOffset>, Reason> {
         .map_err(|_| "must be an RFC 3339 time with a UTC offset, e.g. 2026-07-20T08:15:00+07:00".to_string())
 }
 
+/// A day written `YYYY-MM-DD` (dates of birth, deadlines given as a day).
+pub fn date(input: &str) -> Result<NaiveDate, Reason> {
+    NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string())
+}
+
 /// A must-arrive-by deadline: an RFC 3339 time with offset, or a day
 /// (`YYYY-MM-DD`) meaning the end of that day in Vietnam (23:59:59 +07:00).
 pub fn deadline(input: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Reason> {
     let input = input.trim();
     let at = if let Ok(day) = NaiveDate::parse_from_str(input, "%Y-%m-%d") {
-        let end_of_day = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"));
+        let end_of_day = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default());
+        // Vietnam has no DST today, but its history has offset changes (and
+        // far-off years fall outside what chrono can place), so a day may
+        // have no single 23:59:59; such a day is long past anyway.
         Ho_Chi_Minh
             .from_local_datetime(&end_of_day)
-            .single()
-            .expect("Vietnam has no DST")
+            .earliest()
+            .ok_or_else(|| "must be in the future".to_string())?
             .with_timezone(&Utc)
     } else {
         DateTime::parse_from_rfc3339(input)
@@ -214,5 +231,103 @@ mod tests {
         assert!(org_code("has space").is_err());
         assert_eq!(candidate_number(" 1500 1234 ").unwrap(), "15001234");
         assert!(candidate_number("12").is_err());
+    }
+
+    #[test]
+    fn seasons_with_non_ascii_characters_are_refused_not_a_panic() {
+        for hostile in ["202é-THPT", "é", "2026é-THPT", "2026-THPé", "２０２６-THPT", "2026\u{0}-THPT", "ß-2026"] {
+            assert!(season(hostile).is_err(), "{hostile:?}");
+        }
+        assert!(season("2026-ĐH").is_err(), "the programme code is ASCII");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(date(" 2008-03-14 ").unwrap(), NaiveDate::from_ymd_opt(2008, 3, 14).unwrap());
+        assert!(date("14/03/2008").is_err());
+        assert!(date("2008-02-30").is_err());
+    }
+
+    #[test]
+    fn a_day_without_a_single_end_in_vietnam_is_refused_not_a_panic() {
+        // On 1942-12-31 Vietnam moved from +07 to +08 at 23:00: 23:59:59 never happened.
+        let now = "2026-07-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert!(deadline("1942-12-31", now).is_err());
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Any text a client could send: arbitrary Unicode, control
+        /// characters, and the occasional very long string.
+        pub fn hostile_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => any::<String>(),
+                2 => "[0-9]{0,6}[-_ ]?[\\PC\\p{Cc}]{0,24}",
+                1 => "\\PC{2000,6000}",
+                1 => proptest::collection::vec(prop_oneof![Just('\u{0}'), Just('\u{7f}'), Just('é'), Just('-'), Just('9'), Just('\u{feff}')], 0..40)
+                    .prop_map(|cs| cs.into_iter().collect()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn no_field_parser_panics(input in hostile_text()) {
+                let now = "2026-07-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+                let _ = season(&input);
+                let _ = text(&input, 200);
+                let _ = optional_text(Some(&input), 200);
+                let _ = org_code(&input);
+                let _ = candidate_number(&input);
+                let _ = phone(&input);
+                let _ = email(&input);
+                let _ = timestamp(&input);
+                let _ = deadline(&input, now);
+                let _ = date(&input);
+            }
+
+            #[test]
+            fn a_valid_season_survives_normalising_again(year in 1000u32..10000, programme in "[a-zA-Z0-9]{2,15}", pad in "[ \t]{0,3}") {
+                let normal = season(&format!("{pad}{year}-{programme}{pad}")).unwrap();
+                prop_assert_eq!(season(&normal).unwrap(), normal.clone());
+                prop_assert_eq!(normal, format!("{year}-{}", programme.to_uppercase()));
+            }
+
+            #[test]
+            fn accepted_values_are_fixed_points(input in hostile_text()) {
+                for parse in [season as fn(&str) -> Result<String, Reason>, org_code, candidate_number, phone, email] {
+                    if let Ok(normal) = parse(&input) {
+                        prop_assert_eq!(parse(&normal).unwrap(), normal);
+                    }
+                }
+                if let Ok(normal) = text(&input, 10_000) {
+                    prop_assert_eq!(text(&normal, 10_000).unwrap(), normal);
+                }
+            }
+
+            #[test]
+            fn phones_in_every_written_form_normalise_alike(a in "[35789][0-9]{2}", b in "[0-9]{3}", c in "[0-9]{3}") {
+                let domestic = format!("0{a}{b}{c}");
+                prop_assert_eq!(phone(&domestic).unwrap(), domestic.clone());
+                prop_assert_eq!(phone(&format!("+84 {a} {b} {c}")).unwrap(), domestic.clone());
+                prop_assert_eq!(phone(&format!("84{a}.{b}.{c}")).unwrap(), domestic);
+            }
+
+            #[test]
+            fn an_instant_survives_formatting_and_parsing(secs in 0i64..4_102_444_800, offset_min in -720i32..=840) {
+                let offset = FixedOffset::east_opt(offset_min * 60).unwrap();
+                let at = DateTime::from_timestamp(secs, 0).unwrap().with_timezone(&offset);
+                prop_assert_eq!(timestamp(&at.to_rfc3339()).unwrap(), at);
+            }
+
+            #[test]
+            fn a_date_survives_formatting_and_parsing(days in 0i64..100_000) {
+                let day = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap() + chrono::Duration::days(days);
+                prop_assert_eq!(date(&day.to_string()).unwrap(), day);
+            }
+        }
     }
 }
