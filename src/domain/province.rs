@@ -98,4 +98,35 @@ mod tests {
         assert!(resolve("Atlantis").is_none());
         assert!(resolve("  ").is_none());
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn resolving_never_panics(input in prop_oneof![any::<String>(), "\\PC{0,40}", "\\PC{2000,6000}", "[\\p{Cc}\\p{Mn} ]{0,30}"]) {
+                let _ = resolve(&input);
+            }
+
+            #[test]
+            fn every_name_code_and_former_name_resolves_in_any_case_and_spacing(
+                index in 0..PROVINCES.len(),
+                form in 0usize..3,
+                upper in any::<bool>(),
+                prefix in proptest::sample::select(vec!["", "Tỉnh ", "Thành phố ", "TP. "]),
+            ) {
+                let province = &PROVINCES[index];
+                let name = match form {
+                    0 => province.name,
+                    1 => province.code,
+                    _ => province.former.first().copied().unwrap_or(province.name),
+                };
+                let sent = format!("  {prefix}{}  ", if upper { name.to_uppercase() } else { name.to_string() });
+                prop_assert_eq!(resolve(&sent).map(|p| p.code), Some(province.code));
+            }
+        }
+    }
 }

@@ -39,34 +39,38 @@ pub fn check_digit(serial: &[u32; 8]) -> u32 {
 }
 
 /// Normalises (drops white space, upper-cases) and validates a tracking number.
+/// Reads characters, never byte offsets, so no input can make it panic.
 pub fn normalize(input: &str) -> Result<String, S10Error> {
     let s: String = input.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
-    let b = s.as_bytes();
-    let shape_ok = b.len() == 13
-        && b[..2].iter().all(u8::is_ascii_uppercase)
-        && b[2..11].iter().all(u8::is_ascii_digit)
-        && b[11..].iter().all(u8::is_ascii_uppercase);
-    if !shape_ok {
+    let chars: Vec<char> = s.chars().collect();
+    let [l1, l2, serial @ .., check, c1, c2] = chars.as_slice() else { return Err(S10Error::Format) };
+    let letters = [*l1, *l2, *c1, *c2];
+    if serial.len() != 8 || !letters.iter().all(char::is_ascii_uppercase) {
         return Err(S10Error::Format);
     }
-    if !SERVICE_LETTERS.contains(s.as_bytes()[0] as char) {
+    let (Some(digits), Some(found)) = (digits_of(serial), check.to_digit(10)) else { return Err(S10Error::Format) };
+    if !SERVICE_LETTERS.contains(*l1) {
         return Err(S10Error::ServiceIndicator);
     }
-    let mut serial = [0u32; 8];
-    for (slot, c) in serial.iter_mut().zip(s[2..10].chars()) {
-        *slot = c.to_digit(10).expect("checked digits");
-    }
-    let found = s[10..11].parse::<u32>().expect("checked digit");
-    let expected = check_digit(&serial);
+    let expected = check_digit(&digits);
     if found != expected {
-        return Err(S10Error::CheckDigit { serial: s[2..10].to_string(), found, expected });
+        return Err(S10Error::CheckDigit { serial: serial.iter().collect(), found, expected });
     }
-    let country = &s[11..13];
+    let country: String = [*c1, *c2].iter().collect();
     let known = COUNTRY_CODES.as_bytes().chunks(2).any(|c| c == country.as_bytes());
     if !known {
-        return Err(S10Error::Country(country.to_string()));
+        return Err(S10Error::Country(country));
     }
     Ok(s)
+}
+
+/// The eight digits of a serial, or `None` if any is not an ASCII digit.
+fn digits_of(serial: &[char]) -> Option<[u32; 8]> {
+    let mut digits = [0u32; 8];
+    for (slot, c) in digits.iter_mut().zip(serial) {
+        *slot = c.to_digit(10)?;
+    }
+    Some(digits)
 }
 
 #[cfg(test)]
@@ -111,5 +115,41 @@ mod tests {
         assert_eq!(normalize("RR123456785QQ"), Err(S10Error::Country("QQ".into())));
         assert!(normalize("EE473124829VN").is_ok());
         assert!(normalize("CP473124829VN").is_ok());
+    }
+
+    #[test]
+    fn non_ascii_never_panics_and_is_a_format_error() {
+        for hostile in ["RRé23456785VN", "ÉÉ123456785VN", "RR１２３４５６７８５VN", "RR12345678５VN", "é", "RR123456785VÑ"] {
+            assert_eq!(normalize(hostile), Err(S10Error::Format), "{hostile:?}");
+        }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            #[test]
+            fn never_panics(input in prop_oneof![any::<String>(), "[A-Za-z0-9 é\u{0}]{11,15}", "\\PC{13}", "\\PC{1000,5000}"]) {
+                let _ = normalize(&input);
+            }
+
+            #[test]
+            fn a_valid_number_survives_normalising_again(
+                letters in "[RECLVABDNPZ][A-Z]",
+                serial in proptest::array::uniform8(0u32..10),
+                country in proptest::sample::select(vec!["VN", "GB", "US", "JP"]),
+                spaced in any::<bool>(),
+            ) {
+                let digits: String = serial.iter().map(|d| char::from_digit(*d, 10).unwrap()).collect();
+                let number = format!("{letters}{digits}{}{country}", check_digit(&serial));
+                let sent = if spaced { format!(" {} ", number.to_lowercase()) } else { number.clone() };
+                let normal = normalize(&sent).unwrap();
+                prop_assert_eq!(&normal, &number);
+                prop_assert_eq!(normalize(&normal).unwrap(), number);
+            }
+        }
     }
 }
