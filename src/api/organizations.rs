@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
 use super::extract::ValidJson;
-use super::pagination::{take_page, Page, PageParams};
+use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::admin::{self, AdminError, OrganizationInput};
@@ -107,10 +107,10 @@ pub async fn list_organizations(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<OrganizationView>>, ApiError> {
     let limit = page.limit()?;
-    let after = page.position()?;
+    let after = page.position(Listing::Organizations)?;
     let kind = filter.kind.map(OrgKind::as_str);
     let rows = state.db(move |conn| Ok(store::organizations::list(conn, kind, after.as_deref(), limit + 1)?)).await?;
-    let (rows, next_cursor) = take_page(rows, limit, |o| o.code.clone());
+    let (rows, next_cursor) = take_page(rows, limit, Listing::Organizations, |o| o.code.clone());
     Ok(web::Json(Page { items: rows.into_iter().map(OrganizationView::from).collect(), next_cursor }))
 }
 

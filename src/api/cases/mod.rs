@@ -15,7 +15,7 @@ use super::auth::Caller;
 use super::events::{record_all, BatchEventEntry, EventDetail, NewEventRequest, Outcome};
 use super::extract::ValidJson;
 use super::items::scope_of;
-use super::pagination::{take_page, Page, PageParams};
+use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::db::DbConn;
@@ -167,7 +167,7 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
     let page = PageParams { limit: params.limit.clone(), cursor: params.cursor.clone() };
     // A CSV export is every matching case: read in pages of 500 until done.
     let limit = if csv { 500 } else { page.limit()? };
-    let mut before = page.position()?.map(|p| p.parse::<i64>().map_err(|_| ApiError::field("cursor", "is not a cursor this API returned"))).transpose()?;
+    let mut before = page.id_position(Listing::Cases)?;
     let scope = scope_of(&caller);
     let filter = state.db(move |conn| case_filter(conn, &scope, &params)).await?;
     let mut views = Vec::new();
@@ -177,7 +177,7 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
             .db(move |conn| {
                 let rows = store::cases::list_visible(conn, &scope, &filter, before, limit + 1)?;
                 let full = rows.len() as i64 > limit;
-                let (rows, next_cursor) = take_page(rows, limit, |c| c.id.to_string());
+                let (rows, next_cursor) = take_page(rows, limit, Listing::Cases, |c| c.id.to_string());
                 let last = rows.last().map(|c| c.id);
                 let mut items: HashMap<i64, Item> = HashMap::new();
                 let mut views = Vec::with_capacity(rows.len());

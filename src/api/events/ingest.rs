@@ -167,7 +167,7 @@ pub fn record_each(
                 outcomes.push(None);
             }
             Err(e @ (ApiError::Internal(_) | ApiError::Unavailable)) => return Err(e),
-            Err(e) => outcomes.push(Some((Outcome::Rejected(e.problem()), Some(entry.tracking_number)))),
+            Err(e) => outcomes.push(Some((Outcome::Rejected(e.problem()), crate::api::batch::sent_tracking_number(&entry.tracking_number)))),
         }
     }
     if rows.is_empty() {

@@ -13,10 +13,10 @@ use actix_web::{get, post, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
-use super::batch::{check_size, parse_entries, BatchResponse, EntryResult, EntryStatus};
+use super::batch::{check_size, name_rejected_entries, parse_entries, sent_tracking_numbers, BatchResponse, EntryResult, EntryStatus};
 use super::extract::ValidJson;
 use super::items::{scope_of, SeasonParam};
-use super::pagination::{take_page, Page, PageParams};
+use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::db::DbConn;
@@ -155,10 +155,11 @@ pub async fn create_events_batch(
 ) -> Result<web::Json<BatchResponse>, ApiError> {
     caller.require(&[Role::Carrier, Role::Admin])?;
     check_size(batch.events.len(), "events")?;
+    let sent = sent_tracking_numbers(&batch.events);
     let entries = parse_entries::<BatchEventEntry>(batch.events);
     let now = state.clock.now();
     let outcomes = state.db(move |conn| record_all(conn, &caller, entries, now)).await?;
-    let results = outcomes
+    let mut results: Vec<EntryResult> = outcomes
         .into_iter()
         .enumerate()
         .map(|(index, (outcome, tracking_number))| match outcome {
@@ -167,6 +168,7 @@ pub async fn create_events_batch(
             Outcome::Rejected(problem) => EntryResult::rejected(index, tracking_number, problem),
         })
         .collect();
+    name_rejected_entries(&mut results, &sent);
     Ok(web::Json(BatchResponse::new(results)))
 }
 
@@ -246,7 +248,7 @@ pub async fn list_item_events(
     let season = params.season.as_deref().map(fields::season).transpose().map_err(|r| ApiError::field("season", r))?;
     let page = PageParams { limit: params.limit, cursor: params.cursor };
     let limit = page.limit()?;
-    let after = page.position()?;
+    let after = page.position(Listing::Events)?;
     let scope = scope_of(&caller);
     let page = state
         .db(move |conn| {
@@ -258,7 +260,7 @@ pub async fn list_item_events(
                 events.drain(..=position);
             }
             events.truncate(limit as usize + 1);
-            let (items, next_cursor) = take_page(events, limit, |e| e.id.clone());
+            let (items, next_cursor) = take_page(events, limit, Listing::Events, |e| e.id.clone());
             Ok(Page { items, next_cursor })
         })
         .await?;

@@ -17,9 +17,9 @@ use chrono::{DateTime, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
-use super::batch::{check_size, parse_entries, BatchResponse, EntryResult, EntryStatus};
+use super::batch::{check_size, name_rejected_entries, parse_entries, sent_tracking_numbers, BatchResponse, EntryResult, EntryStatus};
 use super::extract::ValidJson;
-use super::pagination::{take_page, Page, PageParams};
+use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::db::DbConn;
@@ -231,7 +231,8 @@ pub async fn create_items_batch(
     caller.require(&[Role::Education, Role::Carrier, Role::Admin])?;
     check_size(batch.items.len(), "items")?;
     let now = state.clock.now();
-    let results = state
+    let sent = sent_tracking_numbers(&batch.items);
+    let mut results = state
         .db(move |conn| {
             let parsed = parse_entries::<NewItemRequest>(batch.items);
             let valid: Vec<&NewItemRequest> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
@@ -250,6 +251,7 @@ pub async fn create_items_batch(
             store_batch(conn, checked)
         })
         .await?;
+    name_rejected_entries(&mut results, &sent);
     Ok(web::Json(BatchResponse::new(results)))
 }
 
@@ -382,10 +384,7 @@ pub async fn list_items(state: web::Data<AppState>, caller: Caller, query: web::
     let params = query.into_inner();
     let page = PageParams { limit: params.limit.clone(), cursor: params.cursor.clone() };
     let limit = page.limit()?;
-    let before_id = page
-        .position()?
-        .map(|p| p.parse::<i64>().map_err(|_| ApiError::field("cursor", "is not a cursor this API returned")))
-        .transpose()?;
+    let before_id = page.id_position(Listing::Items)?;
     let scope = scope_of(&caller);
     let now = state.clock.now();
     let csv = params.format.as_deref() == Some("csv");
@@ -396,7 +395,7 @@ pub async fn list_items(state: web::Data<AppState>, caller: Caller, query: web::
                 return Ok((filter, None));
             }
             let rows = store::items::list_visible(conn, &scope, &filter, before_id, limit + 1)?;
-            let (rows, next_cursor) = take_page(rows, limit, |item| item.id.to_string());
+            let (rows, next_cursor) = take_page(rows, limit, Listing::Items, |item| item.id.to_string());
             Ok((filter, Some(Page { items: views(conn, rows)?, next_cursor })))
         })
         .await?;

@@ -10,7 +10,7 @@ use crate::api::extract::ValidJson;
 use crate::api::problem::{ApiError, Problem};
 use crate::api::AppState;
 use crate::domain::cases::{CaseKind, CaseOutcome};
-use crate::domain::{s10, ItemStatus, Priority, Role};
+use crate::domain::{fields, s10, ItemStatus, Priority, Role};
 use crate::escalation;
 use crate::notify::templates::CandidateNews;
 use crate::store::{self, items::Registered};
@@ -83,7 +83,7 @@ pub async fn create_replacement(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Education, Role::Admin])?;
     let number = s10::normalize(&tracking_number).map_err(|e| ApiError::field("tracking_number", e.to_string()))?;
-    let season = query.into_inner().season;
+    let season = query.into_inner().season.as_deref().map(fields::season).transpose().map_err(|r| ApiError::field("season", r))?;
     let now = state.clock.now();
     let view = state
         .db(move |conn| {
