@@ -60,21 +60,35 @@ impl IngestQueue {
 }
 
 fn write_groups(pool: &Pool, clock: &dyn Clock, waiting: &Receiver<Job>) {
+    serve_groups(waiting, |group| record_group(pool, clock, group));
+}
+
+/// The writer's loop, over any way of recording a group. One scan must not
+/// sink the others, nor the thread: a group that failed or panicked for any
+/// reason but the database being away is tried again scan by scan, each
+/// under its own guard, so only the scan at fault gets an error.
+fn serve_groups(waiting: &Receiver<Job>, mut record: impl FnMut(&[Job]) -> Result<Vec<Outcome>, ApiError>) {
     while let Ok(first) = waiting.recv() {
         let mut group = vec![first];
         group.extend(waiting.try_iter().take(MAX_GROUP - 1));
-        match record_group(pool, clock, &group) {
+        match guarded(&mut record, &group) {
             Ok(outcomes) => answer(group, outcomes),
-            // One scan must not sink the others: a group that failed for any
-            // reason but the database being away is tried again scan by scan.
             Err(e) if group.len() > 1 && !matches!(e, ApiError::Unavailable) => {
                 tracing::warn!(error = ?e, scans = group.len(), "a group of scans failed; recording them one by one");
                 for job in group {
-                    let outcome = record_group(pool, clock, std::slice::from_ref(&job));
-                    let _ = job.reply.send(outcome.map(|mut o| o.remove(0)));
+                    let outcome = guarded(&mut record, std::slice::from_ref(&job)).and_then(|outcomes| {
+                        outcomes.into_iter().next().ok_or_else(|| ApiError::internal("no outcome for the scan"))
+                    });
+                    if let Err(e @ ApiError::Internal(_)) = &outcome {
+                        tracing::error!(error = ?e, client_event_id = %job.entry.event.client_event_id, "a scan could not be recorded");
+                    }
+                    let _ = job.reply.send(outcome);
                 }
             }
             Err(e) => {
+                if group.len() == 1 && matches!(e, ApiError::Internal(_)) {
+                    tracing::error!(error = ?e, client_event_id = %group[0].entry.event.client_event_id, "a scan could not be recorded");
+                }
                 for job in group {
                     let error = match e {
                         ApiError::Unavailable => ApiError::Unavailable,
@@ -83,6 +97,21 @@ fn write_groups(pool: &Pool, clock: &dyn Clock, waiting: &Receiver<Job>) {
                     let _ = job.reply.send(Err(error));
                 }
             }
+        }
+    }
+}
+
+/// Runs `record` on a group, turning a panic into an internal error. A
+/// connection a panic left inside a transaction is not reused: the pool
+/// discards connections whose transaction state is broken.
+fn guarded(record: &mut impl FnMut(&[Job]) -> Result<Vec<Outcome>, ApiError>, group: &[Job]) -> Result<Vec<Outcome>, ApiError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| record(group))) {
+        Ok(Ok(outcomes)) if outcomes.len() == group.len() => Ok(outcomes),
+        Ok(Ok(_)) => Err(ApiError::internal("recording returned a different number of outcomes than scans")),
+        Ok(Err(e)) => Err(e),
+        Err(panic) => {
+            let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            Err(ApiError::internal(format!("recording panicked: {what}")))
         }
     }
 }
@@ -100,5 +129,79 @@ fn record_group(pool: &Pool, clock: &dyn Clock, group: &[Job]) -> Result<Vec<Out
 fn answer(group: Vec<Job>, outcomes: Vec<Outcome>) {
     for (job, outcome) in group.into_iter().zip(outcomes) {
         let _ = job.reply.send(Ok(outcome));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::events::{EventDetail, NewEventRequest};
+    use crate::api::problem::Problem;
+    use crate::domain::Role;
+
+    fn job(client_event_id: &str) -> (Job, oneshot::Receiver<Result<Outcome, ApiError>>) {
+        let (reply, answer) = oneshot::channel();
+        let caller = Caller { client_id: "c".into(), org_id: "o".into(), role: Role::Carrier, province: "phu-tho".into() };
+        let event = NewEventRequest {
+            client_event_id: client_event_id.into(),
+            occurred_at: "2026-07-15T08:15:00+07:00".into(),
+            office_code: "VNP-290000".into(),
+            office_name: None,
+            operator_id: None,
+            device_id: None,
+            detail: EventDetail::Accepted {},
+        };
+        (Job { caller, entry: BatchEventEntry { tracking_number: "RR473124829VN".into(), season: None, event }, reply }, answer)
+    }
+
+    fn accepted(id: &str) -> Outcome {
+        Outcome::Rejected(Problem { kind: format!("/problems/test-{id}"), title: String::new(), status: 299, detail: id.into(), errors: vec![], existing_id: None })
+    }
+
+    /// A recorder that panics on the scan `poison` and records the rest.
+    fn recorder(group: &[Job]) -> Result<Vec<Outcome>, ApiError> {
+        group
+            .iter()
+            .map(|job| {
+                let id = &job.entry.event.client_event_id;
+                assert!(id != "poison", "a scan that breaks the recorder");
+                Ok(accepted(id))
+            })
+            .collect()
+    }
+
+    fn detail(answer: Result<Outcome, ApiError>) -> Result<String, String> {
+        match answer {
+            Ok(Outcome::Rejected(problem)) => Ok(problem.detail),
+            Ok(_) => Err("unexpected outcome".into()),
+            Err(e) => Err(format!("{e:?}")),
+        }
+    }
+
+    #[test]
+    fn a_panicking_scan_fails_alone_and_the_writer_carries_on() {
+        let (jobs, waiting) = sync_channel(16);
+        let mut answers = Vec::new();
+        // One group: the poisoned scan sits between two good ones.
+        for id in ["a", "poison", "b"] {
+            let (job, answer) = job(id);
+            jobs.send(job).unwrap();
+            answers.push(answer);
+        }
+        let writer = std::thread::spawn(move || serve_groups(&waiting, recorder));
+        let answers: Vec<_> = answers.into_iter().map(|a| detail(a.blocking_recv().unwrap())).collect();
+        assert_eq!(answers[0], Ok("a".to_string()));
+        assert!(matches!(&answers[1], Err(e) if e.contains("panicked") && e.contains("breaks the recorder")), "{:?}", answers[1]);
+        assert_eq!(answers[2], Ok("b".to_string()));
+
+        // A later scan on its own still goes through the same thread.
+        let (later, answer) = job("later");
+        jobs.send(later).unwrap();
+        assert_eq!(detail(answer.blocking_recv().unwrap()), Ok("later".to_string()));
+        let (poison, answer) = job("poison");
+        jobs.send(poison).unwrap();
+        assert!(detail(answer.blocking_recv().unwrap()).is_err());
+        drop(jobs);
+        writer.join().expect("the writer thread ends cleanly when the queue closes");
     }
 }
