@@ -155,6 +155,8 @@ pub struct SweepReport {
     pub items_checked: usize,
     pub cases_opened: usize,
     pub cases_escalated: usize,
+    /// Openings and escalations that failed; the next sweep tries them again.
+    pub failed: usize,
 }
 
 /// One pass of the time rules over the items that may need attention (found
@@ -188,6 +190,7 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<SweepReport> 
     }
     // A few hundred openings per transaction (a commit is a disk flush on
     // PostgreSQL); each in a savepoint of its own, so one failure costs only itself.
+    let mut failed = 0;
     for group in due.chunks(SWEEP_GROUP) {
         report.cases_opened += conn.write_transaction(|conn| -> QueryResult<usize> {
             let mut opened = 0;
@@ -195,16 +198,27 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<SweepReport> 
                 match conn.write_transaction(|conn| open_case(conn, item, *kind, None, now)) {
                     Ok(Some(_)) => opened += 1,
                     Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, item = item.id, kind = %kind, "opening a case failed; next sweep retries"),
+                    Err(e) => {
+                        failed += 1;
+                        tracing::warn!(error = %e, item = item.id, kind = %kind, "opening a case failed; next sweep retries");
+                    }
                 }
             }
             Ok(opened)
         })?;
     }
+    // Each case climbs in a transaction of its own: one the database refuses
+    // must not hold back the others, nor stop the pass.
     for case in store::cases::due_to_rise(conn, now.naive_utc(), TOP_LEVEL)? {
-        if conn.write_transaction(|conn| rise(conn, &case, "system", Some("not acknowledged in time"), now))? {
-            report.cases_escalated += 1;
+        match conn.write_transaction(|conn| rise(conn, &case, "system", Some("not acknowledged in time"), now)) {
+            Ok(true) => report.cases_escalated += 1,
+            Ok(false) => {}
+            Err(e) => {
+                failed += 1;
+                tracing::warn!(error = %e, case = %case.public_id, "escalating a case failed; next sweep retries");
+            }
         }
     }
+    report.failed = failed;
     Ok(report)
 }

@@ -95,6 +95,7 @@ async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration) {
         })
         .await;
         match pass {
+            Ok(Ok(report)) if report.failed > 0 => tracing::warn!(?report, "sweep passed over what failed; next sweep retries"),
             Ok(Ok(report)) if report.cases_opened + report.cases_escalated > 0 => tracing::info!(?report, "sweep"),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "sweep failed; retrying next time"),
