@@ -95,6 +95,12 @@ fn request_of(cells: &HashMap<&'static str, String>) -> Value {
     Value::Object(item)
 }
 
+/// One data row as a registration request, or why its cells do not make one.
+fn parse_row(columns: &[Option<&'static str>], record: &csv::StringRecord) -> Result<NewItemRequest, crate::api::problem::Problem> {
+    let cells: HashMap<&'static str, String> = columns.iter().zip(record.iter()).filter_map(|(c, v)| c.map(|c| (c, v.to_string()))).collect();
+    from_value::<NewItemRequest>(request_of(&cells)).map_err(|e| ApiError::Validation(vec![e]).problem())
+}
+
 fn refused(field: &str, reason: impl Into<String>) -> crate::api::problem::Problem {
     ApiError::Validation(vec![FieldError::new(field, reason)]).problem()
 }
@@ -141,11 +147,7 @@ pub fn import_csv(
         let line = report.rows + 2;
         let parsed = match reader.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => {
-                let cells: HashMap<&'static str, String> =
-                    columns.iter().zip(record.iter()).filter_map(|(c, v)| c.map(|c| (c, v.to_string()))).collect();
-                from_value::<NewItemRequest>(request_of(&cells)).map_err(|e| ApiError::Validation(vec![e]).problem())
-            }
+            Ok(true) => parse_row(&columns, &record),
             Err(e) => Err(match e.kind() {
                 csv::ErrorKind::Utf8 { .. } => refused("row", "is not UTF-8 text"),
                 csv::ErrorKind::UnequalLengths { len, expected_len, .. } => {
@@ -226,5 +228,72 @@ impl Read for ChannelReader {
         let n = out.len().min(self.current.len());
         out[..n].copy_from_slice(&self.current.split_to(n));
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::csv_format::COLUMNS;
+    use super::super::RecipientInput;
+    use super::*;
+    use proptest::prelude::*;
+
+    fn all_columns() -> Vec<Option<&'static str>> {
+        COLUMNS.iter().map(|c| Some(*c)).collect()
+    }
+
+    fn hostile_cell() -> impl Strategy<Value = String> {
+        prop_oneof![4 => any::<String>(), 2 => "[0-9/é\\-\\p{Cc} ]{0,12}", 1 => "\\PC{1000,3000}", 1 => Just(String::new())]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_row_of_cells_parses_or_is_refused_without_panicking(cells in proptest::collection::vec(hostile_cell(), COLUMNS.len())) {
+            let record = csv::StringRecord::from(cells);
+            if let Err(problem) = parse_row(&all_columns(), &record) {
+                prop_assert_eq!(problem.status, 422);
+                prop_assert!(!problem.errors.is_empty());
+            }
+        }
+
+        #[test]
+        fn any_file_is_read_without_panicking(bytes in prop_oneof![any::<Vec<u8>>(), any::<String>().prop_map(String::into_bytes),
+            "(tracking_number|season|kind|số hiệu|\\PC{0,8})(,(province|ward|address_line|\\PC{0,8})){0,6}\n(\\PC{0,10}[,\"\n\r]){0,40}".prop_map(String::into_bytes)])
+        {
+            let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes.as_slice());
+            if let Ok(columns) = columns(&mut reader) {
+                let mut record = csv::StringRecord::new();
+                while let Ok(true) = reader.read_record(&mut record) {
+                    let _ = parse_row(&columns, &record);
+                }
+            }
+        }
+
+        #[test]
+        fn a_well_formed_row_keeps_its_values(day in 1u32..=28, month in 1u32..=12, year in 1990i32..2015, number in "[A-Z]{2}[0-9]{9}VN") {
+            let mut cells = vec![String::new(); COLUMNS.len()];
+            let mut set = |column: &str, value: String| {
+                let at = COLUMNS.iter().position(|c| *c == column).unwrap();
+                cells[at] = value;
+            };
+            set("tracking_number", number.clone());
+            set("season", "2026-THPT".into());
+            set("kind", "exam_notice".into());
+            set("candidate_number", "15001234".into());
+            set("full_name", "Nguyễn Văn An".into());
+            set("date_of_birth", format!("{day:02}/{month:02}/{year}"));
+            set("province", "Phú Thọ".into());
+            set("ward", "Phường Việt Trì".into());
+            set("address_line", "12 Hùng Vương".into());
+            let request = parse_row(&all_columns(), &csv::StringRecord::from(cells));
+            let request = request.map_err(|p| format!("{p:?}"));
+            prop_assert!(request.is_ok(), "{:?}", request);
+            let request = request.unwrap();
+            prop_assert_eq!(request.tracking_number, number);
+            let RecipientInput::Candidate(candidate) = request.recipient else { panic!("a candidate row") };
+            prop_assert_eq!(candidate.date_of_birth, format!("{year}-{month:02}-{day:02}"));
+        }
     }
 }
