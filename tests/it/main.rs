@@ -10,6 +10,7 @@ mod csv;
 mod errors;
 mod events;
 mod health;
+mod hostile;
 mod items;
 mod notifications;
 mod public;
