@@ -143,7 +143,7 @@ pub fn import_csv(
             Ok(false) => break,
             Ok(true) => {
                 let cells: HashMap<&'static str, String> =
-                    columns.iter().zip(record.iter()).filter_map(|(c, v)| c.map(|c| (c, v.to_string()))).collect();
+                    columns.iter().zip(record.iter()).filter_map(|(c, v)| c.map(|c| (c, crate::csv_out::restore(v).to_string()))).collect();
                 from_value::<NewItemRequest>(request_of(&cells)).map_err(|e| ApiError::Validation(vec![e]).problem())
             }
             Err(e) => Err(match e.kind() {

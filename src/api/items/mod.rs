@@ -420,14 +420,11 @@ fn csv_export(state: web::Data<AppState>, scope: ItemScope, filter: ItemFilter) 
                 let last = rows.last().map(|r| r.id);
                 let full = rows.len() as i64 == CHUNK;
                 let lines: Vec<Vec<String>> = views(conn, rows)?.iter().map(csv_format::row).collect();
-                Ok((csv_format::write_rows(&lines, first), last, full))
+                Ok((csv_format::write_rows(&lines, first).map_err(ApiError::internal)?, last, full))
             })
             .await;
         match read {
-            Ok((mut bytes, last, full)) => {
-                if first {
-                    bytes.splice(0..0, csv_format::BOM.bytes());
-                }
+            Ok((bytes, last, full)) => {
                 let next = if full { Some((state, scope, filter, last, false)) } else { None };
                 Some((Ok::<_, actix_web::Error>(web::Bytes::from(bytes)), next))
             }
