@@ -64,12 +64,15 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         clock,
         lookup_limit: crate::api::lookup_limit(config.lookups_per_minute),
         guesses: Default::default(),
+        webhook_policy: config.webhook_policy.clone(),
     });
     if let Some(every) = config.sweep_every {
         actix_web::rt::spawn(sweep_forever(state.clone(), every));
     }
     if let Some(every) = config.dispatch_every {
-        let dispatcher = crate::notify::dispatch::Dispatcher::new(config.smtp_url.as_deref(), &config.mail_from).map_err(StartError::Notify)?;
+        let dispatcher = crate::notify::dispatch::Dispatcher::new(config.smtp_url.as_deref(), &config.mail_from)
+            .map_err(StartError::Notify)?
+            .with_webhook_policy(config.webhook_policy.clone());
         actix_web::rt::spawn(dispatch_forever(state.clone(), dispatcher, every));
     }
     start(state, listener, config.workers)
@@ -108,10 +111,10 @@ async fn dispatch_forever(state: web::Data<AppState>, dispatcher: crate::notify:
     let mut tick = actix_web::rt::time::interval(every);
     loop {
         tick.tick().await;
-        match dispatcher.run_once(&state.pool, state.clock.now()).await {
+        // A pass that panics must not end the loop: notifications would stop until restart.
+        match crate::notify::dispatch::isolated("dispatch pass", dispatcher.run_once(&state.pool, state.clock.now())).await {
             Ok(report) if report.sent + report.failed > 0 => tracing::info!(?report, "notifications"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "dispatch failed; retrying next time"),
+            Ok(_) | Err(_) => {}
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct AppState {
     pub guesses: public::GuessThrottle,
     /// Single scans, recorded in groups by one writer.
     pub scans: events::IngestQueue,
+    /// Where webhook subscriptions may point.
+    pub webhook_policy: crate::notify::egress::WebhookPolicy,
 }
 
 pub type LookupLimit = actix_governor::GovernorConfig<actix_governor::PeerIpKeyExtractor, actix_governor::governor::middleware::NoOpMiddleware>;
