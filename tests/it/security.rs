@@ -180,3 +180,31 @@ async fn redirects_are_not_followed() {
     let log = last_delivery(&app, &dept, &hook_id).await;
     assert_eq!((log["last_error"].as_str(), log["last_status_code"].as_i64()), (Some("answered 302"), Some(302)));
 }
+
+#[actix_web::test]
+async fn a_replacement_conflict_names_only_items_the_caller_can_read() {
+    let app = TestApp::new().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let other = app.new_party("SGD-HN", OrgKind::Education, "ha-noi");
+    let lost = accepted_scan(&app, &dept, &carrier, 1).await;
+    let at = app.clock.now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap()).to_rfc3339();
+    let declared = json!({"client_event_id": "lost-1", "type": "lost_declared", "occurred_at": at, "office_code": "VNP-35000"});
+    let reply = app.post(&format!("/api/v1/items/{lost}/events"), Some(&carrier.token), &declared).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    // Another department already holds the number chosen for the replacement.
+    let taken = s10(2);
+    let mut theirs = item_json(&taken, "2026-THPT");
+    theirs["reference"] = json!("their own");
+    assert_eq!(app.post("/api/v1/items", Some(&other.token), &theirs).await.status, 201);
+
+    let reply = app.post(&format!("/api/v1/items/{lost}/replacement"), Some(&dept.token), &json!({"tracking_number": taken})).await;
+    let problem = reply.problem(409);
+    assert!(problem.get("existing_id").is_none(), "another organization's item id leaked: {}", reply.text);
+    // The same through a batch registration.
+    let batch = app.post("/api/v1/items/batch", Some(&dept.token), &json!({"items": [item_json(&taken, "2026-THPT")]})).await;
+    assert_eq!(batch.body["results"][0]["status"], "rejected", "{}", batch.text);
+    assert!(batch.body["results"][0]["error"].get("existing_id").is_none(), "{}", batch.text);
+    // Its own item it may be told about.
+    let own = app.post("/api/v1/items/batch", Some(&other.token), &json!({"items": [item_json(&taken, "2026-THPT")]})).await;
+    assert!(own.body["results"][0]["error"]["existing_id"].is_string(), "{}", own.text);
+}

@@ -188,7 +188,7 @@ fn store_rows(
             (*line, new)
         })
         .collect();
-    for result in store_batch(conn, checked)? {
+    for result in store_batch(conn, &super::scope_of(caller), checked)? {
         let EntryResult { index: line, status, tracking_number, error, .. } = result;
         match status {
             EntryStatus::Created => report.created += 1,
