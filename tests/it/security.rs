@@ -208,3 +208,22 @@ async fn a_replacement_conflict_names_only_items_the_caller_can_read() {
     let own = app.post("/api/v1/items/batch", Some(&other.token), &json!({"items": [item_json(&taken, "2026-THPT")]})).await;
     assert!(own.body["results"][0]["error"]["existing_id"].is_string(), "{}", own.text);
 }
+
+#[actix_web::test]
+async fn html_pages_refuse_framing_and_docs_redirects_to_its_slash() {
+    let app = TestApp::new().await;
+    let admin = app.party(&app.org("ADMIN", OrgKind::Overseer, "ha-noi"), exampost::domain::Role::Admin);
+    for path in ["/", "/tra-cuu", "/docs/", "/api/v1/reports/steering?season=2026-THPT&format=html"] {
+        let reply = app.get(path, Some(&admin.token)).await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(reply.content_type().starts_with("text/html"), "{path}: {}", reply.content_type());
+        let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        assert!(header("content-security-policy").contains("frame-ancestors 'none'"), "{path}: {:?}", header("content-security-policy"));
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+    }
+    let plain = awc::Client::builder().disable_redirects().finish();
+    let docs = plain.get(app.url("/docs")).send().await.unwrap();
+    assert!([301, 308].contains(&docs.status().as_u16()), "{}", docs.status());
+    assert_eq!(docs.headers().get("location").unwrap(), "/docs/");
+}
