@@ -35,6 +35,23 @@ pub fn open_database(config: &Config) -> Result<Pool, DbError> {
     Ok(pool)
 }
 
+/// The database as the logs may show it: a PostgreSQL password becomes `***`.
+pub fn described(target: &crate::db::DbTarget) -> String {
+    match target {
+        crate::db::DbTarget::Sqlite(path) => format!("sqlite://{}", path.display()),
+        crate::db::DbTarget::Postgres(raw) => match url::Url::parse(raw) {
+            Ok(mut url) => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("***"));
+                }
+                url.to_string()
+            }
+            // Unparseable, so there is no telling where a password would be.
+            Err(_) => "postgres://***".into(),
+        },
+    }
+}
+
 /// Starts serving on an already bound listener (tests bind port 0).
 pub fn start(state: web::Data<AppState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
     // Blocking work is database work and waits for a pooled connection
@@ -55,7 +72,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let tokens = TokenKeys::new(&config.signing_key()?, config.token_ttl);
     let pool = open_database(&config)?;
     let listener = TcpListener::bind(config.bind).map_err(|e| StartError::Bind(config.bind.to_string(), e))?;
-    tracing::info!(address = %config.bind, database = ?config.database, "ExamPost listening");
+    tracing::info!(address = %config.bind, database = %described(&config.database), "ExamPost listening");
     let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);
     let state = web::Data::new(AppState {
         scans: crate::api::events::IngestQueue::start(pool.clone(), clock.clone()),

@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod problem;
 pub mod public;
 pub mod reports;
+pub mod request_log;
 pub mod rules;
 pub mod security_headers;
 pub mod webhooks;
@@ -197,7 +198,7 @@ pub fn app(
         .default_service(web::to(fallback::no_route))
         .wrap(fallback::problem_for_plain_errors())
         .wrap(actix_web::middleware::from_fn(security_headers::add))
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(tracing_actix_web::TracingLogger::<request_log::RedactedSpans>::new())
 }
 
 #[cfg(test)]

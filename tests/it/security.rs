@@ -227,3 +227,86 @@ async fn html_pages_refuse_framing_and_docs_redirects_to_its_slash() {
     assert!([301, 308].contains(&docs.status().as_u16()), "{}", docs.status());
     assert_eq!(docs.headers().get("location").unwrap(), "/docs/");
 }
+
+/// Runs the real binary with logging on, sends it secrets in every place a
+/// client can put them, and reads everything it wrote.
+#[actix_web::test]
+async fn no_secret_reaches_the_log() {
+    let db = TestDb::new();
+    let db_url = db.url().to_string();
+    // A password in the database URL, as production uses: with PostgreSQL
+    // the test's own server (trust auth) ignores it.
+    let (database_url, db_password) = match db_url.strip_prefix("postgres://postgres@") {
+        Some(rest) => (format!("postgres://postgres:Db-Pa55word-9431@{rest}"), Some("Db-Pa55word-9431")),
+        None => (db_url.clone(), None),
+    };
+    let exe = env!("CARGO_BIN_EXE_exampost");
+    let cli = |args: &[&str]| {
+        let out = Command::new(exe)
+            .args(args)
+            .env("EXAMPOST_DATABASE_URL", &database_url)
+            .env("EXAMPOST_JWT_SECRET", "log-test-secret-log-test-secret-log-test")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    cli(&["migrate"]);
+    cli(&["org", "create", "--code", "SGD-PT", "--name", "Sở GD&ĐT Phú Thọ", "--kind", "education", "--province", "Phú Thọ"]);
+    let client = cli(&["client", "create", "--org", "SGD-PT", "--role", "education", "--name", "registry"]);
+    let client_id = client["client_id"].as_str().unwrap().to_string();
+    let client_secret = client["client_secret"].as_str().unwrap().to_string();
+
+    let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(exe)
+        .arg("serve")
+        .env("EXAMPOST_DATABASE_URL", &database_url)
+        .env("EXAMPOST_JWT_SECRET", "log-test-secret-log-test-secret-log-test")
+        .env("EXAMPOST_BIND", format!("127.0.0.1:{port}"))
+        .env("EXAMPOST_WORKERS", "1")
+        .env("EXAMPOST_LOG", "trace")
+        .env("RUST_BACKTRACE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    let started = Instant::now();
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60), "server did not start");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut token_reply = http.post(format!("{base}/api/v1/auth/token")).send_json(&json!({"client_id": client_id, "client_secret": client_secret})).await.unwrap();
+    let token: Value = token_reply.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    // A wrong secret, a token in a query string, second factors in bodies (as a
+    // number, which the parse error would quote) and in query strings.
+    let wrong_secret = "Wr0ng-Secret-77231";
+    let _ = http.post(format!("{base}/api/v1/auth/token")).send_json(&json!({"client_id": client_id, "client_secret": wrong_secret})).await;
+    let _ = http.post(format!("{base}/api/v1/auth/token")).send_json(&json!({"client_id": client_id, "client_secret": 8812345})).await;
+    let _ = http.get(format!("{base}/api/v1/items?access_token={token}&date_of_birth=2008-03-14")).bearer_auth(&token).send().await;
+    let _ = http.get(format!("{base}/api/v1/items?format=pdf&candidate_number=15094321")).bearer_auth(&token).send().await;
+    let lookup = json!({"tracking_number": s10(1), "date_of_birth": 20080314});
+    let _ = http.post(format!("{base}/api/v1/public/lookup")).send_json(&lookup).await;
+    let dossier = json!({"candidate_number": 15094321, "date_of_birth": "2008-03-14", "season": "2026-THPT"});
+    let _ = http.post(format!("{base}/api/v1/public/dossier")).send_json(&dossier).await;
+    let _ = http.post(format!("{base}/api/v1/public/lookup?date_of_birth=2008-03-14")).insert_header(("content-type", "application/json")).send_body("{\"tracking_number\": 20080314,").await;
+    let _ = http.get(format!("{base}/api/v1/items")).bearer_auth(format!("{token}x")).send().await;
+    let _ = http.get(format!("{base}/nowhere?client_secret={client_secret}")).send().await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+
+    server.kill().unwrap();
+    let mut log = String::new();
+    server.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+    server.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    server.wait().unwrap();
+    assert!(log.contains("ExamPost listening"), "logging was on: {log}");
+    assert!(log.contains("/api/v1/items"), "requests are logged: {log}");
+    let mut secrets = vec![token.as_str(), client_secret.as_str(), wrong_secret, "8812345", "20080314", "2008-03-14", "15094321"];
+    secrets.extend(db_password);
+    for secret in secrets {
+        assert!(!log.contains(secret), "{secret:?} reached the log:\n{log}");
+    }
+}
