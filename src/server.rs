@@ -135,3 +135,18 @@ async fn dispatch_forever(state: web::Data<AppState>, dispatcher: crate::notify:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::described;
+    use crate::db::DbTarget;
+
+    #[test]
+    fn the_logged_database_url_has_no_password() {
+        let with_password = DbTarget::Postgres("postgres://exampost:s3cr%40t@db.internal:5432/exampost?sslmode=require".into());
+        assert_eq!(described(&with_password), "postgres://exampost:***@db.internal:5432/exampost?sslmode=require");
+        let without = DbTarget::Postgres("postgres://exampost@db.internal/exampost".into());
+        assert_eq!(described(&without), "postgres://exampost@db.internal/exampost");
+        assert_eq!(described(&DbTarget::Postgres("postgres://u:p@[bad".into())), "postgres://***");
+    }
+}

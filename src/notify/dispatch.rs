@@ -185,9 +185,22 @@ impl Dispatcher {
         for (message, hook) in claimed {
             // One message that cannot be sent or recorded must not keep the
             // others waiting: its lease lapses and a later pass retries it.
+            let attempted = message.clone();
             match isolated("notification", self.deliver(pool, message, hook, now)).await {
                 Ok(true) => report.sent += 1,
-                Ok(false) | Err(_) => report.failed += 1,
+                Ok(false) => report.failed += 1,
+                Err(_) => {
+                    report.failed += 1;
+                    // Counted as an attempt, so a message that always breaks
+                    // its unit is given up after MAX_ATTEMPTS, not retried forever.
+                    let record_pool = pool.clone();
+                    let _ = web::block(move || -> Result<(), String> {
+                        let mut conn = record_pool.get().map_err(|e| e.to_string())?;
+                        let retry = retry_at(attempted.attempts + 1, now);
+                        store::outbox::mark_failed(&mut conn, &attempted, "internal error", None, retry).map_err(|e| e.to_string())
+                    })
+                    .await;
+                }
             }
         }
         Ok(report)

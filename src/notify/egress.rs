@@ -15,6 +15,9 @@ use std::sync::LazyLock;
 use ipnet::IpNet;
 use url::{Host, Url};
 
+/// A subscriber's slow name server must not hold a request or a dispatcher pass.
+const DNS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What the operator allows beyond public https endpoints.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WebhookPolicy {
@@ -158,7 +161,8 @@ impl WebhookPolicy {
             Some(Host::Ipv4(ip)) => (vec![SocketAddr::new(IpAddr::V4(ip), port)], false),
             Some(Host::Ipv6(ip)) => (vec![SocketAddr::new(IpAddr::V6(ip), port)], false),
             Some(Host::Domain(name)) => {
-                let found: Vec<SocketAddr> = tokio::net::lookup_host((name, port)).await.map_err(|_| Refusal::Unresolved)?.collect();
+                let lookup = tokio::time::timeout(DNS_TIMEOUT, tokio::net::lookup_host((name, port)));
+                let found: Vec<SocketAddr> = lookup.await.map_err(|_| Refusal::Unresolved)?.map_err(|_| Refusal::Unresolved)?.collect();
                 (found, self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name)))
             }
             None => return Err(Refusal::Url("must name a host")),
