@@ -51,6 +51,13 @@ pub struct Settings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "EXAMPOST_WORKERS", global = true)]
     pub workers: Option<String>,
+    /// Webhook destinations allowed although not public: comma-separated
+    /// host names, addresses and CIDR networks (e.g. `hooks.internal,10.20.0.0/16`).
+    #[arg(long, env = "EXAMPOST_WEBHOOK_ALLOW", default_value = "", global = true)]
+    pub webhook_allow: String,
+    /// Accept plain http:// webhook URLs (`true`/`false`; for tests and closed networks).
+    #[arg(long, env = "EXAMPOST_WEBHOOK_ALLOW_HTTP", default_value = "false", global = true)]
+    pub webhook_allow_http: String,
 }
 
 /// Validated configuration.
@@ -70,6 +77,7 @@ pub struct Config {
     /// `None`: this process does not send notifications.
     pub dispatch_every: Option<Duration>,
     pub lookups_per_minute: u32,
+    pub webhook_policy: crate::notify::egress::WebhookPolicy,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -138,7 +146,15 @@ impl Config {
         if s.mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(bad("EXAMPOST_MAIL_FROM (--mail-from)", format!("is not a mailbox such as ExamPost <no-reply@example.vn>, got {:?}", s.mail_from)));
         }
+        let allow_http = match s.webhook_allow_http.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" | "" => false,
+            other => return Err(bad("EXAMPOST_WEBHOOK_ALLOW_HTTP (--webhook-allow-http)", format!("must be true or false, got {other:?}"))),
+        };
+        let webhook_policy = crate::notify::egress::WebhookPolicy::parse(&s.webhook_allow, allow_http)
+            .map_err(|r| bad("EXAMPOST_WEBHOOK_ALLOW (--webhook-allow)", r))?;
         Ok(Config {
+            webhook_policy,
             database,
             bind,
             jwt_secret,
@@ -207,6 +223,8 @@ mod tests {
             mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
             dispatch_secs: "5".into(),
             lookups_per_minute: "10".into(),
+            webhook_allow: String::new(),
+            webhook_allow_http: "false".into(),
         }
     }
 
@@ -230,6 +248,8 @@ mod tests {
             (Settings { mail_from: "not a mailbox".into(), ..defaults() }, "EXAMPOST_MAIL_FROM"),
             (Settings { jwt_secret: Some("short".into()), ..defaults() }, "EXAMPOST_JWT_SECRET"),
             (Settings { database_url: "postgres://u@h/db".into(), ..defaults() }, "EXAMPOST_JWT_SECRET"),
+            (Settings { webhook_allow: "10.0.0.0/33".into(), ..defaults() }, "EXAMPOST_WEBHOOK_ALLOW"),
+            (Settings { webhook_allow_http: "maybe".into(), ..defaults() }, "EXAMPOST_WEBHOOK_ALLOW_HTTP"),
         ];
         for (settings, name) in cases {
             let err = Config::from_settings(&settings).unwrap_err();

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod csv_out;
 pub mod db;
 pub mod domain;
 pub mod escalation;

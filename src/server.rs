@@ -35,6 +35,23 @@ pub fn open_database(config: &Config) -> Result<Pool, DbError> {
     Ok(pool)
 }
 
+/// The database as the logs may show it: a PostgreSQL password becomes `***`.
+pub fn described(target: &crate::db::DbTarget) -> String {
+    match target {
+        crate::db::DbTarget::Sqlite(path) => format!("sqlite://{}", path.display()),
+        crate::db::DbTarget::Postgres(raw) => match url::Url::parse(raw) {
+            Ok(mut url) => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("***"));
+                }
+                url.to_string()
+            }
+            // Unparseable, so there is no telling where a password would be.
+            Err(_) => "postgres://***".into(),
+        },
+    }
+}
+
 /// Starts serving on an already bound listener (tests bind port 0).
 pub fn start(state: web::Data<AppState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
     // Blocking work is database work and waits for a pooled connection
@@ -55,7 +72,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let tokens = TokenKeys::new(&config.signing_key()?, config.token_ttl);
     let pool = open_database(&config)?;
     let listener = TcpListener::bind(config.bind).map_err(|e| StartError::Bind(config.bind.to_string(), e))?;
-    tracing::info!(address = %config.bind, database = ?config.database, "ExamPost listening");
+    tracing::info!(address = %config.bind, database = %described(&config.database), "ExamPost listening");
     let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);
     let state = web::Data::new(AppState {
         scans: crate::api::events::IngestQueue::start(pool.clone(), clock.clone()),
@@ -64,12 +81,15 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         clock,
         lookup_limit: crate::api::lookup_limit(config.lookups_per_minute),
         guesses: Default::default(),
+        webhook_policy: config.webhook_policy.clone(),
     });
     if let Some(every) = config.sweep_every {
         actix_web::rt::spawn(sweep_forever(state.clone(), every));
     }
     if let Some(every) = config.dispatch_every {
-        let dispatcher = crate::notify::dispatch::Dispatcher::new(config.smtp_url.as_deref(), &config.mail_from).map_err(StartError::Notify)?;
+        let dispatcher = crate::notify::dispatch::Dispatcher::new(config.smtp_url.as_deref(), &config.mail_from)
+            .map_err(StartError::Notify)?
+            .with_webhook_policy(config.webhook_policy.clone());
         actix_web::rt::spawn(dispatch_forever(state.clone(), dispatcher, every));
     }
     start(state, listener, config.workers)
@@ -109,10 +129,25 @@ async fn dispatch_forever(state: web::Data<AppState>, dispatcher: crate::notify:
     let mut tick = actix_web::rt::time::interval(every);
     loop {
         tick.tick().await;
-        match dispatcher.run_once(&state.pool, state.clock.now()).await {
+        // A pass that panics must not end the loop: notifications would stop until restart.
+        match crate::notify::dispatch::isolated("dispatch pass", dispatcher.run_once(&state.pool, state.clock.now())).await {
             Ok(report) if report.sent + report.failed > 0 => tracing::info!(?report, "notifications"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "dispatch failed; retrying next time"),
+            Ok(_) | Err(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::described;
+    use crate::db::DbTarget;
+
+    #[test]
+    fn the_logged_database_url_has_no_password() {
+        let with_password = DbTarget::Postgres("postgres://exampost:s3cr%40t@db.internal:5432/exampost?sslmode=require".into());
+        assert_eq!(described(&with_password), "postgres://exampost:***@db.internal:5432/exampost?sslmode=require");
+        let without = DbTarget::Postgres("postgres://exampost@db.internal/exampost".into());
+        assert_eq!(described(&without), "postgres://exampost@db.internal/exampost");
+        assert_eq!(described(&DbTarget::Postgres("postgres://u:p@[bad".into())), "postgres://***");
     }
 }

@@ -17,7 +17,9 @@ pub mod pagination;
 pub mod problem;
 pub mod public;
 pub mod reports;
+pub mod request_log;
 pub mod rules;
+pub mod security_headers;
 pub mod webhooks;
 
 use actix_web::body::MessageBody;
@@ -43,6 +45,8 @@ pub struct AppState {
     pub guesses: public::GuessThrottle,
     /// Single scans, recorded in groups by one writer.
     pub scans: events::IngestQueue,
+    /// Where webhook subscriptions may point.
+    pub webhook_policy: crate::notify::egress::WebhookPolicy,
 }
 
 pub type LookupLimit = actix_governor::GovernorConfig<actix_governor::PeerIpKeyExtractor, actix_governor::governor::middleware::NoOpMiddleware>;
@@ -155,9 +159,13 @@ const LOOKUP_PAGE: &str = include_str!("../../web/index.html");
 async fn lookup_page() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header(("content-security-policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"))
-        .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header(("content-security-policy", security_headers::LOOKUP_PAGE_CSP))
         .body(LOOKUP_PAGE)
+}
+
+/// Swagger UI loads its files relative to the page, so it must be read at `/docs/`.
+async fn docs_without_slash() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect().insert_header((actix_web::http::header::LOCATION, "/docs/")).finish()
 }
 
 /// The whole application, as the server runs it.
@@ -184,11 +192,13 @@ pub fn app(
         .split_for_parts();
     let known_routes = web::Data::new(fallback::KnownRoutes::from_openapi(&api));
     app.app_data(known_routes)
+        .service(web::resource("/docs").route(web::get().to(docs_without_slash)))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .service(web::resource(["/", "/tra-cuu"]).route(web::get().to(lookup_page)))
         .default_service(web::to(fallback::no_route))
         .wrap(fallback::problem_for_plain_errors())
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(actix_web::middleware::from_fn(security_headers::add))
+        .wrap(tracing_actix_web::TracingLogger::<request_log::RedactedSpans>::new())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use super::auth::Caller;
 use super::items::scope_of;
 use super::problem::{ApiError, Problem};
 use super::AppState;
+use crate::csv_out::CsvOut;
 use crate::db::DbConn;
 use crate::domain::report::{self, ItemFact, Totals};
 use crate::domain::{fields, province, FieldErrors, Role};
@@ -201,11 +202,11 @@ pub async fn summary_report(state: web::Data<AppState>, caller: Caller, query: w
 }
 
 fn csv_text(report: &SteeringReport) -> Result<String, ApiError> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "opened_at", "response_due_at"])
+    let mut out = CsvOut::new(true);
+    out.row(["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "opened_at", "response_due_at"])
         .map_err(ApiError::internal)?;
     for c in &report.escalated_cases {
-        out.write_record([
+        out.row([
             c.case_id.clone(),
             c.tracking_number.clone(),
             c.kind.clone(),
@@ -218,8 +219,7 @@ fn csv_text(report: &SteeringReport) -> Result<String, ApiError> {
         ])
         .map_err(ApiError::internal)?;
     }
-    let bytes = out.into_inner().map_err(ApiError::internal)?;
-    Ok(format!("\u{feff}{}", String::from_utf8(bytes).map_err(ApiError::internal)?))
+    String::from_utf8(out.finish().map_err(ApiError::internal)?).map_err(ApiError::internal)
 }
 
 fn escape(text: &str) -> String {

@@ -25,7 +25,8 @@ pub fn config(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"url": "https://tracking.example.vn/exampost", "topics": ["item.status_changed", "case.opened"]}))]
 pub struct NewWebhookRequest {
-    /// Where to POST; http or https.
+    /// Where to POST: an https URL without user name or password, whose host
+    /// resolves to public addresses only (the operator may allow more).
     pub url: String,
     /// Any of `item.status_changed`, `case.opened`, `case.escalated`, `case.resolved`; empty: all.
     #[serde(default)]
@@ -91,15 +92,22 @@ fn delivery(m: Message) -> DeliveryView {
     tag = "webhooks",
     request_body = NewWebhookRequest,
     security(("bearer" = [])),
-    responses((status = 201, body = WebhookView), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 201, body = WebhookView),
+        (status = 422, description = "A bad topic, or a URL that is not https, carries a user name or password, does not resolve, or resolves to an address that is not public", body = Problem, content_type = "application/problem+json")
+    )
 )]
 #[post("/webhooks")]
 pub async fn create_webhook(state: web::Data<AppState>, caller: Caller, ValidJson(request): ValidJson<NewWebhookRequest>) -> Result<HttpResponse, ApiError> {
     let mut errors = FieldErrors::default();
-    let url = request.url.trim().to_string();
-    let valid_url = (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= 2000 && !url.contains(char::is_whitespace);
-    if !valid_url {
-        errors.push("url", "must be an http:// or https:// URL");
+    let mut url = String::new();
+    if request.url.chars().count() > 2000 {
+        errors.push("url", "must be at most 2000 characters");
+    } else {
+        match state.webhook_policy.admit(&request.url).await {
+            Ok(admitted) => url = admitted.to_string(),
+            Err(refusal) => errors.push("url", refusal.to_string()),
+        }
     }
     if let Some(bad) = request.topics.iter().find(|t| !TOPICS.contains(&t.as_str())) {
         errors.push("topics", format!("{bad} is not a topic; topics are {}", TOPICS.join(", ")));

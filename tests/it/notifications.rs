@@ -252,7 +252,7 @@ async fn signed_webhooks_are_retried_and_logged() {
     assert!(listed.body[0]["secret"].is_null(), "the secret is shown once");
     let hook_id = hook.body["id"].as_str().unwrap();
 
-    let dispatcher = Dispatcher::new(None, "ExamPost <no-reply@exampost.example>").unwrap();
+    let dispatcher = Dispatcher::new(None, "ExamPost <no-reply@exampost.example>").unwrap().with_webhook_policy(crate::util::loopback_webhooks());
     let number = s10(1);
     assert_eq!(app.post("/api/v1/items", Some(&dept.token), &item_json(&number, "2026-THPT")).await.status, 201);
     scan(&app, &carrier, &number, scan_now(&app, "a-0", "accepted", json!({}))).await;
@@ -290,6 +290,8 @@ fn spawn_server(db_url: &str) -> Child {
         .env("EXAMPOST_WORKERS", "1")
         .env("EXAMPOST_SWEEP_SECS", "1")
         .env("EXAMPOST_DISPATCH_SECS", "1")
+        .env("EXAMPOST_WEBHOOK_ALLOW", "127.0.0.1")
+        .env("EXAMPOST_WEBHOOK_ALLOW_HTTP", "true")
         .env("EXAMPOST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

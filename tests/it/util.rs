@@ -122,13 +122,23 @@ pub fn test_config(url: &str) -> Config {
         mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
         dispatch_every: None,
         lookups_per_minute: 10,
+        webhook_policy: loopback_webhooks(),
     }
+}
+
+/// Test receivers listen on plain http on loopback.
+pub fn loopback_webhooks() -> exampost::notify::egress::WebhookPolicy {
+    exampost::notify::egress::WebhookPolicy::parse("127.0.0.1", true).unwrap()
 }
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        Self::with_webhook_policy(loopback_webhooks()).await
+    }
+
+    pub async fn with_webhook_policy(webhook_policy: exampost::notify::egress::WebhookPolicy) -> TestApp {
         let db = TestDb::new();
-        let config = test_config(db.url());
+        let config = Config { webhook_policy, ..test_config(db.url()) };
         let pool: Pool = exampost::server::open_database(&config).expect("open test database");
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let state = web::Data::new(AppState {
@@ -138,6 +148,7 @@ impl TestApp {
             clock: clock.clone(),
             lookup_limit: exampost::api::lookup_limit(config.lookups_per_minute),
             guesses: Default::default(),
+            webhook_policy: config.webhook_policy.clone(),
         });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

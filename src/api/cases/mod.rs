@@ -18,6 +18,7 @@ use super::items::scope_of;
 use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
+use crate::csv_out::CsvOut;
 use crate::db::DbConn;
 use crate::domain::cases::{transition, CaseAction, CaseKind, CaseOutcome, CaseState, Severity, TOP_LEVEL};
 use crate::domain::{fields, s10, FieldErrors, ItemStatus, Role};
@@ -199,21 +200,19 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
         }
         before = last;
     }
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "outcome", "opened_at", "response_due_at", "resolved_at"])
+    let mut out = CsvOut::new(true);
+    out.row(["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "outcome", "opened_at", "response_due_at", "resolved_at"])
         .map_err(ApiError::internal)?;
     for c in &views {
         let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-        out.write_record([
+        out.row([
             c.id.clone(), c.item.tracking_number.clone(), c.kind.as_str().into(), c.severity.as_str().into(), c.level.to_string(),
             c.state.as_str().into(), c.owner_org.clone(), c.outcome.map(|o| o.as_str().to_string()).unwrap_or_default(),
             c.opened_at.to_rfc3339(), c.response_due_at.to_rfc3339(), time(c.resolved_at),
         ])
         .map_err(ApiError::internal)?;
     }
-    let bytes = out.into_inner().map_err(ApiError::internal)?;
-    let mut body = "\u{feff}".as_bytes().to_vec();
-    body.extend(bytes);
+    let body = out.finish().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").insert_header(("content-disposition", "attachment; filename=\"cases.csv\"")).body(body))
 }
 

@@ -3,9 +3,8 @@
 //! read Vietnamese correctly.
 
 use super::{ItemView, RecipientView};
+use crate::csv_out::CsvOut;
 
-/// Byte order mark that tells spreadsheet programs the file is UTF-8.
-pub const BOM: &str = "\u{feff}";
 
 /// Export columns, in order (the import reads the same names).
 pub const COLUMNS: &[&str] = &[
@@ -68,14 +67,14 @@ pub fn row(item: &ItemView) -> Vec<String> {
     ]
 }
 
-/// Rows as CSV text (no header).
-pub fn write_rows(rows: &[Vec<String>], with_header: bool) -> Vec<u8> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    if with_header {
-        out.write_record(COLUMNS).expect("writing to memory");
+/// Rows as CSV text; the first chunk of an export starts with the BOM and the header.
+pub fn write_rows(rows: &[Vec<String>], first_chunk: bool) -> Result<Vec<u8>, csv::Error> {
+    let mut out = CsvOut::new(first_chunk);
+    if first_chunk {
+        out.row(COLUMNS)?;
     }
     for row in rows {
-        out.write_record(row).expect("writing to memory");
+        out.row(row)?;
     }
-    out.into_inner().expect("writing to memory")
+    out.finish()
 }

@@ -97,7 +97,7 @@ fn request_of(cells: &HashMap<&'static str, String>) -> Value {
 
 /// One data row as a registration request, or why its cells do not make one.
 fn parse_row(columns: &[Option<&'static str>], record: &csv::StringRecord) -> Result<NewItemRequest, FieldError> {
-    let cells: HashMap<&'static str, String> = columns.iter().zip(record.iter()).filter_map(|(c, v)| c.map(|c| (c, v.to_string()))).collect();
+    let cells: HashMap<&'static str, String> = columns.iter().zip(record.iter()).filter_map(|(c, v)| c.map(|c| (c, crate::csv_out::restore(v).to_string()))).collect();
     from_value::<NewItemRequest>(request_of(&cells))
 }
 
@@ -190,7 +190,7 @@ fn store_rows(
             (*line, new)
         })
         .collect();
-    for result in store_batch(conn, checked)? {
+    for result in store_batch(conn, &super::scope_of(caller), checked)? {
         let EntryResult { index: line, status, tracking_number, error, .. } = result;
         match status {
             EntryStatus::Created => report.created += 1,

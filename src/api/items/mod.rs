@@ -141,7 +141,17 @@ fn view(item: Item, orgs: &HashMap<String, Organization>, numbers: &HashMap<i64,
     })
 }
 
-fn conflict(existing: &Item) -> ApiError {
+/// A number taken this season by a different item. Its id and the fact that
+/// its content differs are told only to those who may read it: to anyone
+/// else the id would reveal another organization's item and, being a
+/// UUIDv7, when it was registered.
+pub(crate) fn conflict(existing: &Item, scope: &ItemScope) -> ApiError {
+    if !scope.includes(existing) {
+        return ApiError::Conflict {
+            detail: format!("{} is already registered for season {}", existing.tracking_number, existing.season),
+            existing_id: None,
+        };
+    }
     ApiError::Conflict {
         detail: format!(
             "{} is already registered for season {} with different content",
@@ -184,17 +194,7 @@ pub async fn create_item(
             let item = match outcome {
                 Registered::Created(item) => (true, item),
                 Registered::Replayed(item) => (false, item),
-                Registered::Conflict(existing) => {
-                    // Existence leaks only to those who may see the item.
-                    let visible = store::items::find_visible(conn, &scope, &existing.tracking_number, Some(&existing.season))?;
-                    return Err(match visible {
-                        Some(_) => conflict(&existing),
-                        None => ApiError::Conflict {
-                            detail: format!("{} is already registered for season {}", existing.tracking_number, existing.season),
-                            existing_id: None,
-                        },
-                    });
-                }
+                Registered::Conflict(existing) => return Err(conflict(&existing, &scope)),
             };
             let view = views(conn, vec![item.1])?.pop().expect("one view per row");
             Ok((item.0, view))
@@ -248,7 +248,7 @@ pub async fn create_items_batch(
                     (index, new)
                 })
                 .collect();
-            store_batch(conn, checked)
+            store_batch(conn, &scope_of(&caller), checked)
         })
         .await?;
     name_rejected_entries(&mut results, &sent);
@@ -256,7 +256,7 @@ pub async fn create_items_batch(
 }
 
 /// Stores the valid entries in one transaction, each in its own savepoint.
-pub(crate) fn store_batch(conn: &mut DbConn, checked: Vec<Checked>) -> Result<Vec<EntryResult>, ApiError> {
+pub(crate) fn store_batch(conn: &mut DbConn, scope: &ItemScope, checked: Vec<Checked>) -> Result<Vec<EntryResult>, ApiError> {
     conn.write_transaction(|conn| {
         checked
             .into_iter()
@@ -271,7 +271,7 @@ pub(crate) fn store_batch(conn: &mut DbConn, checked: Vec<Checked>) -> Result<Ve
                 let (status, item, error) = match outcome {
                     Registered::Created(item) => (EntryStatus::Created, item, None),
                     Registered::Replayed(item) => (EntryStatus::Duplicate, item, None),
-                    Registered::Conflict(item) => (EntryStatus::Rejected, item.clone(), Some(conflict(&item).problem())),
+                    Registered::Conflict(item) => (EntryStatus::Rejected, item.clone(), Some(conflict(&item, scope).problem())),
                 };
                 let id = error.is_none().then(|| item.public_id.clone());
                 Ok(EntryResult { index, status, id, tracking_number: Some(item.tracking_number), error })
@@ -419,14 +419,11 @@ fn csv_export(state: web::Data<AppState>, scope: ItemScope, filter: ItemFilter) 
                 let last = rows.last().map(|r| r.id);
                 let full = rows.len() as i64 == CHUNK;
                 let lines: Vec<Vec<String>> = views(conn, rows)?.iter().map(csv_format::row).collect();
-                Ok((csv_format::write_rows(&lines, first), last, full))
+                Ok((csv_format::write_rows(&lines, first).map_err(ApiError::internal)?, last, full))
             })
             .await;
         match read {
-            Ok((mut bytes, last, full)) => {
-                if first {
-                    bytes.splice(0..0, csv_format::BOM.bytes());
-                }
+            Ok((bytes, last, full)) => {
                 let next = if full { Some((state, scope, filter, last, false)) } else { None };
                 Some((Ok::<_, actix_web::Error>(web::Bytes::from(bytes)), next))
             }

@@ -88,7 +88,8 @@ pub async fn create_replacement(
     let view = state
         .db(move |conn| {
             conn.write_transaction(|conn| {
-                let lost = store::items::find_visible(conn, &scope_of(&caller), &number, season.as_deref())?
+                let scope = scope_of(&caller);
+                let lost = store::items::find_visible(conn, &scope, &number, season.as_deref())?
                     .ok_or_else(|| ApiError::NotFound(format!("no item {number} that you can see")))?;
                 if caller.role != Role::Admin && lost.sender_org_id != caller.org_id {
                     return Err(ApiError::Forbidden("only the item's sender issues a replacement".into()));
@@ -101,6 +102,9 @@ pub async fn create_replacement(
                 }
                 if let Some(existing) = lost.replaced_by_item_id {
                     let existing = store::items::find(conn, existing)?;
+                    if !scope.includes(&existing) {
+                        return Err(ApiError::Conflict { detail: format!("{number} is already replaced"), existing_id: None });
+                    }
                     return Err(ApiError::Conflict {
                         detail: format!("{number} is already replaced by {}", existing.tracking_number),
                         existing_id: Some(existing.public_id),
@@ -111,10 +115,12 @@ pub async fn create_replacement(
                 let replacement = match store::items::register(conn, &new)? {
                     Registered::Created(item) => item,
                     Registered::Replayed(item) | Registered::Conflict(item) => {
+                        // Another organization may hold the number: its item's id is not ours to tell.
+                        let readable = scope.includes(&item);
                         return Err(ApiError::Conflict {
                             detail: format!("{} is already registered this season", item.tracking_number),
-                            existing_id: Some(item.public_id),
-                        })
+                            existing_id: readable.then_some(item.public_id),
+                        });
                     }
                 };
                 store::items::link_replacement(conn, lost.id, replacement.id, now.naive_utc())?;
