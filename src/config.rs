@@ -51,6 +51,10 @@ pub struct Settings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "EXAMPOST_WORKERS", global = true)]
     pub workers: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For / Forwarded headers name the
+    /// client: comma-separated IPs or CIDRs (default: none, the TCP peer is the client).
+    #[arg(long, env = "EXAMPOST_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
 }
 
 /// Validated configuration.
@@ -70,6 +74,7 @@ pub struct Config {
     /// `None`: this process does not send notifications.
     pub dispatch_every: Option<Duration>,
     pub lookups_per_minute: u32,
+    pub trusted_proxies: crate::api::client_addr::TrustedProxies,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -151,6 +156,8 @@ impl Config {
             mail_from: s.mail_from.clone(),
             dispatch_every,
             lookups_per_minute: number("EXAMPOST_LOOKUPS_PER_MINUTE (--lookups-per-minute)", &s.lookups_per_minute, 1u32, 10_000_000)?,
+            trusted_proxies: crate::api::client_addr::TrustedProxies::parse(&s.trusted_proxies)
+                .map_err(|r| bad("EXAMPOST_TRUSTED_PROXIES (--trusted-proxies)", r))?,
         })
     }
 
@@ -207,6 +214,7 @@ mod tests {
             mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
             dispatch_secs: "5".into(),
             lookups_per_minute: "10".into(),
+            trusted_proxies: String::new(),
         }
     }
 
@@ -230,6 +238,7 @@ mod tests {
             (Settings { mail_from: "not a mailbox".into(), ..defaults() }, "EXAMPOST_MAIL_FROM"),
             (Settings { jwt_secret: Some("short".into()), ..defaults() }, "EXAMPOST_JWT_SECRET"),
             (Settings { database_url: "postgres://u@h/db".into(), ..defaults() }, "EXAMPOST_JWT_SECRET"),
+            (Settings { trusted_proxies: "10.0.0.0/8, proxy".into(), ..defaults() }, "EXAMPOST_TRUSTED_PROXIES"),
         ];
         for (settings, name) in cases {
             let err = Config::from_settings(&settings).unwrap_err();

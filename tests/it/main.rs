@@ -16,4 +16,5 @@ mod public;
 mod reports;
 mod scoping;
 mod seed;
+mod throttle;
 mod util;
