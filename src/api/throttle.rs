@@ -217,7 +217,7 @@ impl Guess {
     /// attempts, whatever the outcome.
     pub fn admit(&self, conn: &mut DbConn) -> QueryResult<Result<(), u64>> {
         let (by_address, by_subject) = (self.by_address(), self.by_subject());
-        let totals = counters::totals(conn, &[by_address.bucket.clone(), by_subject.bucket.clone()])?;
+        let totals = counters::totals_of_two(conn, &by_address.bucket, &by_subject.bucket)?;
         if totals.get(&by_address.bucket).copied().unwrap_or(0) >= WRONG_PER_ADDRESS {
             return Ok(Err(seconds_left(self.now, ADDRESS_LOCK_SECS, 0)));
         }
@@ -282,7 +282,7 @@ pub async fn flush_forever(state: web::Data<AppState>) {
     loop {
         tick.tick().await;
         rounds = rounds.wrapping_add(1);
-        if let Err(e) = flush_once(&state, rounds % PURGE_EVERY_FLUSHES == 0).await {
+        if let Err(e) = flush_once(&state, rounds.is_multiple_of(PURGE_EVERY_FLUSHES)).await {
             tracing::warn!(error = %e, "throttle counts not flushed; retrying next time");
         }
     }
