@@ -181,3 +181,18 @@ async fn expired_counters_are_removed() {
     flush_once(&app.state, true).await.unwrap();
     assert_eq!(app.count("throttle_counters"), 0);
 }
+
+#[actix_web::test]
+async fn concurrent_wrong_guesses_cannot_overshoot_the_lock() {
+    let app = TestApp::behind_proxy().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let number = registered_and_scanned(&app, &dept, &carrier, 1).await;
+    let dates: Vec<String> = (0..10).map(wrong_date).collect();
+    let replies = futures_util::future::join_all(dates.iter().map(|date| lookup_from(&app, "198.51.100.66", &number, date))).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    statuses.sort();
+    // Judged one at a time: exactly the address's allowance is answered, the rest refused.
+    // (Without that, 7 of 10 were answered on PostgreSQL: all passed the check before any was counted.)
+    let allowance = WRONG_PER_ADDRESS as usize;
+    assert_eq!(statuses, [vec![404; allowance], vec![429; 10 - allowance]].concat());
+}
