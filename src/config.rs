@@ -58,6 +58,10 @@ pub struct Settings {
     /// Accept plain http:// webhook URLs (`true`/`false`; for tests and closed networks).
     #[arg(long, env = "EXAMPOST_WEBHOOK_ALLOW_HTTP", default_value = "false", global = true)]
     pub webhook_allow_http: String,
+    /// Reverse proxies whose X-Forwarded-For / Forwarded headers name the
+    /// client: comma-separated IPs or CIDRs (default: none, the TCP peer is the client).
+    #[arg(long, env = "EXAMPOST_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
 }
 
 /// Validated configuration.
@@ -78,6 +82,7 @@ pub struct Config {
     pub dispatch_every: Option<Duration>,
     pub lookups_per_minute: u32,
     pub webhook_policy: crate::notify::egress::WebhookPolicy,
+    pub trusted_proxies: crate::api::client_addr::TrustedProxies,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -167,6 +172,8 @@ impl Config {
             mail_from: s.mail_from.clone(),
             dispatch_every,
             lookups_per_minute: number("EXAMPOST_LOOKUPS_PER_MINUTE (--lookups-per-minute)", &s.lookups_per_minute, 1u32, 10_000_000)?,
+            trusted_proxies: crate::api::client_addr::TrustedProxies::parse(&s.trusted_proxies)
+                .map_err(|r| bad("EXAMPOST_TRUSTED_PROXIES (--trusted-proxies)", r))?,
         })
     }
 
@@ -225,6 +232,7 @@ mod tests {
             lookups_per_minute: "10".into(),
             webhook_allow: String::new(),
             webhook_allow_http: "false".into(),
+            trusted_proxies: String::new(),
         }
     }
 
@@ -250,6 +258,7 @@ mod tests {
             (Settings { database_url: "postgres://u@h/db".into(), ..defaults() }, "EXAMPOST_JWT_SECRET"),
             (Settings { webhook_allow: "10.0.0.0/33".into(), ..defaults() }, "EXAMPOST_WEBHOOK_ALLOW"),
             (Settings { webhook_allow_http: "maybe".into(), ..defaults() }, "EXAMPOST_WEBHOOK_ALLOW_HTTP"),
+            (Settings { trusted_proxies: "10.0.0.0/8, proxy".into(), ..defaults() }, "EXAMPOST_TRUSTED_PROXIES"),
         ];
         for (settings, name) in cases {
             let err = Config::from_settings(&settings).unwrap_err();

@@ -59,6 +59,7 @@ pub fn start(state: web::Data<AppState>, listener: TcpListener, workers: usize) 
     // stack and a malloc arena (measured: 165 MB peak RSS under load without
     // this bound, at 64 connections).
     let blocking_threads = state.pool.max_size() as usize + 2;
+    actix_web::rt::spawn(crate::api::throttle::flush_forever(state.clone()));
     let server = HttpServer::new(move || api::app(state.clone()))
         .workers(workers)
         .worker_max_blocking_threads(blocking_threads)
@@ -82,6 +83,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         lookup_limit: crate::api::lookup_limit(config.lookups_per_minute),
         guesses: Default::default(),
         webhook_policy: config.webhook_policy.clone(),
+        trusted_proxies: config.trusted_proxies.clone(),
     });
     if let Some(every) = config.sweep_every {
         actix_web::rt::spawn(sweep_forever(state.clone(), every));

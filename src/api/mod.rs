@@ -20,6 +20,7 @@ pub mod reports;
 pub mod request_log;
 pub mod rules;
 pub mod security_headers;
+pub mod throttle;
 pub mod webhooks;
 
 use actix_web::body::MessageBody;
@@ -39,25 +40,23 @@ pub struct AppState {
     pub pool: Pool,
     pub tokens: TokenKeys,
     pub clock: std::sync::Arc<dyn crate::clock::Clock>,
-    /// Public lookups allowed per client address (shared by all workers).
+    /// Public lookups allowed per client address, counted with every replica.
     pub lookup_limit: LookupLimit,
-    /// Failed public lookups per tracking number.
-    pub guesses: public::GuessThrottle,
+    /// Judges the guesses of one number at a time; their counts are in the database.
+    pub guesses: throttle::GuessThrottle,
     /// Single scans, recorded in groups by one writer.
     pub scans: events::IngestQueue,
     /// Where webhook subscriptions may point.
     pub webhook_policy: crate::notify::egress::WebhookPolicy,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` is believed.
+    pub trusted_proxies: client_addr::TrustedProxies,
 }
 
-pub type LookupLimit = actix_governor::GovernorConfig<actix_governor::PeerIpKeyExtractor, actix_governor::governor::middleware::NoOpMiddleware>;
+pub type LookupLimit = throttle::AddressLimit;
 
-/// A limit of `per_minute` public lookups per client address, in a burst or spread out.
+/// A limit of `per_minute` public lookups per client address and minute.
 pub fn lookup_limit(per_minute: u32) -> LookupLimit {
-    actix_governor::GovernorConfigBuilder::default()
-        .period(std::time::Duration::from_nanos(60_000_000_000 / u64::from(per_minute.max(1))))
-        .burst_size(per_minute.max(1))
-        .finish()
-        .expect("a positive period and burst")
+    throttle::AddressLimit::new(per_minute)
 }
 
 impl AppState {
@@ -120,7 +119,7 @@ impl Modify for BearerAuth {
     }
 }
 
-fn routes(limit: &LookupLimit) -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig) + '_ {
+fn routes() -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig) {
     move |cfg| {
         cfg.configure(health::config).service(
             scope::scope("/api/v1")
@@ -134,15 +133,14 @@ fn routes(limit: &LookupLimit) -> impl FnOnce(&mut utoipa_actix_web::service_con
                 .configure(rules::config)
                 .configure(webhooks::config)
                 .configure(reports::config)
-                .service(scope::scope("/public").wrap(actix_governor::Governor::new(limit)).configure(public::config)),
+                .service(scope::scope("/public").wrap(actix_web::middleware::from_fn(throttle::limit_lookups)).configure(public::config)),
         );
     }
 }
 
 /// The OpenAPI document, generated from the registered handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let limit = lookup_limit(10);
-    let (_, api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes(&limit)).split_for_parts();
+    let (_, api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes()).split_for_parts();
     api
 }
 
@@ -180,7 +178,6 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let limit = state.lookup_limit.clone();
     let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -188,7 +185,7 @@ pub fn app(
         .app_data(fallback::json_config())
         .app_data(fallback::query_config())
         .app_data(fallback::path_config())
-        .configure(routes(&limit))
+        .configure(routes())
         .split_for_parts();
     let known_routes = web::Data::new(fallback::KnownRoutes::from_openapi(&api));
     app.app_data(known_routes)

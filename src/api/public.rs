@@ -3,18 +3,16 @@
 //! what a candidate needs; a wrong factor and an unknown number look the
 //! same; lookups are rate limited per address and per number.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration as StdDuration, Instant};
-
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::client_addr::client_addr;
 use super::extract::ValidJson;
 use super::problem::{ApiError, Problem};
+use super::throttle::{self, Guess};
 use super::AppState;
 use crate::domain::{fields, s10, FieldErrors, ItemKind, ItemStatus};
 use crate::notify::templates::{self, Lang};
@@ -23,37 +21,6 @@ use crate::store::{self};
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(lookup_item).service(lookup_dossier);
-}
-
-/// Wrong guesses allowed per tracking number (from any address) per window.
-const GUESSES_PER_NUMBER: u32 = 5;
-const GUESS_WINDOW: StdDuration = StdDuration::from_secs(15 * 60);
-
-/// Counts failed lookups per tracking number, so that guessing a
-/// candidate's date of birth from many addresses is throttled too.
-#[derive(Default)]
-pub struct GuessThrottle(Mutex<HashMap<String, (u32, Instant)>>);
-
-impl GuessThrottle {
-    /// Seconds to wait, if the number is throttled now.
-    fn wait(&self, number: &str) -> Option<u64> {
-        let map = self.0.lock().expect("throttle lock");
-        let (failures, since) = map.get(number)?;
-        let left = GUESS_WINDOW.checked_sub(since.elapsed())?;
-        (*failures >= GUESSES_PER_NUMBER).then(|| left.as_secs().max(1))
-    }
-
-    fn failed(&self, number: &str) {
-        let mut map = self.0.lock().expect("throttle lock");
-        if map.len() > 100_000 {
-            map.retain(|_, (_, since)| since.elapsed() < GUESS_WINDOW);
-        }
-        let entry = map.entry(number.to_string()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= GUESS_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-    }
 }
 
 /// Look up one item.
@@ -182,19 +149,9 @@ fn no_match() -> ApiError {
     ApiError::NotFound("no item matches this tracking number and candidate number or date of birth".into())
 }
 
-fn throttled(seconds: u64) -> HttpResponse {
-    let problem = Problem {
-        kind: "/problems/too-many-guesses".into(),
-        title: "Too many attempts".into(),
-        status: 429,
-        detail: format!("too many wrong attempts for this number; try again in {seconds} s"),
-        errors: vec![],
-        existing_id: None,
-    };
-    HttpResponse::TooManyRequests()
-        .insert_header(("retry-after", seconds.to_string()))
-        .content_type(super::problem::PROBLEM_JSON)
-        .json(problem)
+fn too_many_guesses(seconds: u64, what: &str) -> HttpResponse {
+    let detail = format!("too many wrong attempts for this {what}; try again in {seconds} s");
+    throttle::throttled("/problems/too-many-guesses", "Too many attempts", detail, seconds)
 }
 
 /// Look up one of your items (no token).
@@ -219,7 +176,6 @@ pub async fn lookup_item(
     req: HttpRequest,
     ValidJson(request): ValidJson<LookupRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let throttle = &state.guesses;
     let lang = lang_of(request.lang.as_deref(), &req);
     let mut errors = FieldErrors::default();
     let number = errors.check("tracking_number", s10::normalize(&request.tracking_number).map_err(|e| e.to_string()));
@@ -234,27 +190,36 @@ pub async fn lookup_item(
     let (Some(number), Some(candidate_number), Some(dob), true) = (number, candidate_number, dob, errors.is_empty()) else {
         return Err(ApiError::Validation(errors.0));
     };
-    if let Some(wait) = throttle.wait(&number) {
-        return Ok(throttled(wait));
-    }
+    let subject = format!("item:{number}");
+    let _turn = state.guesses.one_at_a_time(&subject).await;
+    let guess = Guess::new(subject, client_addr(&req), state.clock.now());
     let logged = number.clone();
     let found = state
         .db(move |conn| {
+            if let Err(wait) = guess.admit(conn)? {
+                return Ok(Err(wait));
+            }
             let matching = store::items::public_by_number(conn, &number)?.into_iter().find(|item| {
                 let by_number = candidate_number.is_some() && item.candidate_number == candidate_number;
                 let by_birth = dob.is_some() && item.candidate_dob == dob;
                 by_number || by_birth
             });
-            matching.map(|item| view(item, lang)).transpose()
+            let found = matching.map(|item| view(item, lang)).transpose()?;
+            if found.is_none() {
+                guess.wrong(conn)?;
+            }
+            Ok(Ok(found))
         })
         .await?;
     // Logged without the second factor.
-    tracing::info!(tracking_number = %logged, matched = found.is_some(), "public lookup");
     match found {
-        Some(view) => Ok(HttpResponse::Ok().json(view)),
-        None => {
-            throttle.failed(&logged);
-            Err(no_match())
+        Err(wait) => {
+            tracing::info!(tracking_number = %logged, "public lookup throttled");
+            Ok(too_many_guesses(wait, "number"))
+        }
+        Ok(found) => {
+            tracing::info!(tracking_number = %logged, matched = found.is_some(), "public lookup");
+            found.map(|view| HttpResponse::Ok().json(view)).ok_or_else(no_match)
         }
     }
 }
@@ -279,7 +244,6 @@ pub async fn lookup_dossier(
     req: HttpRequest,
     ValidJson(request): ValidJson<DossierRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let throttle = &state.guesses;
     let lang = lang_of(request.lang.as_deref(), &req);
     let mut errors = FieldErrors::default();
     let candidate_number = errors.check("candidate_number", fields::candidate_number(&request.candidate_number));
@@ -288,19 +252,28 @@ pub async fn lookup_dossier(
     let (Some(candidate_number), Some(dob), Some(season), true) = (candidate_number, dob, season, errors.is_empty()) else {
         return Err(ApiError::Validation(errors.0));
     };
-    let key = format!("dossier:{season}:{candidate_number}");
-    if let Some(wait) = throttle.wait(&key) {
-        return Ok(throttled(wait));
-    }
+    let subject = format!("dossier:{season}:{candidate_number}");
+    let _turn = state.guesses.one_at_a_time(&subject).await;
+    let guess = Guess::new(subject, client_addr(&req), state.clock.now());
     let items = state
         .db(move |conn| {
+            if let Err(wait) = guess.admit(conn)? {
+                return Ok(Err(wait));
+            }
             let items = store::items::public_by_candidate(conn, &candidate_number, dob, &season)?;
-            items.into_iter().map(|item| view(item, lang)).collect::<Result<Vec<_>, _>>()
+            let items = items.into_iter().map(|item| view(item, lang)).collect::<Result<Vec<_>, _>>()?;
+            if items.is_empty() {
+                guess.wrong(conn)?;
+            }
+            Ok(Ok(items))
         })
         .await?;
+    let items = match items {
+        Err(wait) => return Ok(too_many_guesses(wait, "candidate number")),
+        Ok(items) => items,
+    };
     tracing::info!(matched = items.len(), "public dossier lookup");
     if items.is_empty() {
-        throttle.failed(&key);
         return Err(no_match());
     }
     Ok(HttpResponse::Ok().json(DossierView { items }))

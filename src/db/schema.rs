@@ -190,6 +190,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    throttle_counters (bucket) {
+        bucket -> Text,
+        hits -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(api_clients -> organizations (organization_id));
 diesel::joinable!(events -> items (item_id));
 diesel::joinable!(event_voids -> events (event_id));

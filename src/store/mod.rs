@@ -10,6 +10,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod reports;
 pub mod rules;
+pub mod throttle;
 
 use chrono::{NaiveDateTime, Utc};
 

@@ -11,7 +11,7 @@ use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 
 use crate::items::{department_and_carrier, item_json, s10};
-use crate::util::{Party, Reply, TestApp, TestDb};
+use crate::util::{Party, Reply, TestApp};
 use exampost::clock::Clock;
 use exampost::domain::OrgKind;
 
@@ -188,20 +188,17 @@ async fn a_bad_value_inside_an_event_is_reported_on_its_own_field() {
 fn refuse_rows(app: &TestApp, table: &str, condition: &str) {
     let mut conn = app.conn();
     let name = format!("refuse_{table}");
-    match app.db {
-        TestDb::Sqlite { .. } => {
-            diesel::sql_query(format!("CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN {condition} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"))
-                .execute(&mut *conn)
-                .unwrap();
-        }
-        TestDb::Postgres { .. } => {
-            diesel::sql_query(format!(
-                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF {condition} THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$"
-            ))
+    if app.db.url().starts_with("sqlite") {
+        diesel::sql_query(format!("CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN {condition} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"))
             .execute(&mut *conn)
             .unwrap();
-            diesel::sql_query(format!("CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")).execute(&mut *conn).unwrap();
-        }
+    } else {
+        diesel::sql_query(format!(
+            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF {condition} THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$"
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+        diesel::sql_query(format!("CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")).execute(&mut *conn).unwrap();
     }
 }
 

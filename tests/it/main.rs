@@ -18,4 +18,5 @@ mod reports;
 mod scoping;
 mod security;
 mod seed;
+mod throttle;
 mod util;

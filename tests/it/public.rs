@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::items::{department_and_carrier, item_json, s10};
 use crate::util::{Party, TestApp};
 
-async fn registered_and_scanned(app: &TestApp, dept: &Party, carrier: &Party, serial: u32) -> String {
+pub async fn registered_and_scanned(app: &TestApp, dept: &Party, carrier: &Party, serial: u32) -> String {
     let number = s10(serial);
     let mut body = item_json(&number, "2026-THPT");
     body["kind"] = json!("admission_notice");

@@ -10,6 +10,7 @@ use actix_web::web;
 use diesel::{Connection, RunQueryDsl};
 use serde_json::Value;
 
+use exampost::api::client_addr::TrustedProxies;
 use exampost::api::AppState;
 use exampost::auth::TokenKeys;
 use exampost::clock::ManualClock;
@@ -24,6 +25,8 @@ pub const TEST_SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256";
 pub enum TestDb {
     Sqlite { _dir: tempfile::TempDir, url: String },
     Postgres { admin_url: String, name: String, url: String },
+    /// Another's database, which that one removes.
+    Shared { url: String },
 }
 
 impl TestDb {
@@ -47,7 +50,7 @@ impl TestDb {
 
     pub fn url(&self) -> &str {
         match self {
-            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } | TestDb::Shared { url } => url,
         }
     }
 }
@@ -123,6 +126,7 @@ pub fn test_config(url: &str) -> Config {
         dispatch_every: None,
         lookups_per_minute: 10,
         webhook_policy: loopback_webhooks(),
+        trusted_proxies: Default::default(),
     }
 }
 
@@ -133,14 +137,34 @@ pub fn loopback_webhooks() -> exampost::notify::egress::WebhookPolicy {
 
 impl TestApp {
     pub async fn new() -> TestApp {
-        Self::with_webhook_policy(loopback_webhooks()).await
+        Self::build(TestDb::new(), Arc::new(ManualClock::new(chrono::Utc::now())), Default::default(), loopback_webhooks()).await
     }
 
     pub async fn with_webhook_policy(webhook_policy: exampost::notify::egress::WebhookPolicy) -> TestApp {
-        let db = TestDb::new();
+        Self::build(TestDb::new(), Arc::new(ManualClock::new(chrono::Utc::now())), Default::default(), webhook_policy).await
+    }
+
+    /// A server behind a reverse proxy on loopback: it believes the
+    /// `X-Forwarded-For` and `Forwarded` headers that tests send.
+    pub async fn behind_proxy() -> TestApp {
+        let trusted = TrustedProxies::parse("127.0.0.1").unwrap();
+        Self::build(TestDb::new(), Arc::new(ManualClock::new(chrono::Utc::now())), trusted, loopback_webhooks()).await
+    }
+
+    /// Another replica: its own process state, this one's database and clock.
+    pub async fn replica(&self) -> TestApp {
+        let db = TestDb::Shared { url: self.db.url().to_string() };
+        Self::build(db, self.clock.clone(), self.state.trusted_proxies.clone(), self.state.webhook_policy.clone()).await
+    }
+
+    async fn build(
+        db: TestDb,
+        clock: Arc<ManualClock>,
+        trusted_proxies: TrustedProxies,
+        webhook_policy: exampost::notify::egress::WebhookPolicy,
+    ) -> TestApp {
         let config = Config { webhook_policy, ..test_config(db.url()) };
         let pool: Pool = exampost::server::open_database(&config).expect("open test database");
-        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let state = web::Data::new(AppState {
             scans: exampost::api::events::IngestQueue::start(pool.clone(), clock.clone()),
             pool,
@@ -149,6 +173,7 @@ impl TestApp {
             lookup_limit: exampost::api::lookup_limit(config.lookups_per_minute),
             guesses: Default::default(),
             webhook_policy: config.webhook_policy.clone(),
+            trusted_proxies,
         });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
