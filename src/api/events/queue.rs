@@ -67,7 +67,7 @@ fn write_groups(pool: &Pool, clock: &dyn Clock, waiting: &Receiver<Job>) {
             Ok(outcomes) => answer(group, outcomes),
             // One scan must not sink the others: a group that failed for any
             // reason but the database being away is tried again scan by scan.
-            Err(e) if group.len() > 1 && !matches!(e, ApiError::Unavailable) => {
+            Err(e) if group.len() > 1 && !matches!(e, ApiError::Unavailable | ApiError::Transient(_)) => {
                 tracing::warn!(error = ?e, scans = group.len(), "a group of scans failed; recording them one by one");
                 for job in group {
                     let outcome = record_group(pool, clock, std::slice::from_ref(&job));
@@ -78,6 +78,7 @@ fn write_groups(pool: &Pool, clock: &dyn Clock, waiting: &Receiver<Job>) {
                 for job in group {
                     let error = match e {
                         ApiError::Unavailable => ApiError::Unavailable,
+                        ApiError::Transient(kind) => ApiError::Transient(kind),
                         _ => ApiError::internal(format!("recording the scan failed: {e:?}")),
                     };
                     let _ = job.reply.send(Err(error));

@@ -1,0 +1,124 @@
+//! Faults a running service meets: concurrent writers that lock the same
+//! rows in different orders, a full disk, a database that stops taking
+//! writes. Each must end in a retry inside the server or a 503 with
+//! Retry-After, never a 500, and readiness must follow what writes do.
+
+use serde_json::{json, Value};
+
+use crate::events::{backdate_items, batch_entry, register, scan};
+use crate::items::{department_and_carrier, item_json, s10};
+use crate::util::{test_config, Reply, TestApp, TestDb};
+
+/// A busy answer the client can act on: 503, a problem document, and when to come back.
+#[track_caller]
+fn assert_retry_later(reply: &Reply) {
+    reply.problem(503);
+    let retry_after = reply.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u32>().ok());
+    assert!(retry_after.is_some_and(|s| s > 0), "Retry-After in {:?}", reply.headers);
+}
+
+/// Two carriers' systems send the same new scans at the same moment, one
+/// in the order the scans were taken and one reversed. On PostgreSQL each
+/// transaction inserted its first rows and then waited on the other's
+/// (7 of 10 rounds deadlocked, the loser got a bare 500).
+#[actix_web::test]
+async fn concurrent_batches_with_the_same_scans_reversed_store_each_once() {
+    const SCANS_PER_ITEM: u64 = 25;
+    const SCANS: u64 = 40 * SCANS_PER_ITEM;
+    let app = TestApp::new().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let numbers: Vec<String> = (1..=40).map(s10).collect();
+    for number in &numbers {
+        register(&app, &dept, number).await;
+    }
+    backdate_items(&app);
+    for round in 0..10 {
+        let forward: Vec<Value> = numbers
+            .iter()
+            .flat_map(|number| (0..SCANS_PER_ITEM).map(move |n| batch_entry(number, &scan(&format!("r{round}-{number}-{n}"), "arrived_office", "2020-07-10T08:00:00"))))
+            .collect();
+        let reversed: Vec<Value> = forward.iter().rev().cloned().collect();
+        let (a, b) = futures_util::future::join(
+            app.post("/api/v1/events/batch", Some(&carrier.token), &json!({ "events": forward })),
+            app.post("/api/v1/events/batch", Some(&carrier.token), &json!({ "events": reversed })),
+        )
+        .await;
+        assert_eq!((a.status, b.status), (200, 200), "round {round}: {} | {}", a.text, b.text);
+        for reply in [&a, &b] {
+            assert_eq!(reply.body["rejected"], 0, "round {round}: {}", reply.text);
+            assert_eq!(reply.body["created"].as_u64().unwrap() + reply.body["duplicates"].as_u64().unwrap(), SCANS, "round {round}");
+        }
+        assert_eq!(a.body["created"].as_u64().unwrap() + b.body["created"].as_u64().unwrap(), SCANS, "round {round}: each scan created once");
+        assert_eq!(app.count("events") as u64, SCANS * (round + 1), "round {round}");
+    }
+}
+
+/// The same race for item registration: two departments' uploads carrying
+/// the same new items in opposite orders.
+#[actix_web::test]
+async fn concurrent_item_batches_in_opposite_orders_register_each_once() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    for round in 0..10u32 {
+        let forward: Vec<Value> = (0..40).map(|n| item_json(&s10(round * 100 + n), "2026-THPT")).collect();
+        let reversed: Vec<Value> = forward.iter().rev().cloned().collect();
+        let (a, b) = futures_util::future::join(
+            app.post("/api/v1/items/batch", Some(&dept.token), &json!({ "items": forward })),
+            app.post("/api/v1/items/batch", Some(&dept.token), &json!({ "items": reversed })),
+        )
+        .await;
+        assert_eq!((a.status, b.status), (200, 200), "round {round}: {} | {}", a.text, b.text);
+        assert_eq!(a.body["created"].as_u64().unwrap() + b.body["created"].as_u64().unwrap(), 40, "round {round}: each item created once");
+        assert_eq!(a.body["duplicates"].as_u64().unwrap() + b.body["duplicates"].as_u64().unwrap(), 40, "round {round}");
+        assert_eq!(app.count("items"), 40 * i64::from(round + 1), "round {round}");
+    }
+}
+
+/// The retry behind the 503: two transactions that lock two rows in
+/// opposite orders deadlock for real on PostgreSQL, which aborts one of
+/// them; that one is run again and both commit. (SQLite lets one writer in
+/// at a time, so there is nothing to see there.)
+#[test]
+fn a_transaction_aborted_by_a_deadlock_is_run_again() {
+    use diesel::connection::SimpleConnection;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    let db = TestDb::new();
+    if !matches!(db, TestDb::Postgres { .. }) {
+        return;
+    }
+    let pool = exampost::server::open_database(&test_config(db.url())).unwrap();
+    pool.get().unwrap().batch_execute("CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO counters VALUES (1, 0), (2, 0);").unwrap();
+    let both_hold_one = Arc::new(Barrier::new(2));
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = [(1, 2), (2, 1)]
+        .into_iter()
+        .map(|(first, second)| {
+            let (pool, both_hold_one, attempts) = (pool.clone(), both_hold_one.clone(), attempts.clone());
+            std::thread::spawn(move || {
+                let mut mine = 0;
+                pool.get().unwrap().write_transaction_retrying(|conn| {
+                    mine += 1;
+                    attempts.fetch_add(1, Ordering::SeqCst);
+                    conn.batch_execute(&format!("UPDATE counters SET n = n + 1 WHERE id = {first}"))?;
+                    if mine == 1 {
+                        both_hold_one.wait();
+                    }
+                    conn.batch_execute(&format!("UPDATE counters SET n = n + 1 WHERE id = {second}"))
+                })
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap().expect("both commit, one of them on its second attempt");
+    }
+    assert_eq!(attempts.load(Ordering::SeqCst), 3, "exactly one deadlock, run again once");
+    #[derive(diesel::QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let total: Total = diesel::RunQueryDsl::get_result(diesel::sql_query("SELECT SUM(n) AS n FROM counters"), &mut *pool.get().unwrap()).unwrap();
+    assert_eq!(total.n, 4, "each transaction's two updates stored once");
+}
