@@ -27,7 +27,29 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<ConnectionManager>;
+/// The connection pool, and what it has seen of the database's health.
+/// Dereferences to the r2d2 pool.
+#[derive(Clone)]
+pub struct Pool {
+    connections: r2d2::Pool<ConnectionManager>,
+    write_health: Arc<faults::WriteHealth>,
+}
+
+impl Pool {
+    /// Whether writes currently fail for lack of storage (shared by every clone).
+    pub fn write_health(&self) -> Arc<faults::WriteHealth> {
+        self.write_health.clone()
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<ConnectionManager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.connections
+    }
+}
+
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
 /// Where the data lives, parsed from the database URL.
@@ -81,18 +103,11 @@ pub enum DbError {
 pub struct ConnectionManager {
     target: DbTarget,
     sqlite_sync: SqliteSync,
-    /// Whether writes to this database currently fail for lack of storage
-    /// (here so that whoever holds the pool can report and clear it).
-    write_health: Arc<faults::WriteHealth>,
 }
 
 impl ConnectionManager {
     pub fn new(target: DbTarget, sqlite_sync: SqliteSync) -> Self {
-        Self { target, sqlite_sync, write_health: Arc::default() }
-    }
-
-    pub fn write_health(&self) -> &faults::WriteHealth {
-        &self.write_health
+        Self { target, sqlite_sync }
     }
 
     fn open(&self) -> Result<DbConn, DbError> {
@@ -164,13 +179,13 @@ pub fn connect(target: &DbTarget, sqlite_sync: SqliteSync, pool_size: u32) -> Re
     // A PostgreSQL connection can die with its server and is checked before
     // use; a SQLite one cannot, and the check would cost a query per request.
     let check = matches!(target, DbTarget::Postgres(_));
-    let pool = r2d2::Pool::builder()
+    let connections = r2d2::Pool::builder()
         .test_on_check_out(check)
         .max_size(pool_size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
         .build(manager)?;
-    Ok(pool)
+    Ok(Pool { connections, write_health: Arc::default() })
 }
 
 fn ensure_parent_dir(path: &Path) -> Result<(), DbError> {

@@ -122,3 +122,128 @@ fn a_transaction_aborted_by_a_deadlock_is_run_again() {
     let total: Total = diesel::RunQueryDsl::get_result(diesel::sql_query("SELECT SUM(n) AS n FROM counters"), &mut *pool.get().unwrap()).unwrap();
     assert_eq!(total.n, 4, "each transaction's two updates stored once");
 }
+
+/// A tmpfs of its own: a disk that really fills up. Mounting needs root,
+/// which the test machines and CI have.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+    /// On PostgreSQL: the admin URL and the tablespace placed on this disk.
+    tablespace: Option<(String, String)>,
+}
+
+impl SmallDisk {
+    fn mount(bytes: u64, owner: Option<&str>) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = format!("size={bytes}");
+        if let Some(owner) = owner {
+            // The database server must reach the mount point through the temp directory.
+            std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            let uid = std::process::Command::new("id").args(["-u", owner]).output().unwrap();
+            let uid = String::from_utf8(uid.stdout).unwrap();
+            options += &format!(",uid={0},gid={0},mode=0700", uid.trim());
+        }
+        let status = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", &options, "tmpfs"]).arg(dir.path()).status().unwrap();
+        assert!(status.success(), "mounting a {bytes}-byte tmpfs on {} needs root", dir.path().display());
+        SmallDisk { dir, tablespace: None }
+    }
+
+    fn filler(&self) -> std::path::PathBuf {
+        self.dir.path().join("filler")
+    }
+
+    /// Takes all the space left, down to the last 4 KiB page.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(self.filler()).unwrap();
+        for chunk in [vec![0xA5u8; 1 << 20], vec![0xA5u8; 4096]] {
+            while file.write_all(&chunk).and_then(|()| file.flush()).is_ok() {}
+        }
+    }
+
+    fn free(&self) {
+        let _ = std::fs::remove_file(self.filler());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        self.free();
+        if let Some((admin_url, name)) = &self.tablespace {
+            use diesel::{Connection, RunQueryDsl};
+            if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP TABLESPACE IF EXISTS {name}")).execute(&mut admin);
+            }
+        }
+        // Lazily: the server's connections may still hold files open.
+        let _ = std::process::Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+/// The server over a database whose data lives on a small disk of its own:
+/// the SQLite file, or on PostgreSQL every table and index of the test
+/// database, moved to a tablespace on that disk.
+async fn app_on_a_small_disk() -> (SmallDisk, TestApp) {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+    match TestDb::new() {
+        TestDb::Sqlite { .. } => {
+            let disk = SmallDisk::mount(8 << 20, None);
+            let dir = tempfile::tempdir_in(disk.dir.path()).unwrap();
+            let url = format!("sqlite://{}", dir.path().join("exampost.db").display());
+            let app = TestApp::with_db(TestDb::Sqlite { _dir: dir, url }).await;
+            (disk, app)
+        }
+        db @ TestDb::Postgres { .. } => {
+            let TestDb::Postgres { admin_url, .. } = &db else { unreachable!() };
+            let mut disk = SmallDisk::mount(16 << 20, Some("postgres"));
+            let name = format!("exampost_small_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
+            diesel::sql_query(format!("CREATE TABLESPACE {name} LOCATION '{}'", disk.dir.path().display())).execute(&mut admin).unwrap();
+            disk.tablespace = Some((admin_url.clone(), name.clone()));
+            let app = TestApp::with_db(db).await;
+            app.conn()
+                .batch_execute(&format!(
+                    "ALTER TABLE ALL IN TABLESPACE pg_default SET TABLESPACE {name}; ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE {name};"
+                ))
+                .unwrap();
+            (disk, app)
+        }
+    }
+}
+
+/// A full disk: writes get 503 with Retry-After and change nothing, reads
+/// go on, `/readyz` says not ready; once space is back, `/readyz` finds
+/// out by itself (it writes) and says ready, and the same writes succeed.
+#[actix_web::test]
+async fn a_full_disk_answers_503_and_readiness_follows_writes() {
+    let (disk, app) = app_on_a_small_disk().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let numbers: Vec<String> = (1..=5).map(s10).collect();
+    for number in &numbers {
+        register(&app, &dept, number).await;
+    }
+    backdate_items(&app);
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+    let scans: Vec<Value> = numbers
+        .iter()
+        .flat_map(|number| (0..40).map(move |n| batch_entry(number, &scan(&format!("full-{number}-{n}"), "arrived_office", "2020-07-10T08:00:00"))))
+        .collect();
+    let single = scan("full-single", "accepted", "2020-07-10T07:00:00");
+
+    disk.fill();
+    assert_retry_later(&app.post("/api/v1/events/batch", Some(&carrier.token), &json!({ "events": scans })).await);
+    assert_retry_later(&app.post(&format!("/api/v1/items/{}/events", numbers[0]), Some(&carrier.token), &single).await);
+    assert_eq!(app.count("events"), 0, "nothing of the failed writes was kept");
+    let not_ready = app.get("/readyz", None).await;
+    assert_retry_later(&not_ready);
+    assert_retry_later(&app.get("/readyz", None).await);
+    assert_eq!(app.get(&format!("/api/v1/items/{}", numbers[0]), Some(&dept.token)).await.status, 200, "reads go on");
+
+    disk.free();
+    let ready = app.get("/readyz", None).await;
+    assert_eq!((ready.status, ready.body["status"].as_str()), (200, Some("ok")), "{}", ready.text);
+    let reply = app.post("/api/v1/events/batch", Some(&carrier.token), &json!({ "events": scans })).await;
+    assert_eq!((reply.status, reply.body["created"].as_u64()), (200, Some(200)), "{}", reply.text);
+    assert_eq!(app.post(&format!("/api/v1/items/{}/events", numbers[0]), Some(&carrier.token), &single).await.status, 201);
+    assert_eq!(app.count("events"), 201);
+}

@@ -127,7 +127,11 @@ pub fn test_config(url: &str) -> Config {
 
 impl TestApp {
     pub async fn new() -> TestApp {
-        let db = TestDb::new();
+        TestApp::with_db(TestDb::new()).await
+    }
+
+    /// The server over a database made elsewhere (e.g. on a small disk).
+    pub async fn with_db(db: TestDb) -> TestApp {
         let config = test_config(db.url());
         let pool: Pool = exampost::server::open_database(&config).expect("open test database");
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));

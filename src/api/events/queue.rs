@@ -17,6 +17,7 @@ use super::ingest::{record_each, Outcome};
 use crate::api::auth::Caller;
 use crate::api::problem::ApiError;
 use crate::clock::Clock;
+use crate::db::faults::MaybeTransient;
 use crate::db::Pool;
 
 /// Scans recorded in one transaction at most.
@@ -94,7 +95,7 @@ fn record_group(pool: &Pool, clock: &dyn Clock, group: &[Job]) -> Result<Vec<Out
         ApiError::Unavailable
     })?;
     let entries = group.iter().map(|job| (&job.caller, Ok(job.entry.clone()))).collect();
-    let outcomes = record_each(&mut conn, entries, clock.now())?;
+    let outcomes = record_each(&mut conn, entries, clock.now()).inspect_err(|e| pool.write_health().observe(e.transient()))?;
     Ok(outcomes.into_iter().map(|(outcome, _)| outcome).collect())
 }
 
