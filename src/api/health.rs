@@ -29,8 +29,7 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok".into() })
 }
 
-/// Readiness: the database is reachable, every migration is applied, and
-/// writes succeed.
+/// Readiness: the database answers, its schema is current, writes succeed.
 ///
 /// Not ready while writes fail for lack of storage (a full disk, a
 /// read-only database): after such a failure each call writes a little

@@ -247,3 +247,65 @@ async fn a_full_disk_answers_503_and_readiness_follows_writes() {
     assert_eq!(app.post(&format!("/api/v1/items/{}/events", numbers[0]), Some(&carrier.token), &single).await.status, 201);
     assert_eq!(app.count("events"), 201);
 }
+
+/// Another process holding SQLite's write lock longer than the busy
+/// timeout (10 s): the writer waiting for it gets 503 with Retry-After,
+/// not 500, and a busy database does not make the service not ready.
+#[actix_web::test]
+async fn a_write_lock_held_past_the_busy_timeout_answers_503() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let app = TestApp::new().await;
+    let TestDb::Sqlite { url, .. } = &app.db else { return };
+    let (dept, carrier) = department_and_carrier(&app);
+    let number = s10(1);
+    register(&app, &dept, &number).await;
+    backdate_items(&app);
+    let mut other_process = diesel::SqliteConnection::establish(url.trim_start_matches("sqlite://")).unwrap();
+    other_process.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let event = scan("busy-1", "accepted", "2020-07-10T08:00:00");
+    let reply = app.post("/api/v1/events/batch", Some(&carrier.token), &json!({ "events": [batch_entry(&number, &event)] })).await;
+    assert_retry_later(&reply);
+    assert_eq!(app.get("/readyz", None).await.status, 200, "busy is not broken");
+    other_process.batch_execute("ROLLBACK").unwrap();
+    let reply = app.post("/api/v1/events/batch", Some(&carrier.token), &json!({ "events": [batch_entry(&number, &event)] })).await;
+    assert_eq!(reply.body["created"], 1, "{}", reply.text);
+}
+
+/// Every connection of the pool held elsewhere (slow requests, a stuck
+/// report): a request waits the pool's timeout (5 s) and then gets 503
+/// with Retry-After.
+#[actix_web::test]
+async fn an_exhausted_pool_answers_503_with_retry_after() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let held: Vec<_> = (0..app.state.pool.max_size()).map(|_| app.state.pool.get().unwrap()).collect();
+    assert_retry_later(&app.get(&format!("/api/v1/items/{}", s10(1)), Some(&dept.token)).await);
+    drop(held);
+    app.get(&format!("/api/v1/items/{}", s10(1)), Some(&dept.token)).await.problem(404);
+}
+
+/// PostgreSQL restarted or failed over: every connection the pool holds is
+/// dead. They are found out and replaced as they are checked out, so the
+/// next requests succeed instead of failing.
+#[actix_web::test]
+async fn connections_lost_to_a_database_restart_are_replaced() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::new().await;
+    let TestDb::Postgres { name, .. } = &app.db else { return };
+    let (dept, carrier) = department_and_carrier(&app);
+    let number = s10(1);
+    register(&app, &dept, &number).await;
+    backdate_items(&app);
+    let mut outside = <diesel::PgConnection as diesel::Connection>::establish(app.db.url()).unwrap();
+    let killed = diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    ))
+    .execute(&mut outside)
+    .unwrap();
+    assert!(killed > 0);
+    let event = scan("lost-1", "accepted", "2020-07-10T08:00:00");
+    assert_eq!(app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), &event).await.status, 201);
+    assert_eq!(app.get(&format!("/api/v1/items/{number}"), Some(&dept.token)).await.status, 200);
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+}
