@@ -56,7 +56,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     if write_health.is_failing() {
         // The flag is only cleared by a write that succeeds, and a service
         // reported not ready gets no traffic to write: so write here.
-        state.db(move |conn| write_health.probe(conn).map_err(ApiError::from)).await?;
+        let now = state.clock.now();
+        state.db(move |conn| write_health.probe(conn, now).map_err(ApiError::from)).await?;
     }
     Ok(HttpResponse::Ok().json(Health { status: "ok".into() }))
 }

@@ -145,7 +145,6 @@ impl ResponseError for ApiError {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
             ApiError::Transient(kind) => {
-                tracing::warn!(fault = ?kind, "database failure; asked the client to retry");
                 response.insert_header((header::RETRY_AFTER, kind.retry_after_seconds().to_string()));
             }
             ApiError::Unauthorized(_) => {

@@ -141,8 +141,8 @@ impl WriteHealth {
 
     /// Writes a little to the database (enough to need new pages and a
     /// commit to disk) and records whether that worked.
-    pub fn probe(&self, conn: &mut DbConn) -> Result<(), Error> {
-        let written = write_probe(conn);
+    pub fn probe(&self, conn: &mut DbConn, now: chrono::DateTime<chrono::Utc>) -> Result<(), Error> {
+        let written = write_probe(conn, now);
         match &written {
             Ok(()) => {
                 if self.failing.swap(false, Ordering::Relaxed) {
@@ -161,11 +161,11 @@ const PROBE_BYTES: usize = 64 * 1024;
 
 /// Replaces the one probe row with fresh random bytes (random, so that
 /// PostgreSQL cannot compress them away) and commits.
-fn write_probe(conn: &mut DbConn) -> Result<(), Error> {
+fn write_probe(conn: &mut DbConn, now: chrono::DateTime<chrono::Utc>) -> Result<(), Error> {
     use diesel::sql_types::{Binary, Text};
     use diesel::RunQueryDsl;
     let filler: Vec<u8> = (0..PROBE_BYTES / 16).flat_map(|_| uuid::Uuid::new_v4().into_bytes()).collect();
-    let written_at = chrono::Utc::now().to_rfc3339();
+    let written_at = now.to_rfc3339();
     conn.write_transaction(|conn| {
         conn.batch_execute("DELETE FROM write_probes")?;
         diesel::sql_query("INSERT INTO write_probes (id, written_at, filler) VALUES (1, $1, $2)")
