@@ -72,7 +72,11 @@ impl AppState {
                 tracing::warn!(error = %e, "no database connection");
                 ApiError::Unavailable
             })?;
-            work(&mut conn)
+            let outcome = work(&mut conn);
+            if let Err(e) = &outcome {
+                pool.write_health().observe(crate::db::faults::MaybeTransient::transient(e));
+            }
+            outcome
         })
         .await
         .map_err(ApiError::internal)?

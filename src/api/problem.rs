@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::faults::{MaybeTransient, Transient};
 use crate::domain::FieldError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -55,6 +56,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("database unavailable")]
     Unavailable,
+    /// A database failure that passes (see [`Transient`]): 503 with `Retry-After`.
+    #[error("database: {0:?}")]
+    Transient(Transient),
     #[error("internal error")]
     Internal(String),
     /// A problem already worked out (e.g. for one entry of a batch).
@@ -82,7 +86,7 @@ impl ApiError {
             ApiError::Conflict { .. } => ("/problems/conflict", "Conflicts with existing data"),
             ApiError::PayloadTooLarge(_) => ("/problems/payload-too-large", "Request too large"),
             ApiError::UnsupportedMediaType(_) => ("/problems/unsupported-media-type", "Unsupported content type"),
-            ApiError::Unavailable => ("/problems/unavailable", "Service temporarily unavailable"),
+            ApiError::Unavailable | ApiError::Transient(_) => ("/problems/unavailable", "Service temporarily unavailable"),
             ApiError::Internal(_) => ("/problems/internal", "Internal error"),
             ApiError::Problem(p) => return (**p).clone(),
         };
@@ -98,6 +102,7 @@ impl ApiError {
             }
             ApiError::Conflict { detail, existing_id } => (detail.clone(), vec![], existing_id.clone()),
             ApiError::Unavailable => ("the database is not reachable; retry shortly".into(), vec![], None),
+            ApiError::Transient(kind) => (kind.detail().into(), vec![], None),
             // The cause is logged, never shown: it may name tables or hosts.
             ApiError::Internal(_) => ("an unexpected error occurred; it has been logged".into(), vec![], None),
             other => (other.to_string(), vec![], None),
@@ -124,7 +129,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Transient(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Problem(p) => StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -139,6 +144,9 @@ impl ResponseError for ApiError {
             ApiError::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
+            ApiError::Transient(kind) => {
+                response.insert_header((header::RETRY_AFTER, kind.retry_after_seconds().to_string()));
+            }
             ApiError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
@@ -150,14 +158,56 @@ impl ResponseError for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match &err {
-            // Lock contention and lost connections are transient: ask the client to retry.
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection, _) => {
-                ApiError::Unavailable
+        match crate::db::faults::transient(&err) {
+            // Lock contention, a full disk, a lost connection: ask the client to retry.
+            Some(kind) => {
+                tracing::warn!(error = %err, fault = ?kind, "transient database failure");
+                ApiError::Transient(kind)
             }
-            Error::DatabaseError(_, info) if info.message().contains("database is locked") => ApiError::Unavailable,
-            _ => ApiError::internal(err),
+            None => ApiError::internal(err),
         }
+    }
+}
+
+impl MaybeTransient for ApiError {
+    fn transient(&self) -> Option<Transient> {
+        match self {
+            ApiError::Transient(kind) => Some(*kind),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn transient_database_failures_are_503_with_retry_after() {
+        for (error, retry_after) in [
+            (database_error(DatabaseErrorKind::Unknown, "deadlock detected"), "1"),
+            (database_error(DatabaseErrorKind::SerializationFailure, "could not serialize access due to concurrent update"), "1"),
+            (database_error(DatabaseErrorKind::Unknown, "database is locked"), "2"),
+            (database_error(DatabaseErrorKind::Unknown, "database or disk is full"), "30"),
+            (database_error(DatabaseErrorKind::ClosedConnection, "server closed the connection unexpectedly"), "5"),
+        ] {
+            let api_error = ApiError::from(error);
+            let response = api_error.error_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{api_error:?}");
+            assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), retry_after, "{api_error:?}");
+            assert_eq!(api_error.problem().kind, "/problems/unavailable");
+        }
+    }
+
+    #[test]
+    fn other_database_errors_stay_internal_and_hidden() {
+        let api_error = ApiError::from(database_error(DatabaseErrorKind::Unknown, "no such table: itemz"));
+        assert_eq!(api_error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!api_error.problem().detail.contains("itemz"));
     }
 }

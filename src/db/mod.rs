@@ -6,9 +6,11 @@
 //! which begins IMMEDIATE on SQLite so that concurrent writers wait for the
 //! lock instead of failing with SQLITE_BUSY.
 
+pub mod faults;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -25,7 +27,29 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<ConnectionManager>;
+/// The connection pool, and what it has seen of the database's health.
+/// Dereferences to the r2d2 pool.
+#[derive(Clone)]
+pub struct Pool {
+    connections: r2d2::Pool<ConnectionManager>,
+    write_health: Arc<faults::WriteHealth>,
+}
+
+impl Pool {
+    /// Whether writes currently fail for lack of storage (shared by every clone).
+    pub fn write_health(&self) -> Arc<faults::WriteHealth> {
+        self.write_health.clone()
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<ConnectionManager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.connections
+    }
+}
+
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
 /// Where the data lives, parsed from the database URL.
@@ -155,13 +179,13 @@ pub fn connect(target: &DbTarget, sqlite_sync: SqliteSync, pool_size: u32) -> Re
     // A PostgreSQL connection can die with its server and is checked before
     // use; a SQLite one cannot, and the check would cost a query per request.
     let check = matches!(target, DbTarget::Postgres(_));
-    let pool = r2d2::Pool::builder()
+    let connections = r2d2::Pool::builder()
         .test_on_check_out(check)
         .max_size(pool_size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
         .build(manager)?;
-    Ok(pool)
+    Ok(Pool { connections, write_health: Arc::default() })
 }
 
 fn ensure_parent_dir(path: &Path) -> Result<(), DbError> {
@@ -280,12 +304,61 @@ impl DbConn {
                 Ok(value)
             }
             Err(err) => {
-                AnsiTransactionManager::rollback_transaction(sqlite)?;
+                // SQLite rolls a transaction back by itself on some errors
+                // (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM), and our ROLLBACK
+                // then fails. The first error is the one that explains what
+                // happened; diesel marks the connection broken, and the pool
+                // replaces it.
+                if let Err(rollback) = AnsiTransactionManager::rollback_transaction(sqlite) {
+                    tracing::warn!(error = %rollback, "rolling back a failed write transaction failed too");
+                }
                 Err(err)
             }
         }
     }
+
+    /// [`DbConn::write_transaction`], run again when the database aborted it
+    /// to resolve a deadlock or a serialization failure: a few times, after
+    /// short randomised pauses (so that the two sides do not collide again),
+    /// and then the error is returned. Inside another transaction it runs
+    /// once: only the outermost transaction can be run again.
+    pub fn write_transaction_retrying<T, E, F>(&mut self, mut f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error> + faults::MaybeTransient,
+    {
+        if self.in_transaction()? {
+            return self.write_transaction(f);
+        }
+        let mut attempt = 0;
+        loop {
+            match self.write_transaction(&mut f) {
+                Err(err) if err.transient() == Some(faults::Transient::Conflict) && attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    let pause = CONFLICT_PAUSE * 2u32.pow(attempt) / 2;
+                    tracing::info!(attempt, "transaction aborted by a conflict with another; running it again");
+                    std::thread::sleep(pause + pause.mul_f64(rand::random::<f64>()));
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    fn in_transaction(&mut self) -> QueryResult<bool> {
+        let depth = match self {
+            DbConn::Postgresql(c) => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?,
+            DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?,
+        };
+        Ok(depth.is_some())
+    }
 }
+
+/// Times a transaction aborted by a deadlock or serialization failure is
+/// run again before the client gets 503: a conflict is between two
+/// transactions, and one of them wins each time, so a handful is plenty.
+const CONFLICT_RETRIES: u32 = 4;
+/// The first pause before running it again; it doubles each time, plus up to as much at random.
+const CONFLICT_PAUSE: Duration = Duration::from_millis(10);
 
 #[cfg(test)]
 mod tests {

@@ -169,7 +169,12 @@ pub fn record_many(conn: &mut DbConn, rows: &[NewEvent]) -> QueryResult<Vec<Reco
     for (index, row) in rows.iter().enumerate() {
         first_with_key.entry(key_of(row)).or_insert(index);
     }
-    let firsts: Vec<&NewEvent> = rows.iter().enumerate().filter(|(i, row)| first_with_key[&key_of(row)] == *i).map(|(_, row)| row).collect();
+    let mut firsts: Vec<&NewEvent> = rows.iter().enumerate().filter(|(i, row)| first_with_key[&key_of(row)] == *i).map(|(_, row)| row).collect();
+    // Two transactions inserting the same new keys wait on each other's
+    // uncommitted rows; in different orders each would hold a key the other
+    // waits for (a deadlock on PostgreSQL). In key order, the later one
+    // waits for the earlier one's first key and then finds them all taken.
+    firsts.sort_by(|a, b| (&a.carrier_org_id, &a.client_event_id).cmp(&(&b.carrier_org_id, &b.client_event_id)));
     let inserted = insert_new(conn, &firsts)?;
     let known_before: Vec<ClientKey> = firsts.iter().map(|row| key_of(row)).filter(|key| !inserted.contains_key(key)).collect();
     let known = find_by_client_ids(conn, &known_before)?;

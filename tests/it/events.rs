@@ -7,7 +7,7 @@ use crate::util::{Party, Reply, TestApp};
 use exampost::domain::OrgKind;
 
 /// A scan of `type` at `time` (local Vietnam time, with offset).
-fn scan(client_event_id: &str, event_type: &str, time: &str) -> Value {
+pub(crate) fn scan(client_event_id: &str, event_type: &str, time: &str) -> Value {
     let mut event = json!({
         "client_event_id": client_event_id,
         "type": event_type,
@@ -46,7 +46,7 @@ fn scan_log(prefix: &str) -> Vec<Value> {
     .collect()
 }
 
-async fn register(app: &TestApp, dept: &Party, number: &str) {
+pub(crate) async fn register(app: &TestApp, dept: &Party, number: &str) {
     let reply = app.post("/api/v1/items", Some(&dept.token), &item_json(number, "2020-THPT")).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
 }
@@ -55,7 +55,7 @@ async fn post_event(app: &TestApp, carrier: &Party, number: &str, event: &Value)
     app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), event).await
 }
 
-fn batch_entry(number: &str, event: &Value) -> Value {
+pub(crate) fn batch_entry(number: &str, event: &Value) -> Value {
     let mut entry = event.clone();
     entry["tracking_number"] = json!(number);
     entry
@@ -66,7 +66,7 @@ fn timeline_types(detail: &Value) -> Vec<String> {
 }
 
 /// Items registered in 2020 so that 2020 scan times are neither future nor too early.
-fn backdate_items(app: &TestApp) {
+pub(crate) fn backdate_items(app: &TestApp) {
     use diesel::RunQueryDsl;
     diesel::sql_query("UPDATE items SET created_at = '2020-07-01 00:00:00'").execute(&mut *app.conn()).unwrap();
 }

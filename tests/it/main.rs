@@ -9,6 +9,7 @@ mod cli;
 mod csv;
 mod errors;
 mod events;
+mod faults;
 mod health;
 mod hostile;
 mod items;

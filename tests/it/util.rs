@@ -144,6 +144,11 @@ impl TestApp {
         Self::build(TestDb::new(), Arc::new(ManualClock::new(chrono::Utc::now())), Default::default(), webhook_policy).await
     }
 
+    /// The server over a database made elsewhere (e.g. on a small disk).
+    pub async fn with_db(db: TestDb) -> TestApp {
+        Self::build(db, Arc::new(ManualClock::new(chrono::Utc::now())), Default::default(), loopback_webhooks()).await
+    }
+
     /// A server behind a reverse proxy on loopback: it believes the
     /// `X-Forwarded-For` and `Forwarded` headers that tests send.
     pub async fn behind_proxy() -> TestApp {

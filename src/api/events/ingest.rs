@@ -173,28 +173,32 @@ pub fn record_each(
     if rows.is_empty() {
         return Ok(outcomes.into_iter().map(|o| o.expect("every entry has an outcome")).collect());
     }
-    conn.write_transaction(|conn| {
+    // Run again as a whole when the database aborts it to break a deadlock:
+    // an aborted attempt kept nothing.
+    let recorded = conn.write_transaction_retrying(|conn| {
+        let recorded = store::events::record_many(conn, &rows)?;
         let mut touched: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-        for ((index, tracking_number), recorded) in pending.into_iter().zip(store::events::record_many(conn, &rows)?) {
-            let outcome = match recorded {
-                Recorded::Created(event) => {
-                    touched.entry(event.item_id).or_default().push(event.id);
-                    Outcome::Created(event)
-                }
-                Recorded::Replayed(event) => Outcome::Replayed(event),
-                Recorded::Conflict(existing) => Outcome::Rejected(
-                    ApiError::Conflict {
-                        detail: format!("client_event_id {} was used for a different event", existing.client_event_id),
-                        existing_id: Some(existing.public_id),
-                    }
-                    .problem(),
-                ),
-            };
-            outcomes[index] = Some((outcome, Some(tracking_number)));
+        for event in recorded.iter().filter_map(|r| if let Recorded::Created(event) = r { Some(event) } else { None }) {
+            touched.entry(event.item_id).or_default().push(event.id);
         }
         let item_ids: Vec<i64> = touched.keys().copied().collect();
         let refreshed = store::events::refresh_items(conn, &item_ids)?;
         crate::escalation::after_events(conn, &refreshed, &touched, now)?;
-        Ok(outcomes.into_iter().map(|o| o.expect("every entry has an outcome")).collect())
-    })
+        Ok::<_, ApiError>(recorded)
+    })?;
+    for ((index, tracking_number), recorded) in pending.into_iter().zip(recorded) {
+        let outcome = match recorded {
+            Recorded::Created(event) => Outcome::Created(event),
+            Recorded::Replayed(event) => Outcome::Replayed(event),
+            Recorded::Conflict(existing) => Outcome::Rejected(
+                ApiError::Conflict {
+                    detail: format!("client_event_id {} was used for a different event", existing.client_event_id),
+                    existing_id: Some(existing.public_id),
+                }
+                .problem(),
+            ),
+        };
+        outcomes[index] = Some((outcome, Some(tracking_number)));
+    }
+    Ok(outcomes.into_iter().map(|o| o.expect("every entry has an outcome")).collect())
 }

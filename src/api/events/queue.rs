@@ -17,6 +17,7 @@ use super::ingest::{record_each, Outcome};
 use crate::api::auth::Caller;
 use crate::api::problem::ApiError;
 use crate::clock::Clock;
+use crate::db::faults::MaybeTransient;
 use crate::db::Pool;
 
 /// Scans recorded in one transaction at most.
@@ -73,7 +74,9 @@ fn serve_groups(waiting: &Receiver<Job>, mut record: impl FnMut(&[Job]) -> Resul
         group.extend(waiting.try_iter().take(MAX_GROUP - 1));
         match guarded(&mut record, &group) {
             Ok(outcomes) => answer(group, outcomes),
-            Err(e) if group.len() > 1 && !matches!(e, ApiError::Unavailable) => {
+            // One scan must not sink the others: a group that failed for any
+            // reason but the database being away is tried again scan by scan.
+            Err(e) if group.len() > 1 && !matches!(e, ApiError::Unavailable | ApiError::Transient(_)) => {
                 tracing::warn!(error = ?e, scans = group.len(), "a group of scans failed; recording them one by one");
                 for job in group {
                     let outcome = guarded(&mut record, std::slice::from_ref(&job)).and_then(|outcomes| {
@@ -92,6 +95,7 @@ fn serve_groups(waiting: &Receiver<Job>, mut record: impl FnMut(&[Job]) -> Resul
                 for job in group {
                     let error = match e {
                         ApiError::Unavailable => ApiError::Unavailable,
+                        ApiError::Transient(kind) => ApiError::Transient(kind),
                         _ => ApiError::internal(format!("recording the scan failed: {e:?}")),
                     };
                     let _ = job.reply.send(Err(error));
@@ -122,7 +126,7 @@ fn record_group(pool: &Pool, clock: &dyn Clock, group: &[Job]) -> Result<Vec<Out
         ApiError::Unavailable
     })?;
     let entries = group.iter().map(|job| (&job.caller, Ok(job.entry.clone()))).collect();
-    let outcomes = record_each(&mut conn, entries, clock.now())?;
+    let outcomes = record_each(&mut conn, entries, clock.now()).inspect_err(|e| pool.write_health().observe(e.transient()))?;
     Ok(outcomes.into_iter().map(|(outcome, _)| outcome).collect())
 }
 

@@ -256,28 +256,43 @@ pub async fn create_items_batch(
 }
 
 /// Stores the valid entries in one transaction, each in its own savepoint.
+/// Results come in the order of `checked`.
 pub(crate) fn store_batch(conn: &mut DbConn, scope: &ItemScope, checked: Vec<Checked>) -> Result<Vec<EntryResult>, ApiError> {
-    conn.write_transaction(|conn| {
-        checked
-            .into_iter()
-            .map(|(index, entry)| {
-                let new = match entry {
-                    Ok(new) => new,
-                    Err(problem) => {
-                        return Ok(EntryResult::rejected(index, None, problem))
-                    }
-                };
-                let outcome = conn.transaction(|conn| store::items::register(conn, &new))?;
+    let mut results: Vec<Option<EntryResult>> = Vec::with_capacity(checked.len());
+    let mut valid: Vec<(usize, usize, NewItem)> = Vec::with_capacity(checked.len());
+    for (position, (index, entry)) in checked.into_iter().enumerate() {
+        match entry {
+            Ok(new) => {
+                valid.push((position, index, new));
+                results.push(None);
+            }
+            Err(problem) => results.push(Some(EntryResult::rejected(index, None, problem))),
+        }
+    }
+    // Two uploads registering the same new numbers each wait on the other's
+    // uncommitted rows; in different orders, each would hold a number the
+    // other waits for (a deadlock on PostgreSQL). In key order the later one
+    // just waits for the earlier.
+    valid.sort_by(|(_, _, a), (_, _, b)| (&a.season, &a.tracking_number).cmp(&(&b.season, &b.tracking_number)));
+    let stored = conn.write_transaction_retrying(|conn| {
+        valid
+            .iter()
+            .map(|(_, index, new)| {
+                let outcome = conn.transaction(|conn| store::items::register(conn, new))?;
                 let (status, item, error) = match outcome {
                     Registered::Created(item) => (EntryStatus::Created, item, None),
                     Registered::Replayed(item) => (EntryStatus::Duplicate, item, None),
                     Registered::Conflict(item) => (EntryStatus::Rejected, item.clone(), Some(conflict(&item, scope).problem())),
                 };
                 let id = error.is_none().then(|| item.public_id.clone());
-                Ok(EntryResult { index, status, id, tracking_number: Some(item.tracking_number), error })
+                Ok(EntryResult { index: *index, status, id, tracking_number: Some(item.tracking_number), error })
             })
             .collect::<Result<Vec<_>, ApiError>>()
-    })
+    })?;
+    for ((position, _, _), result) in valid.iter().zip(stored) {
+        results[*position] = Some(result);
+    }
+    Ok(results.into_iter().flatten().collect())
 }
 
 /// Read an item by tracking number, with its timeline.
