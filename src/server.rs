@@ -64,6 +64,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         clock,
         lookup_limit: crate::api::lookup_limit(config.lookups_per_minute),
         guesses: Default::default(),
+        token_guard: crate::api::auth::TokenGuard::new(&config.token_limits),
     });
     if let Some(every) = config.sweep_every {
         actix_web::rt::spawn(sweep_forever(state.clone(), every));

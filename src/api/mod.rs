@@ -1,6 +1,7 @@
 //! The HTTP API: one `config` per area registers its routes; the OpenAPI
 //! document is collected from the same registrations.
 
+pub mod attempts;
 pub mod auth;
 pub mod batch;
 pub mod cases;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub guesses: public::GuessThrottle,
     /// Single scans, recorded in groups by one writer.
     pub scans: events::IngestQueue,
+    /// Token request limits, the secret verifier and the client standing cache.
+    pub token_guard: auth::TokenGuard,
 }
 
 pub type LookupLimit = actix_governor::GovernorConfig<actix_governor::PeerIpKeyExtractor, actix_governor::governor::middleware::NoOpMiddleware>;

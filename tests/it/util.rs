@@ -24,6 +24,8 @@ pub const TEST_SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256";
 pub enum TestDb {
     Sqlite { _dir: tempfile::TempDir, url: String },
     Postgres { admin_url: String, name: String, url: String },
+    /// Another server's database: used, never created or dropped.
+    Shared { url: String },
 }
 
 impl TestDb {
@@ -47,7 +49,7 @@ impl TestDb {
 
     pub fn url(&self) -> &str {
         match self {
-            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } | TestDb::Shared { url } => url,
         }
     }
 }
@@ -122,12 +124,21 @@ pub fn test_config(url: &str) -> Config {
         mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
         dispatch_every: None,
         lookups_per_minute: 10,
+        token_limits: Default::default(),
     }
 }
 
 impl TestApp {
     pub async fn new() -> TestApp {
-        let db = TestDb::new();
+        TestApp::on(TestDb::new()).await
+    }
+
+    /// A second replica: its own server, clock and caches over this app's database.
+    pub async fn replica(&self) -> TestApp {
+        TestApp::on(TestDb::Shared { url: self.db.url().to_string() }).await
+    }
+
+    async fn on(db: TestDb) -> TestApp {
         let config = test_config(db.url());
         let pool: Pool = exampost::server::open_database(&config).expect("open test database");
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
@@ -138,6 +149,7 @@ impl TestApp {
             clock: clock.clone(),
             lookup_limit: exampost::api::lookup_limit(config.lookups_per_minute),
             guesses: Default::default(),
+            token_guard: exampost::api::auth::TokenGuard::new(&config.token_limits),
         });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -159,7 +171,8 @@ impl TestApp {
     /// A real client of the organization, with a token minted by the server's keys.
     pub fn party(&self, org: &Organization, role: Role) -> Party {
         let (client, _secret) = exampost::admin::create_client(&mut self.conn(), &org.code, "test client", role).unwrap();
-        let token = self.state.tokens.issue(&client.id, &org.id, role, &org.province);
+        let subject = exampost::auth::TokenSubject { client_id: &client.id, org_id: &org.id, role, province: &org.province, generation: 0 };
+        let token = self.state.tokens.issue(subject, chrono::Utc::now());
         Party { token }
     }
 
