@@ -126,7 +126,8 @@ impl ClientStandings {
 /// `error` code, so OAuth client libraries report it properly.
 #[derive(Debug)]
 pub struct TokenRefusal {
-    problem: Problem,
+    /// Boxed: refusals travel through several `Result`s on the way out.
+    problem: Box<Problem>,
     oauth_error: &'static str,
     retry_after: Option<u64>,
     /// RFC 6749 §5.2: answer a failed HTTP Basic authentication with a Basic challenge.
@@ -144,7 +145,7 @@ impl From<ApiError> for TokenRefusal {
         if let ApiError::Internal(cause) = &err {
             tracing::error!(%cause, "internal error");
         }
-        let problem = err.problem();
+        let problem = Box::new(err.problem());
         let (oauth_error, retry_after) = match problem.status {
             401 => ("invalid_client", None),
             400 | 413 | 415 | 422 => ("invalid_request", None),
@@ -158,7 +159,7 @@ impl From<ApiError> for TokenRefusal {
 impl TokenRefusal {
     /// A 400 naming the field, as RFC 6749 wants for a bad or missing `grant_type`.
     fn bad_field(field: &str, reason: impl Into<String>, oauth_error: &'static str) -> Self {
-        let mut problem = ApiError::field(field, reason).problem();
+        let mut problem = Box::new(ApiError::field(field, reason).problem());
         problem.status = 400;
         (problem.kind, problem.title) = match oauth_error {
             "unsupported_grant_type" => ("/problems/unsupported-grant-type".into(), "Unsupported grant type".into()),
@@ -168,14 +169,14 @@ impl TokenRefusal {
     }
 
     fn throttled(seconds: u64, detail: String) -> Self {
-        let problem = Problem {
+        let problem = Box::new(Problem {
             kind: "/problems/too-many-requests".into(),
             title: "Too many requests".into(),
             status: 429,
             detail,
             errors: vec![],
             existing_id: None,
-        };
+        });
         TokenRefusal { problem, oauth_error: "temporarily_unavailable", retry_after: Some(seconds), basic_challenge: false }
     }
 
