@@ -272,6 +272,8 @@ fn read_credentials(req: &HttpRequest, body: &[u8]) -> Result<Credentials, Token
             return Err(ApiError::field(missing, "is required (or use HTTP Basic client authentication)").into());
         }
     };
+    // Ids pasted from a terminal often carry a stray space or newline.
+    let credentials = Credentials { client_id: credentials.client_id.trim().to_string(), ..credentials };
     if credentials.client_id.chars().count() > MAX_CLIENT_ID_CHARS {
         return Err(ApiError::field("client_id", format!("is at most {MAX_CLIENT_ID_CHARS} characters")).into());
     }

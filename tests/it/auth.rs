@@ -165,7 +165,7 @@ async fn oauth_client_credentials_requests_get_a_token() {
     let with_basic = form_token(&app, &[("authorization", &authorization)], "grant_type=client_credentials&scope=").await;
     assert_eq!(with_basic.status, 200, "{}", with_basic.text);
 
-    let json_with_grant = app.post("/api/v1/auth/token", None, &json!({"grant_type": "client_credentials", "client_id": client.id, "client_secret": secret})).await;
+    let json_with_grant = app.post("/api/v1/auth/token", None, &json!({"grant_type": "client_credentials", "client_id": format!(" {}\n", client.id), "client_secret": secret})).await;
     assert_eq!(json_with_grant.status, 200, "{}", json_with_grant.text);
 
     let wrong = basic(&client.id, "eps_wrong");
