@@ -1,5 +1,7 @@
 //! Creating organizations and API clients: shared by the admin API and the
-//! `exampost org create` / `client create` commands.
+//! `exampost org create` / `client create|list|revoke|rotate` commands.
+
+use chrono::NaiveDateTime;
 
 use crate::auth::{generate_secret, hash_secret};
 use crate::db::DbConn;
@@ -91,4 +93,60 @@ pub fn create_client_with(
     };
     let client = store::clients::create(conn, &new)?;
     Ok((client, secret.to_string()))
+}
+
+/// Why a client could not be revoked or given a new secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientChangeError {
+    #[error("no client with id {0}")]
+    NotFound(String),
+    #[error("client {0} is revoked; a revoked client stays revoked, create a new one instead")]
+    Revoked(String),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// A page of clients, optionally of the organization with this code (an
+/// unknown code is refused, naming `organization`).
+pub fn list_clients(
+    conn: &mut DbConn,
+    org_code: Option<&str>,
+    after_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(ApiClient, Organization)>, AdminError> {
+    let org_id = match org_code {
+        None => None,
+        Some(code) => {
+            let code = code.trim().to_uppercase();
+            let org = store::organizations::find_by_code(conn, &code)?
+                .ok_or_else(|| AdminError::Invalid(vec![FieldError::new("organization", format!("no organization with code {code}"))]))?;
+            Some(org.id)
+        }
+    };
+    Ok(store::clients::list(conn, org_id.as_deref(), after_id, limit)?)
+}
+
+/// Revokes a client for good. Revoking twice is harmless and keeps the first time.
+pub fn revoke_client(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<(ApiClient, Organization), ClientChangeError> {
+    conn.write_transaction(|conn| {
+        store::clients::revoke(conn, id, at)?;
+        store::clients::find(conn, id)?.ok_or_else(|| ClientChangeError::NotFound(id.to_string()))
+    })
+}
+
+/// Gives an active client a new secret (returned, shown once) and a new
+/// credential generation, which ends every token issued before.
+pub fn rotate_client_secret(conn: &mut DbConn, id: &str) -> Result<(ApiClient, Organization, String), ClientChangeError> {
+    let secret = generate_secret();
+    // Hashed before the transaction: argon2 takes tens of milliseconds and
+    // SQLite's write lock would be held for all of them.
+    let hash = hash_secret(&secret);
+    conn.write_transaction(|conn| {
+        let changed = store::clients::rotate_secret(conn, id, &hash)?;
+        let (client, org) = store::clients::find(conn, id)?.ok_or_else(|| ClientChangeError::NotFound(id.to_string()))?;
+        if changed == 0 {
+            return Err(ClientChangeError::Revoked(id.to_string()));
+        }
+        Ok((client, org, secret))
+    })
 }

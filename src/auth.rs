@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use base64::Engine;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -27,11 +27,125 @@ pub fn hash_secret(secret: &str) -> String {
 /// Checks a secret against a stored hash. With no stored hash (unknown
 /// client) it still does the work, so timing does not tell which clients exist.
 pub fn verify_secret(secret: &str, stored: Option<&str>) -> bool {
+    verify_secret_in(&mut Vec::new(), secret, stored)
+}
+
+/// The most argon2 memory a stored hash may ask for (64 MiB), so that a
+/// tampered row cannot make a check allocate without bound.
+const MAX_ARGON2_BLOCKS: usize = 64 * 1024;
+
+/// [`verify_secret`] with argon2's working memory (19 MiB with the default
+/// parameters) in `memory`, kept by the caller from one check to the next.
+/// Allocating it afresh for each check is what let glibc keep arenas of
+/// 58 MB each, several per thread.
+pub fn verify_secret_in(memory: &mut Vec<argon2::Block>, secret: &str, stored: Option<&str>) -> bool {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let dummy = DUMMY.get_or_init(|| hash_secret("no such client"));
     let hash = stored.unwrap_or(dummy);
     let Ok(parsed) = PasswordHash::new(hash) else { return false };
-    Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok() && stored.is_some()
+    matches_hash(memory, secret, &parsed).unwrap_or(false) && stored.is_some()
+}
+
+/// Recomputes the hash of `secret` with the stored salt and parameters and
+/// compares it in constant time; `None` when the stored hash is unusable.
+fn matches_hash(memory: &mut Vec<argon2::Block>, secret: &str, stored: &PasswordHash<'_>) -> Option<bool> {
+    let algorithm = argon2::Algorithm::try_from(stored.algorithm).ok()?;
+    let version = match stored.version {
+        Some(v) => argon2::Version::try_from(v).ok()?,
+        None => argon2::Version::default(),
+    };
+    let params = argon2::Params::try_from(stored).ok()?;
+    let expected = stored.hash?;
+    let mut salt_buffer = [0u8; 64];
+    let salt = stored.salt?.decode_b64(&mut salt_buffer).ok()?;
+    let blocks = params.block_count();
+    if blocks > MAX_ARGON2_BLOCKS {
+        return None;
+    }
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut computed = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(secret.as_bytes(), salt, &mut computed, &mut memory[..blocks])
+        .ok()?;
+    // `Output`'s equality is constant-time.
+    Some(argon2::password_hash::Output::new(&computed).ok()? == expected)
+}
+
+/// Checks client secrets on a few dedicated threads.
+///
+/// Each argon2 check takes 19 MiB. Run on the shared blocking pool, every
+/// thread that ever ran one kept glibc arenas of that size, and 300 wrong
+/// attempts grew the server to 3.3 GB for good. Here at most `threads` checks
+/// run at once, each thread reusing one buffer for all of its checks, and at
+/// most `queue` more
+/// wait (asynchronously); beyond that `try_admit` says no at once, so the
+/// caller can answer 503 instead of queueing without bound.
+pub struct SecretVerifier {
+    jobs: std::sync::mpsc::Sender<VerifyJob>,
+    admission: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+struct VerifyJob {
+    secret: String,
+    stored: Option<String>,
+    answer: tokio::sync::oneshot::Sender<bool>,
+    /// Released when the check is done, not when the caller stops waiting:
+    /// a client that hangs up must not free room for more work than runs.
+    _slot: VerifySlot,
+}
+
+/// A place among the checks running or waiting.
+pub struct VerifySlot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl SecretVerifier {
+    pub fn new(threads: usize, queue: usize) -> Self {
+        let threads = threads.max(1);
+        let (jobs, receiver) = std::sync::mpsc::channel::<VerifyJob>();
+        let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
+        for n in 0..threads {
+            let receiver = receiver.clone();
+            let spawned = std::thread::Builder::new().name(format!("secret-verify-{n}")).spawn(move || {
+                let mut memory = Vec::new();
+                loop {
+                    let next = match receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    // Every sender is gone once the server state is dropped.
+                    let Ok(job) = next else { return };
+                    let (secret, stored) = (job.secret, job.stored);
+                    let check = std::panic::AssertUnwindSafe(|| verify_secret_in(&mut memory, &secret, stored.as_deref()));
+                    let valid = std::panic::catch_unwind(check).unwrap_or_else(|_| {
+                        tracing::error!("secret check panicked; refusing that attempt");
+                        false
+                    });
+                    let _ = job.answer.send(valid);
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a secret-verify thread");
+            }
+        }
+        SecretVerifier { jobs, admission: std::sync::Arc::new(tokio::sync::Semaphore::new(threads + queue)) }
+    }
+
+    /// A slot if one is free now; `None` when `threads + queue` checks are already admitted.
+    pub fn try_admit(&self) -> Option<VerifySlot> {
+        self.admission.clone().try_acquire_owned().ok().map(|permit| VerifySlot { _permit: permit })
+    }
+
+    /// Checks a secret as [`verify_secret`] does, on the verifier's threads.
+    pub async fn verify(&self, slot: VerifySlot, secret: String, stored: Option<String>) -> bool {
+        let (answer, result) = tokio::sync::oneshot::channel();
+        if self.jobs.send(VerifyJob { secret, stored, answer, _slot: slot }).is_err() {
+            return false;
+        }
+        result.await.unwrap_or(false)
+    }
 }
 
 /// A new random client secret (256 bits, URL-safe).
@@ -55,6 +169,11 @@ pub struct Claims {
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
+    /// The client's credential generation when the token was issued: a
+    /// secret rotation starts a new one and ends the tokens of the old.
+    /// Absent (0) in tokens from before generations existed.
+    #[serde(default)]
+    pub gen: i64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -69,6 +188,16 @@ pub enum TokenError {
     BadSignature,
     #[error("token is malformed or lacks required claims")]
     Malformed,
+}
+
+/// Whom a token is issued to.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenSubject<'a> {
+    pub client_id: &'a str,
+    pub org_id: &'a str,
+    pub role: Role,
+    pub province: &'a str,
+    pub generation: i64,
 }
 
 /// Signs and checks access tokens with one HS256 secret.
@@ -90,9 +219,11 @@ impl TokenKeys {
         Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation, ttl }
     }
 
-    /// Issues a token for a client, valid from now for the configured lifetime.
-    pub fn issue(&self, client_id: &str, org_id: &str, role: Role, province: &str) -> String {
-        let now = Utc::now().timestamp();
+    /// Issues a token for a client of this credential generation, valid from
+    /// `now` for the configured lifetime.
+    pub fn issue(&self, client: TokenSubject<'_>, now: DateTime<Utc>) -> String {
+        let TokenSubject { client_id, org_id, role, province, generation } = client;
+        let now = now.timestamp();
         let claims = Claims {
             sub: client_id.into(),
             org: org_id.into(),
@@ -102,6 +233,7 @@ impl TokenKeys {
             iat: now,
             nbf: now,
             exp: now + self.ttl.as_secs() as i64,
+            gen: generation,
         };
         self.sign(&claims)
     }
@@ -135,14 +267,36 @@ mod tests {
         assert!(verify_secret(&secret, Some(&hash)));
         assert!(!verify_secret("wrong", Some(&hash)));
         assert!(!verify_secret(&secret, None));
+        let mut memory = Vec::new();
+        assert!(verify_secret_in(&mut memory, &secret, Some(&hash)));
+        assert_eq!(memory.len(), 19 * 1024, "argon2's default 19 MiB, kept for the next check");
+        assert!(!verify_secret_in(&mut memory, "wrong", Some(&hash)));
+        assert!(verify_secret_in(&mut memory, &secret, Some(&hash)), "the reused memory gives the same answer");
+        assert!(!verify_secret_in(&mut memory, &secret, Some("$argon2id$v=19$m=9999999,t=2,p=1$c2FsdHNhbHQ$aGFzaA")), "no unbounded memory");
+        assert!(!verify_secret_in(&mut memory, &secret, Some("not a hash")));
+    }
+
+    #[actix_web::test]
+    async fn the_verifier_admits_threads_plus_queue_and_frees_a_slot_per_check() {
+        let verifier = SecretVerifier::new(1, 1);
+        let secret = generate_secret();
+        let hash = hash_secret(&secret);
+        let first = verifier.try_admit().unwrap();
+        let second = verifier.try_admit().unwrap();
+        assert!(verifier.try_admit().is_none(), "one running and one waiting is the bound");
+        assert!(verifier.verify(first, secret.clone(), Some(hash.clone())).await);
+        assert!(!verifier.verify(second, "wrong".into(), Some(hash.clone())).await);
+        let again = verifier.try_admit().expect("finished checks free their slots");
+        assert!(!verifier.verify(again, secret, None).await, "unknown clients never pass");
     }
 
     #[test]
     fn tokens_round_trip_and_reject_tampering() {
         let keys = TokenKeys::new(&[7u8; 32], Duration::from_secs(60));
-        let token = keys.issue("client", "org", Role::Carrier, "phu-tho");
+        let subject = TokenSubject { client_id: "client", org_id: "org", role: Role::Carrier, province: "phu-tho", generation: 3 };
+        let token = keys.issue(subject, Utc::now());
         let claims = keys.verify(&token).unwrap();
-        assert_eq!(claims.role, Role::Carrier);
+        assert_eq!((claims.role, claims.gen), (Role::Carrier, 3));
         let other = TokenKeys::new(&[8u8; 32], Duration::from_secs(60));
         assert_eq!(other.verify(&token), Err(TokenError::BadSignature));
         let expired = Claims { exp: Utc::now().timestamp() - 100, ..claims.clone() };

@@ -97,6 +97,17 @@ pub enum ClientCommand {
         #[arg(long)]
         name: String,
     },
+    /// List API clients (never their secrets), optionally of one organization.
+    List {
+        /// Organization code.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Revoke a client: no more tokens, and its tokens stop working within
+    /// EXAMPOST_CLIENT_CACHE_SECS on every running server.
+    Revoke { id: String },
+    /// Give a client a new secret (printed only once); older tokens stop working too.
+    Rotate { id: String },
 }
 
 fn parse_enum<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
@@ -163,6 +174,13 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
                 serde_json::json!({"client_id": c.id, "client_secret": secret, "organization_id": c.organization_id, "role": c.role})
             })
             .map_err(|e| e.to_string()),
+        Command::Client(ClientCommand::List { org }) => list_all_clients(&mut conn, org.as_deref()),
+        Command::Client(ClientCommand::Revoke { id }) => admin::revoke_client(&mut conn, id.trim(), crate::store::now_utc())
+            .map(|revoked| serde_json::to_value(crate::api::clients::ClientView::from(revoked)).expect("json"))
+            .map_err(|e| e.to_string()),
+        Command::Client(ClientCommand::Rotate { id }) => admin::rotate_client_secret(&mut conn, id.trim())
+            .map(|(client, _, secret)| serde_json::json!({"client_id": client.id, "client_secret": secret}))
+            .map_err(|e| e.to_string()),
         Command::Sweep => crate::escalation::sweep(&mut conn, chrono::Utc::now())
             .map(|report| serde_json::to_value(report).expect("json"))
             .map_err(|e| e.to_string()),
@@ -189,6 +207,22 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
+    }
+}
+
+/// `exampost client list`: every page, as one `{"items": [...]}`.
+fn list_all_clients(conn: &mut crate::db::DbConn, org: Option<&str>) -> Result<serde_json::Value, String> {
+    const PAGE: i64 = 500;
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let rows = admin::list_clients(conn, org, after.as_deref(), PAGE).map_err(|e| e.to_string())?;
+        let full = rows.len() as i64 == PAGE;
+        after = rows.last().map(|(client, _)| client.id.clone());
+        items.extend(rows.into_iter().map(crate::api::clients::ClientView::from));
+        if !full {
+            return Ok(serde_json::json!({ "items": items }));
+        }
     }
 }
 

@@ -62,6 +62,24 @@ pub struct Settings {
     /// client: comma-separated IPs or CIDRs (default: none, the TCP peer is the client).
     #[arg(long, env = "EXAMPOST_TRUSTED_PROXIES", default_value = "", global = true)]
     pub trusted_proxies: String,
+    /// Failed token requests allowed per client id within the failure window.
+    #[arg(long, env = "EXAMPOST_TOKEN_FAILURES_PER_CLIENT", default_value = "10", global = true)]
+    pub token_failures_per_client: String,
+    /// The window, in seconds, over which a client id's failed token requests count.
+    #[arg(long, env = "EXAMPOST_TOKEN_FAILURE_WINDOW_SECS", default_value = "900", global = true)]
+    pub token_failure_window_secs: String,
+    /// Token requests allowed per client address per minute, failed or not.
+    #[arg(long, env = "EXAMPOST_TOKEN_ATTEMPTS_PER_ADDRESS", default_value = "30", global = true)]
+    pub token_attempts_per_address: String,
+    /// Threads that check client secrets (argon2, 19 MiB each); default one per core.
+    #[arg(long, env = "EXAMPOST_TOKEN_VERIFY_THREADS", global = true)]
+    pub token_verify_threads: Option<String>,
+    /// Secret checks that may wait for a verify thread; more get 503 at once.
+    #[arg(long, env = "EXAMPOST_TOKEN_VERIFY_QUEUE", default_value = "64", global = true)]
+    pub token_verify_queue: String,
+    /// Seconds a replica trusts what it read about a token's client (revoked? rotated?).
+    #[arg(long, env = "EXAMPOST_CLIENT_CACHE_SECS", default_value = "5", global = true)]
+    pub client_cache_secs: String,
 }
 
 /// Validated configuration.
@@ -83,6 +101,60 @@ pub struct Config {
     pub lookups_per_minute: u32,
     pub webhook_policy: crate::notify::egress::WebhookPolicy,
     pub trusted_proxies: crate::api::client_addr::TrustedProxies,
+    pub token_limits: TokenLimits,
+}
+
+/// Limits of the token endpoint and the bearer check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenLimits {
+    pub failures_per_client: u32,
+    pub failure_window: Duration,
+    pub attempts_per_address_per_minute: u32,
+    pub verify_threads: usize,
+    pub verify_queue: usize,
+    /// How stale a replica's view of a client may be: the longest a revoked
+    /// client's token keeps working there.
+    pub client_cache_ttl: Duration,
+}
+
+impl Default for TokenLimits {
+    fn default() -> Self {
+        TokenLimits {
+            failures_per_client: 10,
+            failure_window: Duration::from_secs(900),
+            attempts_per_address_per_minute: 30,
+            verify_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            verify_queue: 64,
+            client_cache_ttl: Duration::from_secs(5),
+        }
+    }
+}
+
+impl TokenLimits {
+    fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
+        let defaults = TokenLimits::default();
+        Ok(TokenLimits {
+            failures_per_client: number("EXAMPOST_TOKEN_FAILURES_PER_CLIENT (--token-failures-per-client)", &s.token_failures_per_client, 1u32, 10_000_000)?,
+            failure_window: Duration::from_secs(number(
+                "EXAMPOST_TOKEN_FAILURE_WINDOW_SECS (--token-failure-window-secs)",
+                &s.token_failure_window_secs,
+                1u64,
+                86_400,
+            )?),
+            attempts_per_address_per_minute: number(
+                "EXAMPOST_TOKEN_ATTEMPTS_PER_ADDRESS (--token-attempts-per-address)",
+                &s.token_attempts_per_address,
+                1u32,
+                10_000_000,
+            )?,
+            verify_threads: match &s.token_verify_threads {
+                Some(raw) => number("EXAMPOST_TOKEN_VERIFY_THREADS (--token-verify-threads)", raw, 1usize, 256)?,
+                None => defaults.verify_threads,
+            },
+            verify_queue: number("EXAMPOST_TOKEN_VERIFY_QUEUE (--token-verify-queue)", &s.token_verify_queue, 0usize, 100_000)?,
+            client_cache_ttl: Duration::from_secs(number("EXAMPOST_CLIENT_CACHE_SECS (--client-cache-secs)", &s.client_cache_secs, 0u64, 300)?),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -174,6 +246,7 @@ impl Config {
             lookups_per_minute: number("EXAMPOST_LOOKUPS_PER_MINUTE (--lookups-per-minute)", &s.lookups_per_minute, 1u32, 10_000_000)?,
             trusted_proxies: crate::api::client_addr::TrustedProxies::parse(&s.trusted_proxies)
                 .map_err(|r| bad("EXAMPOST_TRUSTED_PROXIES (--trusted-proxies)", r))?,
+            token_limits: TokenLimits::from_settings(s)?,
         })
     }
 
@@ -233,6 +306,12 @@ mod tests {
             webhook_allow: String::new(),
             webhook_allow_http: "false".into(),
             trusted_proxies: String::new(),
+            token_failures_per_client: "10".into(),
+            token_failure_window_secs: "900".into(),
+            token_attempts_per_address: "30".into(),
+            token_verify_threads: None,
+            token_verify_queue: "64".into(),
+            client_cache_secs: "5".into(),
         }
     }
 
@@ -241,6 +320,7 @@ mod tests {
         let c = Config::from_settings(&defaults()).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.sqlite_sync, SqliteSync::Full);
+        assert_eq!(c.token_limits, TokenLimits::default());
     }
 
     #[test]
@@ -259,6 +339,12 @@ mod tests {
             (Settings { webhook_allow: "10.0.0.0/33".into(), ..defaults() }, "EXAMPOST_WEBHOOK_ALLOW"),
             (Settings { webhook_allow_http: "maybe".into(), ..defaults() }, "EXAMPOST_WEBHOOK_ALLOW_HTTP"),
             (Settings { trusted_proxies: "10.0.0.0/8, proxy".into(), ..defaults() }, "EXAMPOST_TRUSTED_PROXIES"),
+            (Settings { token_failures_per_client: "0".into(), ..defaults() }, "EXAMPOST_TOKEN_FAILURES_PER_CLIENT"),
+            (Settings { token_failure_window_secs: "forever".into(), ..defaults() }, "EXAMPOST_TOKEN_FAILURE_WINDOW_SECS"),
+            (Settings { token_attempts_per_address: "-5".into(), ..defaults() }, "EXAMPOST_TOKEN_ATTEMPTS_PER_ADDRESS"),
+            (Settings { token_verify_threads: Some("0".into()), ..defaults() }, "EXAMPOST_TOKEN_VERIFY_THREADS"),
+            (Settings { token_verify_queue: "many".into(), ..defaults() }, "EXAMPOST_TOKEN_VERIFY_QUEUE"),
+            (Settings { client_cache_secs: "3600".into(), ..defaults() }, "EXAMPOST_CLIENT_CACHE_SECS"),
         ];
         for (settings, name) in cases {
             let err = Config::from_settings(&settings).unwrap_err();

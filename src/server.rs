@@ -84,6 +84,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         guesses: Default::default(),
         webhook_policy: config.webhook_policy.clone(),
         trusted_proxies: config.trusted_proxies.clone(),
+        token_guard: crate::api::auth::TokenGuard::new(&config.token_limits),
     });
     if let Some(every) = config.sweep_every {
         actix_web::rt::spawn(sweep_forever(state.clone(), every));

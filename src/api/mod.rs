@@ -1,6 +1,7 @@
 //! The HTTP API: one `config` per area registers its routes; the OpenAPI
 //! document is collected from the same registrations.
 
+pub mod attempts;
 pub mod auth;
 pub mod batch;
 pub mod cases;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub webhook_policy: crate::notify::egress::WebhookPolicy,
     /// Proxies whose `X-Forwarded-For` / `Forwarded` is believed.
     pub trusted_proxies: client_addr::TrustedProxies,
+    /// Token request limits, the secret verifier and the client standing cache.
+    pub token_guard: auth::TokenGuard,
 }
 
 pub type LookupLimit = throttle::AddressLimit;

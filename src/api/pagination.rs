@@ -32,6 +32,8 @@ pub enum Listing {
     Organizations,
     /// An item's timeline, keyed by event id (a UUID).
     Events,
+    /// API clients, keyed by client id (a UUID).
+    Clients,
 }
 
 impl Listing {
@@ -41,6 +43,7 @@ impl Listing {
             Listing::Cases => "cases",
             Listing::Organizations => "organizations",
             Listing::Events => "events",
+            Listing::Clients => "clients",
         }
     }
 
@@ -48,7 +51,7 @@ impl Listing {
         match self {
             Listing::Items | Listing::Cases => key.parse::<i64>().is_ok_and(|id| id > 0 && id.to_string() == key),
             Listing::Organizations => fields::org_code(key).is_ok_and(|code| code == key),
-            Listing::Events => uuid::Uuid::parse_str(key).is_ok_and(|id| id.hyphenated().to_string() == key),
+            Listing::Events | Listing::Clients => uuid::Uuid::parse_str(key).is_ok_and(|id| id.hyphenated().to_string() == key),
         }
     }
 }
@@ -130,7 +133,7 @@ mod tests {
         matches!(result, Err(ApiError::Validation(errors)) if errors.len() == 1 && errors[0].field == "cursor")
     }
 
-    const ALL: [Listing; 4] = [Listing::Items, Listing::Cases, Listing::Organizations, Listing::Events];
+    const ALL: [Listing; 5] = [Listing::Items, Listing::Cases, Listing::Organizations, Listing::Events, Listing::Clients];
 
     #[test]
     fn strings_this_api_did_not_hand_out_are_refused() {
@@ -158,7 +161,7 @@ mod tests {
         match listing {
             Listing::Items | Listing::Cases => (1i64..=i64::MAX).prop_map(|n| n.to_string()).boxed(),
             Listing::Organizations => "[A-Z0-9][A-Z0-9_-]{1,31}".boxed(),
-            Listing::Events => any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string()).boxed(),
+            Listing::Events | Listing::Clients => any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string()).boxed(),
         }
     }
 

@@ -20,6 +20,7 @@ diesel::table! {
         secret_hash -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        credential_generation -> BigInt,
     }
 }
 

@@ -127,6 +127,7 @@ pub fn test_config(url: &str) -> Config {
         lookups_per_minute: 10,
         webhook_policy: loopback_webhooks(),
         trusted_proxies: Default::default(),
+        token_limits: Default::default(),
     }
 }
 
@@ -179,6 +180,7 @@ impl TestApp {
             guesses: Default::default(),
             webhook_policy: config.webhook_policy.clone(),
             trusted_proxies,
+            token_guard: exampost::api::auth::TokenGuard::new(&config.token_limits),
         });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -200,7 +202,8 @@ impl TestApp {
     /// A real client of the organization, with a token minted by the server's keys.
     pub fn party(&self, org: &Organization, role: Role) -> Party {
         let (client, _secret) = exampost::admin::create_client(&mut self.conn(), &org.code, "test client", role).unwrap();
-        let token = self.state.tokens.issue(&client.id, &org.id, role, &org.province);
+        let subject = exampost::auth::TokenSubject { client_id: &client.id, org_id: &org.id, role, province: &org.province, generation: 0 };
+        let token = self.state.tokens.issue(subject, chrono::Utc::now());
         Party { token }
     }
 
