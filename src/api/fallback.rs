@@ -74,8 +74,13 @@ impl KnownRoutes {
     }
 
     fn methods_for(&self, path: &str) -> Option<Vec<Method>> {
-        let methods: Vec<Method> =
-            self.0.iter().filter(|(def, _)| def.is_match(path)).flat_map(|(_, m)| m.iter().cloned()).collect();
+        let matching: Vec<&(ResourceDef, Vec<Method>)> = self.0.iter().filter(|(def, _)| def.is_match(path)).collect();
+        // A fixed path (`/items/batch`) is its own resource, not a value of a
+        // parameter beside it (`/items/{tracking_number}`): only its methods count.
+        let is_fixed = |def: &ResourceDef| def.pattern_iter().all(|segment| !segment.contains('{'));
+        let fixed: Vec<&(ResourceDef, Vec<Method>)> = matching.iter().copied().filter(|(def, _)| is_fixed(def)).collect();
+        let chosen = if fixed.is_empty() { matching } else { fixed };
+        let methods: Vec<Method> = chosen.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
         (!methods.is_empty()).then_some(methods)
     }
 }
