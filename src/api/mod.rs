@@ -12,6 +12,7 @@ pub mod extract;
 pub mod fallback;
 pub mod health;
 pub mod items;
+pub mod openapi;
 pub mod organizations;
 pub mod pagination;
 pub mod problem;
@@ -138,7 +139,8 @@ fn routes(limit: &LookupLimit) -> impl FnOnce(&mut utoipa_actix_web::service_con
 /// The OpenAPI document, generated from the registered handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let limit = lookup_limit(10);
-    let (_, api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes(&limit)).split_for_parts();
+    let (_, mut api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes(&limit)).split_for_parts();
+    openapi::complete(&mut api);
     api
 }
 
@@ -173,7 +175,7 @@ pub fn app(
     >,
 > {
     let limit = state.lookup_limit.clone();
-    let (app, api) = App::new()
+    let (app, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .app_data(state)
@@ -182,6 +184,7 @@ pub fn app(
         .app_data(fallback::path_config())
         .configure(routes(&limit))
         .split_for_parts();
+    openapi::complete(&mut api);
     let known_routes = web::Data::new(fallback::KnownRoutes::from_openapi(&api));
     app.app_data(known_routes)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))

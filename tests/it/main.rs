@@ -6,6 +6,7 @@ mod auth;
 mod bench;
 mod cases;
 mod cli;
+mod contract;
 mod csv;
 mod errors;
 mod events;
