@@ -190,6 +190,7 @@ pub fn app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .service(web::resource(["/", "/tra-cuu"]).route(web::get().to(lookup_page)))
         .default_service(web::to(fallback::no_route))
+        .wrap(actix_web::middleware::from_fn(fallback::fixed_paths_first))
         .wrap(fallback::problem_for_plain_errors())
         .wrap(tracing_actix_web::TracingLogger::default())
 }
