@@ -137,6 +137,34 @@ pub fn complete(api: &mut utoipa::openapi::OpenApi) {
     add_field_formats(api);
     describe_batches(api);
     close_tagged_unions(api);
+    document_export_formats(api);
+}
+
+/// An operation whose `format` parameter offers `csv` or `html` answers
+/// `text/csv` or `text/html` with them: its 200 says so, beside the JSON.
+fn document_export_formats(api: &mut utoipa::openapi::OpenApi) {
+    for (_, operation) in operations_mut(api) {
+        let formats: Vec<String> = operation
+            .parameters
+            .iter()
+            .flatten()
+            .filter(|p| p.name == "format" && matches!(p.parameter_in, ParameterIn::Query))
+            .filter_map(|p| match &p.schema {
+                Some(RefOr::T(Schema::Object(o))) => o.pattern.clone(),
+                _ => None,
+            })
+            .flat_map(|pattern| {
+                let choices = pattern.trim_start_matches("^(").trim_end_matches(")$").to_string();
+                choices.split('|').map(str::to_string).collect::<Vec<_>>()
+            })
+            .filter(|format| format != "json")
+            .collect();
+        let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") else { continue };
+        for format in formats {
+            let text = ContentBuilder::new().schema(Some(Object::with_type(Type::String))).build();
+            ok.content.entry(format!("text/{format}")).or_insert(text);
+        }
+    }
 }
 
 /// An internally tagged enum (`{"type": "candidate", ...}`) is generated as

@@ -108,3 +108,24 @@ fn assert_pattern(schema: &Value, valid: &[&str], invalid: &[&str]) {
         assert!(!pattern.is_match(sample), "{pattern} takes {sample}");
     }
 }
+
+#[actix_web::test]
+async fn exports_answer_a_documented_content_type() {
+    // `format=csv` (and `html` for the steering report) answered a content type the spec did not list.
+    let app = TestApp::new().await;
+    let org = app.org("EXAMPOST", OrgKind::Overseer, "ha-noi");
+    let admin = app.party(&org, Role::Admin);
+    let spec: Value = serde_json::to_value(exampost::api::openapi()).unwrap();
+    for (path, format) in [
+        ("/api/v1/items", "format=csv"),
+        ("/api/v1/cases", "format=csv"),
+        ("/api/v1/reports/steering", "format=csv&season=2026-THPT&province=phu-tho"),
+        ("/api/v1/reports/steering", "format=html&season=2026-THPT&province=phu-tho"),
+    ] {
+        let reply = app.get(&format!("{path}?{format}"), Some(&admin.token)).await;
+        assert_eq!(reply.status, 200, "{path}?format={format}: {}", reply.text);
+        let media_type = reply.content_type().split(';').next().unwrap().trim().to_string();
+        let documented = &spec["paths"][path]["get"]["responses"]["200"]["content"];
+        assert!(documented[&media_type].is_object(), "{path}?format={format} answers {media_type}, documented: {documented}");
+    }
+}
