@@ -362,7 +362,7 @@ fn is_string(object: &Object) -> bool {
 }
 
 /// The string schema a field's value (or each of its values, for an array) must match.
-fn string_schema<'a>(schema: &'a mut Schema) -> Option<&'a mut Object> {
+fn string_schema(schema: &mut Schema) -> Option<&mut Object> {
     match schema {
         Schema::Object(object) if is_string(object) => Some(object),
         Schema::Array(array) => match &mut array.items {
