@@ -3,8 +3,9 @@
 //! error response that is not a problem document yet.
 
 use actix_router::ResourceDef;
-use actix_web::body::{to_bytes, MessageBody};
-use actix_web::dev::ServiceResponse;
+use actix_web::body::{to_bytes, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
@@ -74,29 +75,63 @@ impl KnownRoutes {
     }
 
     fn methods_for(&self, path: &str) -> Option<Vec<Method>> {
-        let methods: Vec<Method> =
-            self.0.iter().filter(|(def, _)| def.is_match(path)).flat_map(|(_, m)| m.iter().cloned()).collect();
+        self.fixed_path_methods(path).or_else(|| {
+            let methods: Vec<Method> =
+                self.0.iter().filter(|(def, _)| def.is_match(path)).flat_map(|(_, m)| m.iter().cloned()).collect();
+            (!methods.is_empty()).then_some(methods)
+        })
+    }
+
+    /// The methods of a fixed path (`/items/batch`): it is its own resource,
+    /// never a value of a parameter beside it (`/items/{tracking_number}`).
+    fn fixed_path_methods(&self, path: &str) -> Option<Vec<Method>> {
+        let is_fixed = |def: &ResourceDef| def.pattern_iter().all(|segment| !segment.contains('{'));
+        let methods: Vec<Method> = self
+            .0
+            .iter()
+            .filter(|(def, _)| is_fixed(def) && def.is_match(path))
+            .flat_map(|(_, m)| m.iter().cloned())
+            .collect();
         (!methods.is_empty()).then_some(methods)
     }
+}
+
+fn method_not_allowed(req: &HttpRequest, methods: &[Method]) -> HttpResponse {
+    let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+    let problem = Problem {
+        kind: "/problems/method-not-allowed".into(),
+        title: "Method not allowed".into(),
+        status: 405,
+        detail: format!("{} is not allowed on {}; allowed: {allow}", req.method(), req.path()),
+        errors: vec![],
+        existing_id: None,
+    };
+    HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, allow)).content_type(PROBLEM_JSON).json(problem)
+}
+
+/// Answers 405 for a wrong method on a fixed path before routing, which would
+/// otherwise hand `GET /items/batch` to the lookup of item number "batch".
+pub async fn fixed_paths_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let refused = req
+        .app_data::<web::Data<KnownRoutes>>()
+        .and_then(|routes| routes.fixed_path_methods(req.path()))
+        .filter(|methods| !methods.contains(req.method()));
+    if let Some(methods) = refused {
+        let (http_req, _) = req.into_parts();
+        let response = method_not_allowed(&http_req, &methods);
+        return Ok(ServiceResponse::new(http_req, response).map_into_right_body());
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
 }
 
 /// The default service: 405 for a known path, 404 otherwise.
 pub async fn no_route(req: HttpRequest, routes: web::Data<KnownRoutes>) -> HttpResponse {
     use actix_web::ResponseError;
     if let Some(methods) = routes.methods_for(req.path()) {
-        let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
-        let problem = Problem {
-            kind: "/problems/method-not-allowed".into(),
-            title: "Method not allowed".into(),
-            status: 405,
-            detail: format!("{} is not allowed on {}; allowed: {allow}", req.method(), req.path()),
-            errors: vec![],
-            existing_id: None,
-        };
-        return HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, allow))
-            .content_type(PROBLEM_JSON)
-            .json(problem);
+        return method_not_allowed(&req, &methods);
     }
     ApiError::NotFound(format!("no route {} {}", req.method(), req.path())).error_response()
 }

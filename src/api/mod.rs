@@ -13,6 +13,7 @@ pub mod extract;
 pub mod fallback;
 pub mod health;
 pub mod items;
+pub mod openapi;
 pub mod organizations;
 pub mod pagination;
 pub mod problem;
@@ -147,7 +148,8 @@ fn routes() -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig)
 
 /// The OpenAPI document, generated from the registered handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes()).split_for_parts();
+    let (_, mut api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes()).split_for_parts();
+    openapi::complete(&mut api);
     api
 }
 
@@ -185,7 +187,7 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, api) = App::new()
+    let (app, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .app_data(state)
@@ -194,12 +196,14 @@ pub fn app(
         .app_data(fallback::path_config())
         .configure(routes())
         .split_for_parts();
+    openapi::complete(&mut api);
     let known_routes = web::Data::new(fallback::KnownRoutes::from_openapi(&api));
     app.app_data(known_routes)
         .service(web::resource("/docs").route(web::get().to(docs_without_slash)))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .service(web::resource(["/", "/tra-cuu"]).route(web::get().to(lookup_page)))
         .default_service(web::to(fallback::no_route))
+        .wrap(actix_web::middleware::from_fn(fallback::fixed_paths_first))
         .wrap(fallback::problem_for_plain_errors())
         .wrap(actix_web::middleware::from_fn(security_headers::add))
         .wrap(tracing_actix_web::TracingLogger::<request_log::RedactedSpans>::new())

@@ -60,7 +60,7 @@ impl Listing {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageParams {
     /// Page size, 1-500 (default 50).
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,

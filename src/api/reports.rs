@@ -36,6 +36,7 @@ pub struct ReportParams {
     /// Carrier organization code.
     pub carrier: Option<String>,
     /// Steering report only: `json` (default), `csv` or `html`.
+    #[param(pattern = "^(json|csv|html)$")]
     pub format: Option<String>,
 }
 

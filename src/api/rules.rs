@@ -25,9 +25,13 @@ pub fn config(cfg: &mut ServiceConfig) {
 pub struct RuleUpdate {
     pub transit_hours_same_province: i32,
     pub transit_hours_other_province: i32,
+    #[schema(minimum = 1, maximum = 1440)]
     pub stall_hours: i32,
+    #[schema(minimum = 1, maximum = 1440)]
     pub ack_hours: i32,
+    #[schema(minimum = 1, maximum = 1440)]
     pub suspected_loss_hours: i32,
+    #[schema(minimum = 1, maximum = 1440)]
     pub at_risk_margin_hours: i32,
 }
 

@@ -55,6 +55,36 @@ async fn unknown_route_is_404_and_wrong_method_is_405() {
 }
 
 #[actix_web::test]
+async fn a_fixed_path_allows_only_its_own_methods() {
+    // `/items/batch` also matches `/items/{tracking_number}`, but no S10 number
+    // is "batch": the spec, and so the Allow header, has only POST there.
+    let app = TestApp::new().await;
+    for path in ["/api/v1/items/batch", "/api/v1/items/import"] {
+        let reply = app.raw("OPTIONS", path, &[], vec![]).await;
+        reply.problem(405);
+        assert_eq!(reply.headers.get("allow").unwrap(), "POST", "{path}");
+    }
+    let by_number = app.raw("OPTIONS", "/api/v1/items/RR123456785VN", &[], vec![]).await;
+    by_number.problem(405);
+    assert_eq!(by_number.headers.get("allow").unwrap(), "GET");
+}
+
+#[actix_web::test]
+async fn a_fixed_path_is_never_read_as_a_tracking_number() {
+    // GET /items/batch used to reach the item lookup and answer 422 "not an S10 number".
+    let app = TestApp::new().await;
+    let dept = app.new_party("SGD-PT", OrgKind::Education, "phu-tho");
+    let auth = format!("Bearer {}", dept.token);
+    for path in ["/api/v1/items/batch", "/api/v1/items/import"] {
+        let reply = app.raw("GET", path, &[("authorization", &auth)], vec![]).await;
+        reply.problem(405);
+        assert_eq!(reply.headers.get("allow").unwrap(), "POST", "{path}");
+    }
+    let by_number = app.raw("GET", "/api/v1/items/RR123456785VN", &[("authorization", &auth)], vec![]).await;
+    by_number.problem(404);
+}
+
+#[actix_web::test]
 async fn unknown_query_parameters_and_bad_paging_are_refused() {
     let app = TestApp::new().await;
     let dept = app.new_party("SGD-PT", OrgKind::Education, "phu-tho");

@@ -7,6 +7,7 @@ mod bench;
 mod cases;
 mod cli;
 mod clients;
+mod contract;
 mod csv;
 mod errors;
 mod events;

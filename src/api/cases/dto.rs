@@ -99,6 +99,14 @@ pub struct NoteRequest {
     pub note: Option<String>,
 }
 
+/// A comment on the case's timeline.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "Đã gọi bưu cục Việt Trì, đang tìm túi thư"}))]
+pub struct CommentRequest {
+    pub note: String,
+}
+
 /// Filters of the case list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -106,7 +114,7 @@ pub struct CaseListParams {
     #[param(value_type = Option<CaseKind>)]
     pub kind: Option<String>,
     /// 1, 2 or 3.
-    #[param(value_type = Option<i32>)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 3)]
     pub level: Option<String>,
     #[param(value_type = Option<CaseState>)]
     pub state: Option<String>,
@@ -115,10 +123,11 @@ pub struct CaseListParams {
     /// Only cases of this item.
     pub tracking_number: Option<String>,
     /// Page size, 1-500 (default 50).
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
     /// `json` (default) or `csv` (every matching case, UTF-8 with BOM).
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }

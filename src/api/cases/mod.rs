@@ -305,7 +305,7 @@ pub async fn acknowledge_case(
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
-    request_body = NoteRequest,
+    request_body = CommentRequest,
     security(("bearer" = [])),
     responses((status = 200, body = CaseDetail), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
@@ -314,9 +314,9 @@ pub async fn comment_case(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    ValidJson(request): ValidJson<NoteRequest>,
+    ValidJson(request): ValidJson<CommentRequest>,
 ) -> Result<web::Json<CaseDetail>, ApiError> {
-    let text = note(request.note.as_deref())?.ok_or_else(|| ApiError::field("note", "must not be empty"))?;
+    let text = note(Some(&request.note))?.ok_or_else(|| ApiError::field("note", "must not be empty"))?;
     act(state, caller, id.into_inner(), CaseAction::Commented, move |conn, caller, case, _, now| {
         Ok(store::cases::add_entry(conn, case, CaseAction::Commented, &caller.client_id, Some(&text), now.naive_utc())?)
     })

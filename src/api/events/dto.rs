@@ -219,7 +219,7 @@ pub struct EventPageParams {
     /// Season of the item, when the number was used in several.
     pub season: Option<String>,
     /// Page size, 1-500 (default 50).
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,

@@ -258,9 +258,10 @@ pub struct ItemListParams {
     /// The candidate's number (số báo danh).
     pub candidate_number: Option<String>,
     /// `json` (default) or `csv` (UTF-8 with BOM, every page streamed).
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
     /// Page size, 1-500 (default 50).
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
