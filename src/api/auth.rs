@@ -39,6 +39,7 @@ const MAX_CLIENT_ID_CHARS: usize = 100;
 pub struct TokenRequest {
     /// `client_credentials` when given; JSON requests may leave it out.
     #[serde(default)]
+    #[schema(pattern = "^client_credentials$")]
     pub grant_type: Option<String>,
     pub client_id: String,
     pub client_secret: String,
@@ -51,6 +52,7 @@ pub struct TokenRequest {
 #[schema(example = json!({"grant_type": "client_credentials", "client_id": "0b9f3c1e-4a8d-4f5e-9a51-2f4a1c7d9e10", "client_secret": "eps_…"}))]
 pub struct TokenForm {
     /// Must be `client_credentials`.
+    #[schema(pattern = "^client_credentials$")]
     pub grant_type: String,
     /// Leave out when using HTTP Basic.
     pub client_id: Option<String>,
