@@ -62,6 +62,9 @@ pub struct Settings {
     /// client: comma-separated IPs or CIDRs (default: none, the TCP peer is the client).
     #[arg(long, env = "EXAMPOST_TRUSTED_PROXIES", default_value = "", global = true)]
     pub trusted_proxies: String,
+    /// The largest spreadsheet an import over HTTP takes, in bytes (1 KiB to 1 GiB).
+    #[arg(long, env = "EXAMPOST_IMPORT_MAX_BYTES", default_value = "67108864", global = true)]
+    pub import_max_bytes: String,
     /// Failed token requests allowed per client id within the failure window.
     #[arg(long, env = "EXAMPOST_TOKEN_FAILURES_PER_CLIENT", default_value = "10", global = true)]
     pub token_failures_per_client: String,
@@ -101,6 +104,7 @@ pub struct Config {
     pub lookups_per_minute: u32,
     pub webhook_policy: crate::notify::egress::WebhookPolicy,
     pub trusted_proxies: crate::api::client_addr::TrustedProxies,
+    pub import_max_bytes: u64,
     pub token_limits: TokenLimits,
 }
 
@@ -246,6 +250,7 @@ impl Config {
             lookups_per_minute: number("EXAMPOST_LOOKUPS_PER_MINUTE (--lookups-per-minute)", &s.lookups_per_minute, 1u32, 10_000_000)?,
             trusted_proxies: crate::api::client_addr::TrustedProxies::parse(&s.trusted_proxies)
                 .map_err(|r| bad("EXAMPOST_TRUSTED_PROXIES (--trusted-proxies)", r))?,
+            import_max_bytes: number("EXAMPOST_IMPORT_MAX_BYTES (--import-max-bytes)", &s.import_max_bytes, 1024u64, 1 << 30)?,
             token_limits: TokenLimits::from_settings(s)?,
         })
     }
@@ -306,6 +311,7 @@ mod tests {
             webhook_allow: String::new(),
             webhook_allow_http: "false".into(),
             trusted_proxies: String::new(),
+            import_max_bytes: "67108864".into(),
             token_failures_per_client: "10".into(),
             token_failure_window_secs: "900".into(),
             token_attempts_per_address: "30".into(),
@@ -339,6 +345,7 @@ mod tests {
             (Settings { webhook_allow: "10.0.0.0/33".into(), ..defaults() }, "EXAMPOST_WEBHOOK_ALLOW"),
             (Settings { webhook_allow_http: "maybe".into(), ..defaults() }, "EXAMPOST_WEBHOOK_ALLOW_HTTP"),
             (Settings { trusted_proxies: "10.0.0.0/8, proxy".into(), ..defaults() }, "EXAMPOST_TRUSTED_PROXIES"),
+            (Settings { import_max_bytes: "10".into(), ..defaults() }, "EXAMPOST_IMPORT_MAX_BYTES"),
             (Settings { token_failures_per_client: "0".into(), ..defaults() }, "EXAMPOST_TOKEN_FAILURES_PER_CLIENT"),
             (Settings { token_failure_window_secs: "forever".into(), ..defaults() }, "EXAMPOST_TOKEN_FAILURE_WINDOW_SECS"),
             (Settings { token_attempts_per_address: "-5".into(), ..defaults() }, "EXAMPOST_TOKEN_ATTEMPTS_PER_ADDRESS"),

@@ -84,6 +84,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         guesses: Default::default(),
         webhook_policy: config.webhook_policy.clone(),
         trusted_proxies: config.trusted_proxies.clone(),
+        import_max_bytes: config.import_max_bytes,
         token_guard: crate::api::auth::TokenGuard::new(&config.token_limits),
     });
     if let Some(every) = config.sweep_every {

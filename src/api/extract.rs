@@ -10,6 +10,9 @@ use serde::de::DeserializeOwned;
 use super::problem::ApiError;
 use crate::domain::FieldError;
 
+/// The longest reason a field error carries.
+const MAX_REASON_CHARS: usize = 300;
+
 /// Deserializes a JSON value, naming the offending field on failure
 /// (`recipient.date_of_birth`, `items[2].kind`).
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, FieldError> {
@@ -27,7 +30,8 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Fi
             None if path == "." => ("body".to_string(), message),
             None => (path, message),
         };
-        FieldError::new(field, reason)
+        // serde quotes the offending value, which may be megabytes long.
+        FieldError::new(field, crate::domain::fields::clip(&reason, MAX_REASON_CHARS))
     })
 }
 

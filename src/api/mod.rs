@@ -52,6 +52,8 @@ pub struct AppState {
     pub webhook_policy: crate::notify::egress::WebhookPolicy,
     /// Proxies whose `X-Forwarded-For` / `Forwarded` is believed.
     pub trusted_proxies: client_addr::TrustedProxies,
+    /// The largest spreadsheet `POST /items/import` takes, in bytes.
+    pub import_max_bytes: u64,
     /// Token request limits, the secret verifier and the client standing cache.
     pub token_guard: auth::TokenGuard,
 }

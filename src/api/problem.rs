@@ -54,6 +54,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A body whose size must be known before it is read (411).
+    #[error("{0}")]
+    LengthRequired(String),
     #[error("database unavailable")]
     Unavailable,
     /// A database failure that passes (see [`Transient`]): 503 with `Retry-After`.
@@ -86,6 +89,7 @@ impl ApiError {
             ApiError::Conflict { .. } => ("/problems/conflict", "Conflicts with existing data"),
             ApiError::PayloadTooLarge(_) => ("/problems/payload-too-large", "Request too large"),
             ApiError::UnsupportedMediaType(_) => ("/problems/unsupported-media-type", "Unsupported content type"),
+            ApiError::LengthRequired(_) => ("/problems/length-required", "Content-Length required"),
             ApiError::Unavailable | ApiError::Transient(_) => ("/problems/unavailable", "Service temporarily unavailable"),
             ApiError::Internal(_) => ("/problems/internal", "Internal error"),
             ApiError::Problem(p) => return (**p).clone(),
@@ -129,6 +133,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::LengthRequired(_) => StatusCode::LENGTH_REQUIRED,
             ApiError::Unavailable | ApiError::Transient(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Problem(p) => StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

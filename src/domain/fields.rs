@@ -18,6 +18,15 @@ pub fn text(input: &str, max_chars: usize) -> Result<String, Reason> {
     Ok(collapsed)
 }
 
+/// At most `max_chars` characters of `input`, marked with `…` when cut: for
+/// echoing what a client sent inside an error without echoing megabytes.
+pub fn clip(input: &str, max_chars: usize) -> String {
+    match input.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &input[..end]),
+        None => input.to_string(),
+    }
+}
+
 /// Optional text: `None` and blank both mean absent.
 pub fn optional_text(input: Option<&str>, max_chars: usize) -> Result<Option<String>, Reason> {
     match input {
@@ -162,6 +171,14 @@ mod tests {
 
     fn day(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn clipping_counts_characters() {
+        assert_eq!(clip("Nguyễn", 3), "Ngu…");
+        assert_eq!(clip("ễễễ", 2), "ễễ…");
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("", 0), "");
     }
 
     #[test]

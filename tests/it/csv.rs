@@ -211,3 +211,81 @@ async fn every_export_neutralises_formula_cells() {
     assert_eq!(back.body["seal_number"], "@SUM(1+1)");
     assert_eq!(back.body["reference"], "'=already quoted");
 }
+
+/// A spreadsheet of `rows` valid candidates' exam notices.
+fn valid_rows(rows: u32) -> String {
+    let mut csv = String::from("tracking_number,season,kind,carrier_org,candidate_number,full_name,date_of_birth,province,ward,address_line\n");
+    for n in 1..=rows {
+        csv.push_str(&format!("{},2026-THPT,exam_notice,VNPOST,{:08},Nguyễn Văn An,14/03/2008,Phú Thọ,Phường Việt Trì,12 Hùng Vương\n", s10(n), 15_000_000 + n));
+    }
+    csv
+}
+
+#[actix_web::test]
+async fn an_upload_over_the_limit_is_refused_before_a_row_is_read() {
+    let app = TestApp::with_config(|config| config.import_max_bytes = 16 * 1024).await;
+    let (dept, _) = department_and_carrier(&app);
+    let small = import(&app, &dept, &valid_rows(3)).await;
+    assert_eq!((small.status, small.body["created"].as_u64()), (200, Some(3)), "{}", small.text);
+
+    let big = valid_rows(400);
+    assert!(big.len() > 16 * 1024);
+    let problem = import(&app, &dept, &big).await.problem(413).clone();
+    assert!(problem["detail"].as_str().unwrap().contains("16384"), "{problem}");
+    assert_eq!(app.count("items"), 3, "nothing of the large file was registered");
+}
+
+#[actix_web::test]
+async fn an_upload_of_unknown_length_is_refused() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let body = valid_rows(2).into_bytes();
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(actix_web::web::Bytes::from(body))]);
+    let reply = app.stream("POST", "/api/v1/items/import", &[("authorization", &format!("Bearer {}", dept.token)), ("content-type", "text/csv")], chunks).await;
+    reply.problem(411);
+    assert_eq!(app.count("items"), 0);
+}
+
+#[actix_web::test]
+async fn a_file_of_bad_rows_gets_a_bounded_report() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    // About 5 MiB: every row names a kind that does not exist, each a different long one.
+    let mut csv = String::from("tracking_number,season,kind,province,ward,address_line\n");
+    let filler = "x".repeat(200);
+    for n in 1..=20_000u32 {
+        csv.push_str(&format!("{},2026-THPT,kind-{n}-{filler},phu-tho,Phường Việt Trì,12 Hùng Vương\n", s10(n)));
+    }
+    assert!(csv.len() > 4 << 20);
+    let report = import(&app, &dept, &csv).await;
+    assert_eq!(report.status, 200, "{}", &report.text[..report.text.len().min(500)]);
+    assert_eq!((report.body["rows"].as_u64(), report.body["rejected"].as_u64()), (Some(20_000), Some(20_000)));
+    assert!(report.text.len() < 128 * 1024, "the report is {} bytes", report.text.len());
+    let listed = report.body["results"].as_array().unwrap();
+    assert_eq!(listed.len(), 100, "the first rows are listed");
+    assert_eq!(listed[0]["line"], 2);
+    assert_eq!(report.body["omitted_results"], 19_900);
+    let groups = report.body["rejected_by_field"].as_array().unwrap();
+    let kind_rows: u64 = groups.iter().filter(|g| g["field"] == "kind").map(|g| g["rows"].as_u64().unwrap()).sum();
+    assert_eq!(kind_rows, 20_000, "{groups:?}");
+    assert_eq!(app.count("items"), 0);
+}
+
+#[actix_web::test]
+async fn a_huge_header_is_not_echoed_back() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let huge_column = "é".repeat(2_500_000);
+    let csv = format!("tracking_number,season,kind,province,ward,address_line,{huge_column}\n{},2026-THPT,exam_notice,phu-tho,P,A,x\n", s10(1));
+    let reply = import(&app, &dept, &csv).await;
+    let problem = reply.problem(422);
+    assert!(reply.text.len() < 4096, "the answer is {} bytes", reply.text.len());
+    assert_eq!(problem["errors"][0]["field"], "header");
+
+    let many_columns = format!("tracking_number,season,kind,province,ward,address_line{}\n", ",x".repeat(500_000));
+    let reply = import(&app, &dept, &many_columns).await;
+    let problem = reply.problem(422);
+    assert!(reply.text.len() < 8192, "the answer is {} bytes", reply.text.len());
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 21, "twenty named, the rest counted");
+    assert_eq!(app.count("items"), 0);
+}

@@ -128,6 +128,7 @@ pub fn test_config(url: &str) -> Config {
         webhook_policy: loopback_webhooks(),
         trusted_proxies: Default::default(),
         token_limits: Default::default(),
+        import_max_bytes: 64 << 20,
     }
 }
 
@@ -138,38 +139,43 @@ pub fn loopback_webhooks() -> exampost::notify::egress::WebhookPolicy {
 
 impl TestApp {
     pub async fn new() -> TestApp {
-        Self::build(TestDb::new(), Arc::new(ManualClock::new(chrono::Utc::now())), Default::default(), loopback_webhooks()).await
+        Self::with_config(|_| {}).await
+    }
+
+    /// A server whose configuration differs from the tests' usual one.
+    pub async fn with_config(edit: impl FnOnce(&mut Config)) -> TestApp {
+        Self::build(TestDb::new(), Arc::new(ManualClock::new(chrono::Utc::now())), edit).await
     }
 
     pub async fn with_webhook_policy(webhook_policy: exampost::notify::egress::WebhookPolicy) -> TestApp {
-        Self::build(TestDb::new(), Arc::new(ManualClock::new(chrono::Utc::now())), Default::default(), webhook_policy).await
+        Self::with_config(|config| config.webhook_policy = webhook_policy).await
     }
 
     /// The server over a database made elsewhere (e.g. on a small disk).
     pub async fn with_db(db: TestDb) -> TestApp {
-        Self::build(db, Arc::new(ManualClock::new(chrono::Utc::now())), Default::default(), loopback_webhooks()).await
+        Self::build(db, Arc::new(ManualClock::new(chrono::Utc::now())), |_| {}).await
     }
 
     /// A server behind a reverse proxy on loopback: it believes the
     /// `X-Forwarded-For` and `Forwarded` headers that tests send.
     pub async fn behind_proxy() -> TestApp {
-        let trusted = TrustedProxies::parse("127.0.0.1").unwrap();
-        Self::build(TestDb::new(), Arc::new(ManualClock::new(chrono::Utc::now())), trusted, loopback_webhooks()).await
+        Self::with_config(|config| config.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap()).await
     }
 
     /// Another replica: its own process state, this one's database and clock.
     pub async fn replica(&self) -> TestApp {
         let db = TestDb::Shared { url: self.db.url().to_string() };
-        Self::build(db, self.clock.clone(), self.state.trusted_proxies.clone(), self.state.webhook_policy.clone()).await
+        let (trusted_proxies, webhook_policy) = (self.state.trusted_proxies.clone(), self.state.webhook_policy.clone());
+        Self::build(db, self.clock.clone(), |config| {
+            config.trusted_proxies = trusted_proxies;
+            config.webhook_policy = webhook_policy;
+        })
+        .await
     }
 
-    async fn build(
-        db: TestDb,
-        clock: Arc<ManualClock>,
-        trusted_proxies: TrustedProxies,
-        webhook_policy: exampost::notify::egress::WebhookPolicy,
-    ) -> TestApp {
-        let config = Config { webhook_policy, ..test_config(db.url()) };
+    async fn build(db: TestDb, clock: Arc<ManualClock>, edit: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = test_config(db.url());
+        edit(&mut config);
         let pool: Pool = exampost::server::open_database(&config).expect("open test database");
         let state = web::Data::new(AppState {
             scans: exampost::api::events::IngestQueue::start(pool.clone(), clock.clone()),
@@ -179,7 +185,8 @@ impl TestApp {
             lookup_limit: exampost::api::lookup_limit(config.lookups_per_minute),
             guesses: Default::default(),
             webhook_policy: config.webhook_policy.clone(),
-            trusted_proxies,
+            trusted_proxies: config.trusted_proxies.clone(),
+            import_max_bytes: config.import_max_bytes,
             token_guard: exampost::api::auth::TokenGuard::new(&config.token_limits),
         });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -258,6 +265,19 @@ impl TestApp {
             request = request.insert_header((*name, *value));
         }
         Self::read(request.send_body(body).await.expect("send")).await
+    }
+
+    /// Sends a body of unknown length (chunked transfer encoding).
+    pub async fn stream<S>(&self, method: &str, path: &str, headers: &[(&str, &str)], chunks: S) -> Reply
+    where
+        S: futures_util::Stream<Item = Result<actix_web::web::Bytes, std::io::Error>> + 'static,
+    {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        Self::read(request.send_stream(chunks).await.expect("send")).await
     }
 
     /// Number of rows in a table, straight from the database.

@@ -26,8 +26,17 @@ const ROWS_PER_TRANSACTION: usize = 500;
 /// Columns a file must have.
 const REQUIRED: &[&str] = &["tracking_number", "season", "kind", "province", "ward", "address_line"];
 
-/// The outcome of an import: counts for every row, and a line for each row
-/// that was not created (a duplicate, or refused and why).
+/// Rows not created that a report lists one by one; the rest are counted.
+const LISTED_ROWS: usize = 100;
+/// The longest column name a refusal repeats.
+const ECHOED_HEADER_CHARS: usize = 60;
+/// Unknown columns a refusal names one by one.
+const ECHOED_UNKNOWN_COLUMNS: usize = 20;
+
+/// The outcome of an import: counts for every row, a line for each of the
+/// first rows that were not created (a duplicate, or refused and why), and
+/// the refusals counted by field. A file of 100,000 bad rows gets an answer
+/// of a few kilobytes, not one line per row.
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ImportReport {
     /// Data rows read (the header not counted).
@@ -35,8 +44,12 @@ pub struct ImportReport {
     pub created: usize,
     pub duplicates: usize,
     pub rejected: usize,
-    /// Rows not created; `index` is the row's line in the file (the header is line 1).
+    /// The first 100 rows not created; `line` is the row's line in the file (the header is line 1).
     pub results: Vec<ImportLine>,
+    /// Rows not created beyond those listed in `results`.
+    pub omitted_results: usize,
+    /// Every refused row counted under the field its first error names, with one example reason.
+    pub rejected_by_field: Vec<RejectedByField>,
 }
 
 /// One row that was not created.
@@ -46,6 +59,44 @@ pub struct ImportLine {
     pub status: EntryStatus,
     pub tracking_number: Option<String>,
     pub error: Option<crate::api::problem::Problem>,
+}
+
+/// How many rows were refused for one field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RejectedByField {
+    /// The field (or `row`, `header`) the first error of each row names.
+    pub field: String,
+    pub rows: usize,
+    /// The reason given for the first such row.
+    pub example: String,
+}
+
+impl ImportReport {
+    fn count(&mut self, line: usize, status: EntryStatus, tracking_number: Option<String>, error: Option<crate::api::problem::Problem>) {
+        match status {
+            EntryStatus::Created => self.created += 1,
+            EntryStatus::Duplicate => self.duplicates += 1,
+            EntryStatus::Rejected => self.rejected += 1,
+        }
+        if status == EntryStatus::Created {
+            return;
+        }
+        if let Some(problem) = &error {
+            let (field, reason) = match problem.errors.first() {
+                Some(first) => (first.field.clone(), first.reason.clone()),
+                None => (String::from("row"), problem.detail.clone()),
+            };
+            match self.rejected_by_field.iter_mut().find(|group| group.field == field) {
+                Some(group) => group.rows += 1,
+                None => self.rejected_by_field.push(RejectedByField { field, rows: 1, example: reason }),
+            }
+        }
+        if self.results.len() < LISTED_ROWS {
+            self.results.push(ImportLine { line, status, tracking_number, error });
+        } else {
+            self.omitted_results += 1;
+        }
+    }
 }
 
 /// `14/03/2008` (as spreadsheets write dates in Vietnam) → `2008-03-14`.
@@ -113,10 +164,12 @@ fn columns(reader: &mut csv::Reader<impl Read>) -> Result<Vec<Option<&'static st
     })?;
     let columns: Vec<Option<&'static str>> = header.iter().map(column_of).collect();
     let mut errors = Vec::new();
-    for (name, column) in header.iter().zip(&columns) {
-        if column.is_none() && !name.trim().is_empty() {
-            errors.push(FieldError::new("header", format!("unknown column {name:?}")));
-        }
+    let unknown: Vec<&str> = header.iter().zip(&columns).filter(|(name, column)| column.is_none() && !name.trim().is_empty()).map(|(name, _)| name).collect();
+    for name in unknown.iter().take(ECHOED_UNKNOWN_COLUMNS) {
+        errors.push(FieldError::new("header", format!("unknown column {:?}", crate::domain::fields::clip(name, ECHOED_HEADER_CHARS))));
+    }
+    if unknown.len() > ECHOED_UNKNOWN_COLUMNS {
+        errors.push(FieldError::new("header", format!("and {} more unknown columns", unknown.len() - ECHOED_UNKNOWN_COLUMNS)));
     }
     for required in REQUIRED {
         if !columns.contains(&Some(required)) {
@@ -192,14 +245,7 @@ fn store_rows(
         .collect();
     for result in store_batch(conn, &super::scope_of(caller), checked)? {
         let EntryResult { index: line, status, tracking_number, error, .. } = result;
-        match status {
-            EntryStatus::Created => report.created += 1,
-            EntryStatus::Duplicate => report.duplicates += 1,
-            EntryStatus::Rejected => report.rejected += 1,
-        }
-        if status != EntryStatus::Created {
-            report.results.push(ImportLine { line, status, tracking_number, error });
-        }
+        report.count(line, status, tracking_number, error);
     }
     Ok(())
 }

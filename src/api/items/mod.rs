@@ -473,6 +473,8 @@ fn csv_export(state: web::Data<AppState>, scope: ItemScope, filter: ItemFilter) 
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Counts, and a line for every row not created", body = import::ImportReport),
+        (status = 411, description = "No Content-Length: the size must be known before the first row is read", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than `EXAMPOST_IMPORT_MAX_BYTES` (64 MiB by default)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not text/csv", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown or missing columns, or not UTF-8", body = Problem, content_type = "application/problem+json"),
     )
@@ -489,6 +491,19 @@ pub async fn import_items(
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !(content_type.starts_with("text/csv") || content_type.starts_with("application/csv")) {
         return Err(ApiError::UnsupportedMediaType("send the spreadsheet as Content-Type: text/csv".into()));
+    }
+    // Rows are committed 500 at a time as they arrive, so a file must be
+    // judged by its declared size before the first row is read: cutting an
+    // oversized upload half-way would leave half of it registered.
+    let limit = state.import_max_bytes;
+    let length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .ok_or_else(|| ApiError::LengthRequired("send the spreadsheet with a Content-Length header".into()))?;
+    if length > limit {
+        return Err(ApiError::PayloadTooLarge(format!("the spreadsheet is {length} bytes; the limit is {limit} bytes (split the file)")));
     }
     let (sender, receiver) = tokio::sync::mpsc::channel::<web::Bytes>(16);
     let now = state.clock.now();
