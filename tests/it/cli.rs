@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::items::item_json;
 use crate::util::TestDb;
 
-fn exampost(db_url: &str, args: &[&str]) -> std::process::Output {
+pub(crate) fn exampost(db_url: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_exampost"))
         .args(args)
         .env("EXAMPOST_DATABASE_URL", db_url)
@@ -19,7 +19,7 @@ fn exampost(db_url: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn json_out(output: &std::process::Output) -> Value {
+pub(crate) fn json_out(output: &std::process::Output) -> Value {
     assert!(output.status.success(), "{:?}, stderr: {}", output.status, String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }

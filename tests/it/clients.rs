@@ -4,6 +4,7 @@
 use chrono::Duration;
 use serde_json::{json, Value};
 
+use crate::cli::{exampost, json_out};
 use crate::util::{Reply, TestApp};
 use exampost::domain::{OrgKind, Role};
 
@@ -144,21 +145,6 @@ async fn a_deleted_clients_tokens_stop_working() {
         .unwrap();
     app.clock.advance(Duration::seconds(5));
     app.get("/api/v1/items", Some(&token)).await.problem(401);
-}
-
-fn exampost(db_url: &str, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_exampost"))
-        .args(args)
-        .env("EXAMPOST_DATABASE_URL", db_url)
-        .env("EXAMPOST_JWT_SECRET", "cli-test-secret-cli-test-secret-cli-test")
-        .env("EXAMPOST_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn json_out(output: &std::process::Output) -> Value {
-    assert!(output.status.success(), "{:?}, stderr: {}", output.status, String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 #[actix_web::test]
