@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +18,10 @@ pub struct AttemptLimiter<K> {
     limit: usize,
     window: chrono::Duration,
     attempts: Mutex<HashMap<K, VecDeque<DateTime<Utc>>>>,
+    /// The size at which the map is pruned next: twice what a prune left, so
+    /// that keys still inside their window (many addresses at once) cost an
+    /// amortised constant, not a scan of the whole map on every attempt.
+    prune_at: AtomicUsize,
 }
 
 impl<K: Hash + Eq> AttemptLimiter<K> {
@@ -25,6 +30,7 @@ impl<K: Hash + Eq> AttemptLimiter<K> {
             limit: limit.max(1) as usize,
             window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::days(1)),
             attempts: Mutex::new(HashMap::new()),
+            prune_at: AtomicUsize::new(PRUNE_ABOVE_KEYS),
         }
     }
 
@@ -45,9 +51,10 @@ impl<K: Hash + Eq> AttemptLimiter<K> {
     /// whole seconds until it may try again.
     pub fn record_unless_blocked(&self, key: K, now: DateTime<Utc>) -> Result<(), u64> {
         let mut attempts = self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if attempts.len() > PRUNE_ABOVE_KEYS {
+        if attempts.len() > self.prune_at.load(Ordering::Relaxed) {
             let oldest_kept = now - self.window;
             attempts.retain(|_, times| times.back().is_some_and(|last| *last > oldest_kept));
+            self.prune_at.store(PRUNE_ABOVE_KEYS.max(attempts.len() * 2), Ordering::Relaxed);
         }
         let times = attempts.entry(key).or_default();
         self.forget_expired(times, now);
@@ -101,5 +108,22 @@ mod tests {
         }
         limiter.record(usize::MAX, start + Duration::seconds(61));
         assert_eq!(limiter.attempts.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn many_live_keys_are_scanned_rarely_not_on_every_attempt() {
+        let limiter = AttemptLimiter::new(5, std::time::Duration::from_secs(60));
+        let start = Utc::now();
+        for n in 0..=PRUNE_ABOVE_KEYS {
+            limiter.record(n, start);
+        }
+        // The next attempt finds the map over the mark: every key is still
+        // inside its window, so the prune keeps them all and waits until the
+        // map has doubled before it looks again.
+        limiter.record(usize::MAX, start);
+        assert_eq!(limiter.prune_at.load(Ordering::Relaxed), 2 * (PRUNE_ABOVE_KEYS + 1));
+        limiter.record(usize::MAX - 1, start);
+        assert_eq!(limiter.prune_at.load(Ordering::Relaxed), 2 * (PRUNE_ABOVE_KEYS + 1), "no second scan one attempt later");
+        assert_eq!(limiter.attempts.lock().unwrap().len(), PRUNE_ABOVE_KEYS + 3);
     }
 }

@@ -10,9 +10,6 @@ use serde::de::DeserializeOwned;
 use super::problem::ApiError;
 use crate::domain::FieldError;
 
-/// The longest reason a field error carries.
-const MAX_REASON_CHARS: usize = 300;
-
 /// Deserializes a JSON value, naming the offending field on failure
 /// (`recipient.date_of_birth`, `items[2].kind`).
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, FieldError> {
@@ -30,8 +27,8 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Fi
             None if path == "." => ("body".to_string(), message),
             None => (path, message),
         };
-        // serde quotes the offending value, which may be megabytes long.
-        FieldError::new(field, crate::domain::fields::clip(&reason, MAX_REASON_CHARS))
+        // serde quotes the offending value; FieldError::new bounds the quote.
+        FieldError::new(field, reason)
     })
 }
 

@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// The longest reason a field error carries, in characters.
+pub const MAX_REASON_CHARS: usize = 300;
+
 /// A rule broken by one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
@@ -14,8 +17,12 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// Reasons often quote what was sent; a quote is cut at
+    /// [`MAX_REASON_CHARS`] so that no answer echoes unbounded input.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        let reason = reason.into();
+        let reason = if reason.chars().count() > MAX_REASON_CHARS { fields::clip(&reason, MAX_REASON_CHARS) } else { reason };
+        Self { field: field.into(), reason }
     }
 }
 

@@ -297,3 +297,21 @@ async fn heads_the_http_layer_refuses_get_431_and_400_and_the_server_keeps_servi
     let after = app.get("/api/v1/items", None).await;
     after.problem(401);
 }
+
+#[actix_web::test]
+async fn a_huge_value_is_not_echoed_back_in_full() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let huge = "\u{1}".repeat(200_000);
+    let mut item = item_json(&s10(1), "2026-THPT");
+    item["carrier_org"] = json!(huge);
+    let reply = app.post("/api/v1/items", Some(&dept.token), &item).await;
+    reply.problem(422);
+    assert!(reply.text.len() < 8 * 1024, "the answer is {} bytes", reply.text.len());
+    assert!(reply.error_fields().contains(&"carrier_org".to_string()), "{}", &reply.text[..reply.text.len().min(400)]);
+
+    let batch = app.post("/api/v1/items/batch", Some(&dept.token), &json!({"items": [item.clone(), item]})).await;
+    assert_eq!(batch.status, 200);
+    assert!(batch.text.len() < 16 * 1024, "the answer is {} bytes", batch.text.len());
+    assert_eq!(app.count("items"), 0);
+}

@@ -307,7 +307,12 @@ pub async fn acknowledge_case(
     params(("id" = String, Path, description = "Case id")),
     request_body = CommentRequest,
     security(("bearer" = [])),
-    responses((status = 200, body = CaseDetail), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = CaseDetail),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/cases/{id}/comment")]
 pub async fn comment_case(
