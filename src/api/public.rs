@@ -29,7 +29,7 @@ pub fn config(cfg: &mut ServiceConfig) {
 #[schema(example = json!({"tracking_number": "EE473124829VN", "candidate_number": "15001234", "lang": "vi"}))]
 pub struct LookupRequest {
     pub tracking_number: String,
-    /// Your candidate number (số báo danh) ...
+    /// Your candidate number (số báo danh) ... (one of the two factors, not both)
     #[serde(default)]
     pub candidate_number: Option<String>,
     /// ... or your date of birth, `YYYY-MM-DD`.
@@ -184,8 +184,11 @@ pub async fn lookup_item(
         "date_of_birth",
         request.date_of_birth.as_deref().map(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string())).transpose(),
     );
-    if matches!((&candidate_number, &dob), (Some(None), Some(None))) {
-        errors.push("candidate_number", "give your candidate number or your date of birth");
+    match (&candidate_number, &dob) {
+        (Some(None), Some(None)) => errors.push("candidate_number", "give your candidate number or your date of birth"),
+        // Either factor alone opens the item, so one request naming both would test two secrets.
+        (Some(Some(_)), Some(Some(_))) => errors.push("date_of_birth", "give your candidate number or your date of birth, not both"),
+        _ => {}
     }
     let (Some(number), Some(candidate_number), Some(dob), true) = (number, candidate_number, dob, errors.is_empty()) else {
         return Err(ApiError::Validation(errors.0));

@@ -135,3 +135,16 @@ async fn a_candidate_sees_their_dossier_and_a_replacement() {
     assert_eq!((seen.body["status"].as_str(), seen.body["replaced_by"].as_str()), (Some("lost"), Some(s10(3).as_str())));
     assert_eq!(seen.body["has_open_case"], false, "the loss case was settled by the replacement");
 }
+
+/// One attempt tests one secret: a lookup naming both factors would let a
+/// guesser try a candidate number and a date of birth for the price of one.
+#[actix_web::test]
+async fn a_lookup_gives_one_second_factor_not_both() {
+    let app = TestApp::new().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let number = registered_and_scanned(&app, &dept, &carrier, 1).await;
+    let both = app.post("/api/v1/public/lookup", None, &json!({"tracking_number": number, "candidate_number": "99999999", "date_of_birth": "2008-03-14"})).await;
+    assert_eq!(both.problem(422)["errors"][0]["field"], "date_of_birth");
+    let right = app.post("/api/v1/public/lookup", None, &json!({"tracking_number": number, "date_of_birth": "2008-03-14"})).await;
+    assert_eq!(right.status, 200, "{}", right.text);
+}
