@@ -408,26 +408,9 @@ pub async fn create_token(state: web::Data<AppState>, req: HttpRequest, body: we
         }))
 }
 
-/// The authenticated client making a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub client_id: String,
-    pub org_id: String,
-    pub role: Role,
-    pub province: String,
-}
-
-impl Caller {
-    /// Refuses callers whose role is not among `roles` (403).
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            let allowed = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-            Err(ApiError::Forbidden(format!("this needs the role {allowed}; your client has the role {}", self.role)))
-        }
-    }
-}
+/// The authenticated client making a request: the application layer's
+/// [`Actor`](crate::app::Actor), taken from the bearer token.
+pub type Caller = crate::app::Actor;
 
 impl FromRequest for Caller {
     type Error = actix_web::Error;

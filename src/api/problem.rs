@@ -174,6 +174,22 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+impl From<crate::app::Error> for ApiError {
+    fn from(err: crate::app::Error) -> Self {
+        use crate::app::Error;
+        match err {
+            Error::Invalid(errors) => ApiError::Validation(errors),
+            Error::Forbidden(detail) => ApiError::Forbidden(detail),
+            Error::NotFound(detail) => ApiError::NotFound(detail),
+            Error::Conflict { detail, existing_id } => ApiError::Conflict { detail, existing_id },
+            Error::Unauthorized(detail) => ApiError::Unauthorized(detail),
+            Error::Unavailable => ApiError::Unavailable,
+            Error::Transient(kind) => ApiError::Transient(kind),
+            Error::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl MaybeTransient for ApiError {
     fn transient(&self) -> Option<Transient> {
         match self {

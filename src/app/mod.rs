@@ -1,0 +1,49 @@
+//! The application layer: one module per workflow. A service takes the
+//! acting party ([`Actor`]), a typed command and the injected clock, owns its
+//! transaction, and returns domain values or a typed [`Error`]. It knows
+//! nothing of HTTP: `api/` translates requests into commands and results
+//! into views; the CLI, the seed and the background workers call services
+//! directly.
+//!
+//! Floors, each calling only those below it:
+//! `api` → `app` → `escalation` / `notify` → `store` → `domain`, `db`.
+
+mod error;
+
+pub use error::Error;
+
+use crate::domain::Role;
+use crate::store::items::ItemScope;
+
+/// Who is acting: an authenticated API client, or the system itself (the
+/// sweeper, the CLI, the seed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub client_id: String,
+    pub org_id: String,
+    pub role: Role,
+    /// The province of the actor's organization (an overseer's scope).
+    pub province: String,
+}
+
+impl Actor {
+    /// Refuses actors whose role is not among `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), Error> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            let allowed = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+            Err(Error::Forbidden(format!("this needs the role {allowed}; your client has the role {}", self.role)))
+        }
+    }
+
+    /// Which items this actor may see.
+    pub fn item_scope(&self) -> ItemScope {
+        match self.role {
+            Role::Admin => ItemScope::All,
+            Role::Education => ItemScope::SenderOrRecipient(self.org_id.clone()),
+            Role::Carrier => ItemScope::Carrier(self.org_id.clone()),
+            Role::Overseer => ItemScope::Province(self.province.clone()),
+        }
+    }
+}
