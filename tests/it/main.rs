@@ -18,6 +18,7 @@ mod items;
 mod notifications;
 mod public;
 mod reports;
+mod rows;
 mod scoping;
 mod security;
 mod seed;
