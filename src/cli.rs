@@ -228,7 +228,7 @@ fn list_all_clients(conn: &mut crate::db::DbConn, org: Option<&str>) -> Result<s
 
 /// `exampost import`: the same import as the API, acting as the organization.
 fn import_file(conn: &mut crate::db::DbConn, path: &std::path::Path, org_code: &str) -> Result<serde_json::Value, String> {
-    use crate::api::auth::Caller;
+    use crate::app::{registration, Actor};
     let code = org_code.trim().to_uppercase();
     let org = crate::store::organizations::find_by_code(conn, &code).map_err(|e| e.to_string())?.ok_or_else(|| format!("no organization with code {code}"))?;
     let role = match OrgKind::parse(&org.kind) {
@@ -242,10 +242,52 @@ fn import_file(conn: &mut crate::db::DbConn, path: &std::path::Path, org_code: &
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}").expect("valid template"),
     );
-    let caller = Caller { client_id: format!("cli:import:{code}"), org_id: org.id, role, province: org.province };
+    let actor = Actor { client_id: format!("cli:import:{code}"), org_id: org.id, role, province: org.province };
     let reader = bar.wrap_read(std::io::BufReader::new(file));
-    let report = crate::api::items::import::import_csv(conn, &caller, reader, chrono::Utc::now(), &mut |rows| bar.set_message(format!("{rows} rows")))
-        .map_err(|e| format!("{e}: {}", serde_json::to_string(&e.problem()).unwrap_or_default()))?;
+    let report = registration::import(conn, &crate::clock::SystemClock, &actor, reader, &mut |rows| bar.set_message(format!("{rows} rows")))
+        .map_err(|e| describe_error(&e))?;
     bar.finish_and_clear();
-    serde_json::to_value(report).map_err(|e| e.to_string())
+    Ok(import_report_json(report))
+}
+
+/// A service's refusal in words, every offending field named.
+fn describe_error(error: &crate::app::Error) -> String {
+    match error {
+        crate::app::Error::Invalid(errors) => errors.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect::<Vec<_>>().join("; "),
+        other => other.to_string(),
+    }
+}
+
+/// The import report in the keys the API answers with; a row's error as its
+/// detail, its field errors and the id of the item it conflicts with.
+fn import_report_json(report: crate::app::registration::ImportReport) -> serde_json::Value {
+    use serde_json::json;
+    let error = |e: crate::app::Error| {
+        let mut out = json!({ "detail": e.to_string() });
+        match e {
+            crate::app::Error::Invalid(errors) => out["errors"] = json!(errors),
+            crate::app::Error::Conflict { existing_id: Some(id), .. } => out["existing_id"] = json!(id),
+            _ => {}
+        }
+        out
+    };
+    let results: Vec<serde_json::Value> = report
+        .results
+        .into_iter()
+        .map(|line| {
+            let status = if line.error.is_some() { "rejected" } else { "duplicate" };
+            json!({ "line": line.line, "status": status, "tracking_number": line.tracking_number, "error": line.error.map(error) })
+        })
+        .collect();
+    let by_field: Vec<serde_json::Value> =
+        report.rejected_by_field.into_iter().map(|g| json!({ "field": g.field, "rows": g.rows, "example": g.example })).collect();
+    json!({
+        "rows": report.rows,
+        "created": report.created,
+        "duplicates": report.duplicates,
+        "rejected": report.rejected,
+        "results": results,
+        "omitted_results": report.omitted_results,
+        "rejected_by_field": by_field,
+    })
 }

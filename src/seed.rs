@@ -1,5 +1,5 @@
 //! `exampost seed`: loads the demo season (fixtures/demo.json) through the
-//! same checks as the API, with its story's times moved so that its
+//! same services as the API, with its story's times moved so that its
 //! reference time is now.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
@@ -7,14 +7,18 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::admin::{self, OrganizationInput};
-use crate::api::auth::Caller;
+// TODO(merge): app::scans — the scans are still recorded through the HTTP layer's ingest.
 use crate::api::events::{record_all, BatchEventEntry, Outcome};
+// TODO(merge): app::scans
 use crate::api::extract::from_value;
-use crate::api::items::{prepare_item, NewItemRequest};
+// TODO(merge): app::scans
 use crate::api::problem::ApiError;
+use crate::app::registration::{self, Candidate, Destination, Recipient, RegisterItem, Registration};
+use crate::app::{self as services, Actor};
+use crate::clock::ManualClock;
 use crate::db::DbConn;
-use crate::domain::{OrgKind, Role};
-use crate::store::{self, items::Registered};
+use crate::domain::{ItemKind, OrgKind, Priority, Role};
+use crate::store::{self};
 
 /// The demo season compiled into the binary.
 pub const DEMO: &str = include_str!("../fixtures/demo.json");
@@ -24,7 +28,109 @@ struct Demo {
     reference_time: DateTime<FixedOffset>,
     organizations: Vec<OrgFixture>,
     clients: Vec<ClientFixture>,
-    items: Vec<Value>,
+    items: Vec<ItemFixture>,
+}
+
+/// An item of the story: a registration, when it happened, and its scans.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemFixture {
+    tracking_number: String,
+    season: String,
+    kind: ItemKind,
+    #[serde(default)]
+    priority: Option<Priority>,
+    #[serde(default)]
+    sender_org: Option<String>,
+    #[serde(default)]
+    carrier_org: Option<String>,
+    recipient: RecipientFixture,
+    #[serde(default)]
+    candidate: Option<CandidateFixture>,
+    destination: DestinationFixture,
+    #[serde(default)]
+    seal_number: Option<String>,
+    /// A day of the story, moved by whole days.
+    #[serde(default)]
+    must_arrive_by: Option<NaiveDate>,
+    #[serde(default)]
+    reference: Option<String>,
+    /// Default: now.
+    #[serde(default)]
+    registered_at: Option<DateTime<FixedOffset>>,
+    /// Scans in the form of a batch entry, without the item's number and season.
+    #[serde(default)]
+    events: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum RecipientFixture {
+    Candidate(CandidateFixture),
+    Organization {
+        organization: String,
+        #[serde(default)]
+        attention: Option<String>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CandidateFixture {
+    candidate_number: String,
+    full_name: String,
+    date_of_birth: NaiveDate,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DestinationFixture {
+    province: String,
+    ward: String,
+    address_line: String,
+}
+
+impl From<CandidateFixture> for Candidate {
+    fn from(c: CandidateFixture) -> Self {
+        Candidate {
+            candidate_number: c.candidate_number,
+            full_name: c.full_name,
+            date_of_birth: c.date_of_birth.format("%Y-%m-%d").to_string(),
+            phone: c.phone,
+            email: c.email,
+        }
+    }
+}
+
+impl ItemFixture {
+    /// The registration, its deadline moved by `shift_days`.
+    fn registration(self, shift_days: Duration) -> RegisterItem {
+        RegisterItem {
+            tracking_number: self.tracking_number,
+            season: self.season,
+            kind: self.kind,
+            priority: self.priority,
+            sender_org: self.sender_org,
+            carrier_org: self.carrier_org,
+            recipient: match self.recipient {
+                RecipientFixture::Candidate(c) => Recipient::Candidate(c.into()),
+                RecipientFixture::Organization { organization, attention } => Recipient::Organization { organization, attention },
+            },
+            candidate: self.candidate.map(Into::into),
+            destination: Destination {
+                province: self.destination.province,
+                ward: self.destination.ward,
+                address_line: self.destination.address_line,
+            },
+            seal_number: self.seal_number,
+            must_arrive_by: self.must_arrive_by.map(|day| (day + shift_days).format("%Y-%m-%d").to_string()),
+            reference: self.reference,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -63,6 +169,8 @@ pub enum SeedError {
     Refused(String, String),
     #[error(transparent)]
     Admin(#[from] admin::AdminError),
+    #[error(transparent)]
+    Service(#[from] services::Error),
     #[error("{0}")]
     Api(String),
 }
@@ -89,6 +197,7 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
     let demo: Demo = serde_json::from_str(fixture).map_err(|e| SeedError::Fixture(e.to_string()))?;
     let shift = now - demo.reference_time.with_timezone(&Utc);
     let shift_days = Duration::days(shift.num_days());
+    let (organizations, clients, items) = (demo.organizations.len(), demo.clients.len(), demo.items.len());
     conn.write_transaction(|conn| {
         for org in &demo.organizations {
             if store::organizations::find_by_code(conn, &org.code)?.is_some() {
@@ -97,48 +206,42 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
             let input = OrganizationInput { code: org.code.clone(), name: org.name.clone(), kind: org.kind, province: org.province.clone() };
             admin::create_organization(conn, &input)?;
         }
-        let mut admin_caller = None;
+        let mut admin_actor = None;
         for c in &demo.clients {
             let (client, _) = admin::create_client_with(conn, &c.organization, &c.name, c.role, &c.client_id, &c.client_secret)?;
             if c.role == Role::Admin {
-                let org = store::organizations::find(conn, &client.organization_id)?.expect("just created");
-                admin_caller = Some(Caller { client_id: client.id, org_id: org.id, role: Role::Admin, province: org.province });
+                let org = store::organizations::find(conn, &client.organization_id)?
+                    .ok_or_else(|| SeedError::Fixture(format!("the organization of client {} is gone", client.id)))?;
+                admin_actor = Some(Actor { client_id: client.id, org_id: org.id, role: Role::Admin, province: org.province });
             }
         }
-        let caller = admin_caller.ok_or_else(|| SeedError::Fixture("no admin client".into()))?;
+        let actor = admin_actor.ok_or_else(|| SeedError::Fixture("no admin client".into()))?;
 
         let mut events = 0;
-        for raw in &demo.items {
-            let mut item = raw.clone();
-            let object = item.as_object_mut().ok_or_else(|| SeedError::Fixture("an item is not an object".into()))?;
-            let scans = object.remove("events").unwrap_or(Value::Array(vec![]));
-            let registered_at = object.remove("registered_at").and_then(|v| v.as_str().map(str::to_string));
-            let registered_at = match registered_at {
-                Some(t) => DateTime::parse_from_rfc3339(&shift_time(&t, shift)?).expect("just formatted").with_timezone(&Utc),
-                None => now,
+        for mut fixture in demo.items {
+            let scans = std::mem::take(&mut fixture.events);
+            // Registered at its time in the story: the registration's clock stands there.
+            let registered_at = fixture.registered_at.map_or(now, |t| (t + shift).with_timezone(&Utc));
+            let number = fixture.tracking_number.clone();
+            let item = match registration::register(conn, &ManualClock::new(registered_at), &actor, fixture.registration(shift_days)) {
+                Ok(Registration::Created(item)) => item,
+                Ok(Registration::Replayed(_)) | Err(services::Error::Conflict { .. }) => {
+                    return Err(SeedError::Refused(number, "duplicate tracking number".into()))
+                }
+                Err(services::Error::Invalid(errors)) => return Err(SeedError::Refused(number, services::Error::Invalid(errors).to_string())),
+                Err(other) => return Err(other.into()),
             };
-            if let Some(day) = object.get("must_arrive_by").and_then(Value::as_str) {
-                let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|e| SeedError::Fixture(e.to_string()))?;
-                object.insert("must_arrive_by".into(), (day + shift_days).format("%Y-%m-%d").to_string().into());
-            }
-            let request: NewItemRequest = from_value(item).map_err(|e| SeedError::Fixture(format!("{}: {}", e.field, e.reason)))?;
-            let mut new = prepare_item(conn, &caller, &request, registered_at)?;
-            new.created_at = registered_at.naive_utc();
-            new.updated_at = new.created_at;
-            let number = new.tracking_number.clone();
-            if !matches!(store::items::register(conn, &new)?, Registered::Created(_)) {
-                return Err(SeedError::Refused(number, "duplicate tracking number".into()));
-            }
+            let number = item.tracking_number;
             let mut entries = Vec::new();
-            for scan in scans.as_array().cloned().unwrap_or_default() {
-                let mut scan = scan;
+            for mut scan in scans {
                 let at = scan["occurred_at"].as_str().ok_or_else(|| SeedError::Fixture("event without occurred_at".into()))?;
                 scan["occurred_at"] = shift_time(at, shift)?.into();
                 scan["tracking_number"] = number.clone().into();
-                scan["season"] = new.season.clone().into();
+                scan["season"] = item.season.clone().into();
                 entries.push(Ok(from_value::<BatchEventEntry>(scan).map_err(|e| SeedError::Fixture(format!("{number}: {} {}", e.field, e.reason)))?));
             }
-            for (outcome, _) in record_all(conn, &caller, entries, now)? {
+            // TODO(merge): app::scans
+            for (outcome, _) in record_all(conn, &actor, entries, now)? {
                 match outcome {
                     Outcome::Created(_) => events += 1,
                     Outcome::Replayed(e) => return Err(SeedError::Refused(number, format!("event {} repeated", e.client_event_id))),
@@ -146,6 +249,6 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
                 }
             }
         }
-        Ok(Seeded { organizations: demo.organizations.len(), clients: demo.clients.len(), items: demo.items.len(), events })
+        Ok(Seeded { organizations, clients, items, events })
     })
 }

@@ -9,6 +9,7 @@
 //! `api` → `app` → `escalation` / `notify` → `store` → `domain`, `db`.
 
 mod error;
+pub mod registration;
 
 pub use error::Error;
 

@@ -332,3 +332,22 @@ async fn the_readme_fixture_batch_registers() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["created"], 4, "{}", reply.text);
 }
+
+#[actix_web::test]
+async fn registration_time_is_the_servers_clock() {
+    use chrono::{Duration, SecondsFormat};
+    use exampost::clock::Clock;
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let at = chrono::DateTime::from_timestamp(app.clock.now().timestamp() + 60, 0).unwrap();
+    let shown = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    app.clock.set(at);
+    let one = app.post("/api/v1/items", Some(&dept.token), &item_json(&s10(1), "2026-THPT")).await;
+    assert_eq!(one.status, 201, "{}", one.text);
+    assert_eq!((one.body["created_at"].as_str(), one.body["updated_at"].as_str()), (Some(shown(at).as_str()), Some(shown(at).as_str())));
+    app.clock.set(at + Duration::minutes(1));
+    let batch = app.post("/api/v1/items/batch", Some(&dept.token), &json!({"items": [item_json(&s10(2), "2026-THPT")]})).await;
+    assert_eq!(batch.body["created"], 1, "{}", batch.text);
+    let two = app.get(&format!("/api/v1/items/{}", s10(2)), Some(&dept.token)).await;
+    assert_eq!(two.body["created_at"].as_str(), Some(shown(at + Duration::minutes(1)).as_str()));
+}

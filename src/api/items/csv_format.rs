@@ -1,36 +1,10 @@
-//! The item spreadsheet: one column layout for export and import, with
-//! English or Vietnamese headers, UTF-8 with a BOM so spreadsheet programs
-//! read Vietnamese correctly.
+//! The item spreadsheet as the export writes it: the columns the import
+//! reads (`app::registration::COLUMNS`), UTF-8 with a BOM so spreadsheet
+//! programs read Vietnamese correctly.
 
 use super::{ItemView, RecipientView};
+use crate::app::registration::COLUMNS;
 use crate::csv_out::CsvOut;
-
-
-/// Export columns, in order (the import reads the same names).
-pub const COLUMNS: &[&str] = &[
-    "tracking_number", "season", "kind", "priority", "status", "sender_org", "carrier_org", "recipient_organization",
-    "candidate_number", "full_name", "date_of_birth", "phone", "email", "province", "ward", "address_line",
-    "seal_number", "must_arrive_by", "reference", "due_at", "last_event_at", "last_office_code", "created_at",
-];
-
-/// Vietnamese headers accepted on import, and their column.
-pub const VIETNAMESE_HEADERS: &[(&str, &str)] = &[
-    ("số hiệu", "tracking_number"), ("số hiệu bưu gửi", "tracking_number"), ("kỳ thi", "season"), ("loại", "kind"),
-    ("loại bưu gửi", "kind"), ("mức ưu tiên", "priority"), ("ưu tiên", "priority"), ("đơn vị gửi", "sender_org"),
-    ("doanh nghiệp bưu chính", "carrier_org"), ("bưu chính", "carrier_org"), ("đơn vị nhận", "recipient_organization"),
-    ("số báo danh", "candidate_number"), ("họ và tên", "full_name"), ("họ tên", "full_name"), ("ngày sinh", "date_of_birth"),
-    ("điện thoại", "phone"), ("số điện thoại", "phone"), ("thư điện tử", "email"), ("tỉnh", "province"),
-    ("tỉnh/thành phố", "province"), ("phường/xã", "ward"), ("xã/phường", "ward"), ("địa chỉ", "address_line"),
-    ("số niêm phong", "seal_number"), ("hạn phát", "must_arrive_by"), ("phải đến trước", "must_arrive_by"),
-    ("tham chiếu", "reference"), ("ghi chú", "reference"),
-];
-
-/// The column a header names, in either language (case and spaces ignored).
-pub fn column_of(header: &str) -> Option<&'static str> {
-    let h = header.trim().trim_start_matches('\u{feff}').to_lowercase();
-    let h = h.split_whitespace().collect::<Vec<_>>().join(" ");
-    COLUMNS.iter().find(|c| **c == h).copied().or_else(|| VIETNAMESE_HEADERS.iter().find(|(v, _)| *v == h).map(|(_, c)| *c))
-}
 
 /// One export row.
 pub fn row(item: &ItemView) -> Vec<String> {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::app::registration;
 use crate::domain::{ItemKind, ItemStatus, Priority};
 
 /// An item to register.
@@ -273,4 +274,67 @@ pub struct ItemListParams {
 pub struct SeasonParam {
     /// Season; default: the newest item with this number you can see.
     pub season: Option<String>,
+}
+
+impl From<NewItemRequest> for registration::RegisterItem {
+    fn from(request: NewItemRequest) -> Self {
+        registration::RegisterItem {
+            tracking_number: request.tracking_number,
+            season: request.season,
+            kind: request.kind,
+            priority: request.priority,
+            sender_org: request.sender_org,
+            carrier_org: request.carrier_org,
+            recipient: match request.recipient {
+                RecipientInput::Candidate(candidate) => registration::Recipient::Candidate(candidate.into()),
+                RecipientInput::Organization(org) => {
+                    registration::Recipient::Organization { organization: org.organization, attention: org.attention }
+                }
+            },
+            candidate: request.candidate.map(Into::into),
+            destination: registration::Destination {
+                province: request.destination.province,
+                ward: request.destination.ward,
+                address_line: request.destination.address_line,
+            },
+            seal_number: request.seal_number,
+            must_arrive_by: request.must_arrive_by,
+            reference: request.reference,
+        }
+    }
+}
+
+impl From<CandidateInput> for registration::Candidate {
+    fn from(input: CandidateInput) -> Self {
+        registration::Candidate {
+            candidate_number: input.candidate_number,
+            full_name: input.full_name,
+            date_of_birth: input.date_of_birth,
+            phone: input.phone,
+            email: input.email,
+        }
+    }
+}
+
+impl ItemListParams {
+    /// The filters, without the paging.
+    pub fn filters(&self) -> registration::ListItems {
+        registration::ListItems {
+            kind: self.kind.clone(),
+            priority: self.priority.clone(),
+            status: self.status.clone(),
+            carrier: self.carrier.clone(),
+            sender: self.sender.clone(),
+            province: self.province.clone(),
+            season: self.season.clone(),
+            created_since: self.created_since.clone(),
+            updated_since: self.updated_since.clone(),
+            overdue: self.overdue.clone(),
+            has_open_case: self.has_open_case.clone(),
+            recipient: self.recipient.clone(),
+            destination_ward: self.destination_ward.clone(),
+            candidate_number: self.candidate_number.clone(),
+            format: self.format.clone(),
+        }
+    }
 }

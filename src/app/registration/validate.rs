@@ -1,36 +1,36 @@
-//! Turns a registration request into a storable item, collecting every
+//! Turns a registration command into a storable item, collecting every
 //! broken rule with its field rather than stopping at the first.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use sha2::{Digest, Sha256};
 
-use super::dto::{CandidateInput, NewItemRequest, RecipientInput};
-use crate::api::auth::Caller;
+use super::{Candidate as CandidateInput, Recipient, RegisterItem};
+use crate::app::Actor;
 use crate::domain::{fields, province, s10, FieldError, FieldErrors, ItemStatus, OrgKind, Priority, Role};
 use crate::store::items::NewItem;
 use crate::store::organizations::Organization;
 
-/// What validation needs besides the request.
+/// What validation needs besides the command.
 pub struct Context<'a> {
-    pub caller: &'a Caller,
-    /// The caller's own organization.
-    pub caller_org: &'a Organization,
-    /// Organizations the request names, by code.
+    pub actor: &'a Actor,
+    /// The actor's own organization.
+    pub actor_org: &'a Organization,
+    /// Organizations the command names, by code.
     pub orgs: &'a HashMap<String, Organization>,
     pub now: DateTime<Utc>,
 }
 
-/// Organization codes a request names (to load them in one query).
-pub fn referenced_codes(request: &NewItemRequest) -> Vec<String> {
+/// Organization codes a command names (to load them in one query).
+pub fn referenced_codes(request: &RegisterItem) -> Vec<String> {
     let mut codes: Vec<String> = [request.sender_org.as_deref(), request.carrier_org.as_deref()]
         .into_iter()
         .flatten()
         .map(normalize_code)
         .collect();
-    if let RecipientInput::Organization(org) = &request.recipient {
-        codes.push(normalize_code(&org.organization));
+    if let Recipient::Organization { organization, .. } = &request.recipient {
+        codes.push(normalize_code(organization));
     }
     codes
 }
@@ -94,8 +94,8 @@ fn party<'a>(
     own_role: Role,
     kind: OrgKind,
 ) -> Option<&'a Organization> {
-    if ctx.caller.role == own_role {
-        let own = ctx.caller_org;
+    if ctx.actor.role == own_role {
+        let own = ctx.actor_org;
         match given {
             Some(code) if normalize_code(code) != own.code => {
                 errors.push(field, format!("a {own_role} client registers items only for its own organization ({})", own.code));
@@ -114,8 +114,8 @@ fn party<'a>(
     }
 }
 
-/// Validates and normalises a request into the row to store.
-pub fn new_item(request: &NewItemRequest, ctx: &Context) -> Result<NewItem, Vec<FieldError>> {
+/// Validates and normalises a command into the row to store, registered at `ctx.now`.
+pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<FieldError>> {
     let mut errors = FieldErrors::default();
     let today = ctx.now.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive();
 
@@ -125,21 +125,15 @@ pub fn new_item(request: &NewItemRequest, ctx: &Context) -> Result<NewItem, Vec<
     let carrier = party(&mut errors, "carrier_org", request.carrier_org.as_deref(), ctx, Role::Carrier, OrgKind::Carrier);
 
     let (recipient_org, attention, candidate_input, candidate_field) = match &request.recipient {
-        RecipientInput::Candidate(c) => {
+        Recipient::Candidate(c) => {
             if request.candidate.is_some() {
                 errors.push("candidate", "only for items to an organization; a candidate recipient is the candidate");
             }
             (Some(None), Some(None), Some(c), "recipient")
         }
-        RecipientInput::Organization(o) => {
-            let org = organization(
-                &mut errors,
-                "recipient.organization",
-                &o.organization,
-                ctx.orgs,
-                &[OrgKind::Education, OrgKind::Overseer],
-            );
-            let attention = errors.check("recipient.attention", fields::optional_text(o.attention.as_deref(), 200));
+        Recipient::Organization { organization: code, attention } => {
+            let org = organization(&mut errors, "recipient.organization", code, ctx.orgs, &[OrgKind::Education, OrgKind::Overseer]);
+            let attention = errors.check("recipient.attention", fields::optional_text(attention.as_deref(), 200));
             (org.map(Some), attention, request.candidate.as_ref(), "candidate")
         }
     };
@@ -184,7 +178,8 @@ pub fn new_item(request: &NewItemRequest, ctx: &Context) -> Result<NewItem, Vec<
         dest_province.code, ward, address, seal, must_arrive_by, reference,
     ]);
     let content_hash = hex::encode(Sha256::digest(content.to_string().as_bytes()));
-    let now = crate::store::now_utc();
+    // Stored at the precision both backends keep, so a row reads back as written.
+    let now = ctx.now.naive_utc().trunc_subsecs(6);
     Ok(NewItem {
         public_id: uuid::Uuid::now_v7().to_string(),
         tracking_number,
@@ -210,7 +205,7 @@ pub fn new_item(request: &NewItemRequest, ctx: &Context) -> Result<NewItem, Vec<
         must_arrive_by: must_arrive_by.map(|t| t.naive_utc()),
         reference,
         content_hash,
-        created_by: ctx.caller.client_id.clone(),
+        created_by: ctx.actor.client_id.clone(),
         created_at: now,
         updated_at: now,
         due_at: must_arrive_by.map(|t| t.naive_utc()),
