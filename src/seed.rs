@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::admin::{self, OrganizationInput};
+use crate::app::administration::{self, ChosenCredentials, CreateClient, CreateOrganization};
+use crate::app::Actor;
 use crate::api::auth::Caller;
 use crate::api::events::{record_all, BatchEventEntry, Outcome};
 use crate::api::extract::from_value;
@@ -62,7 +63,7 @@ pub enum SeedError {
     #[error("fixture item {0} was refused: {1}")]
     Refused(String, String),
     #[error(transparent)]
-    Admin(#[from] admin::AdminError),
+    Admin(#[from] crate::app::Error),
     #[error("{0}")]
     Api(String),
 }
@@ -89,17 +90,22 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
     let demo: Demo = serde_json::from_str(fixture).map_err(|e| SeedError::Fixture(e.to_string()))?;
     let shift = now - demo.reference_time.with_timezone(&Utc);
     let shift_days = Duration::days(shift.num_days());
+    // Organizations and clients are made at `now`, like the shifted season.
+    let clock = crate::clock::ManualClock::new(now);
+    let operator = Actor::operator("seed");
     conn.write_transaction(|conn| {
         for org in &demo.organizations {
             if store::organizations::find_by_code(conn, &org.code)?.is_some() {
                 return Err(SeedError::AlreadySeeded(org.code.clone()));
             }
-            let input = OrganizationInput { code: org.code.clone(), name: org.name.clone(), kind: org.kind, province: org.province.clone() };
-            admin::create_organization(conn, &input)?;
+            let command = CreateOrganization { code: org.code.clone(), name: org.name.clone(), kind: org.kind, province: org.province.clone() };
+            administration::create_organization(conn, &clock, &operator, command)?;
         }
         let mut admin_caller = None;
         for c in &demo.clients {
-            let (client, _) = admin::create_client_with(conn, &c.organization, &c.name, c.role, &c.client_id, &c.client_secret)?;
+            let command = CreateClient { organization: c.organization.clone(), name: c.name.clone(), role: c.role };
+            let chosen = ChosenCredentials { id: c.client_id.clone(), secret: c.client_secret.clone() };
+            let client = administration::create_client_with(conn, &clock, &operator, command, chosen)?.client;
             if c.role == Role::Admin {
                 let org = store::organizations::find(conn, &client.organization_id)?.expect("just created");
                 admin_caller = Some(Caller { client_id: client.id, org_id: org.id, role: Role::Admin, province: org.province });
