@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::admin::{self, OrganizationInput};
+use crate::app::administration::{self, ClientListing, ClientRecord, CreateClient, CreateOrganization};
+use crate::app::Actor;
+use crate::clock::SystemClock;
 use crate::config::{Config, Settings};
 use crate::domain::{OrgKind, Role};
 use crate::server;
@@ -164,23 +166,8 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
     }
     let result: Result<serde_json::Value, String> = match command {
         Command::Migrate => Ok(serde_json::json!({"migrated": true})),
-        Command::Org(OrgCommand::Create { code, name, kind, province }) => {
-            admin::create_organization(&mut conn, &OrganizationInput { code, name, kind, province })
-                .map(|o| serde_json::json!({"id": o.id, "code": o.code, "name": o.name, "kind": o.kind, "province": o.province}))
-                .map_err(|e| e.to_string())
-        }
-        Command::Client(ClientCommand::Create { org, role, name }) => admin::create_client(&mut conn, &org, &name, role)
-            .map(|(c, secret)| {
-                serde_json::json!({"client_id": c.id, "client_secret": secret, "organization_id": c.organization_id, "role": c.role})
-            })
-            .map_err(|e| e.to_string()),
-        Command::Client(ClientCommand::List { org }) => list_all_clients(&mut conn, org.as_deref()),
-        Command::Client(ClientCommand::Revoke { id }) => admin::revoke_client(&mut conn, id.trim(), crate::store::now_utc())
-            .map(|revoked| serde_json::to_value(crate::api::clients::ClientView::from(revoked)).expect("json"))
-            .map_err(|e| e.to_string()),
-        Command::Client(ClientCommand::Rotate { id }) => admin::rotate_client_secret(&mut conn, id.trim())
-            .map(|(client, _, secret)| serde_json::json!({"client_id": client.id, "client_secret": secret}))
-            .map_err(|e| e.to_string()),
+        Command::Org(command) => org_command(&mut conn, command),
+        Command::Client(command) => client_command(&mut conn, command),
         Command::Sweep => crate::escalation::sweep(&mut conn, chrono::Utc::now())
             .map(|report| serde_json::to_value(report).expect("json"))
             .map_err(|e| e.to_string()),
@@ -210,16 +197,107 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
     }
 }
 
+/// The operator at the console, acting as an admin.
+fn operator() -> Actor {
+    Actor::operator("cli")
+}
+
+/// What the CLI says when a service refuses.
+fn refusal(err: crate::app::Error) -> String {
+    match err {
+        crate::app::Error::Invalid(errors) => {
+            let reasons: Vec<String> = errors.iter().map(|e| format!("{} {}", e.field, e.reason)).collect();
+            format!("invalid input: {}", reasons.join("; "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A refusal naming the client the command was about, when it is unknown.
+fn client_refusal(id: &str) -> impl FnOnce(crate::app::Error) -> String + '_ {
+    move |err| match err {
+        crate::app::Error::NotFound(_) => format!("no client with id {id}"),
+        other => refusal(other),
+    }
+}
+
+/// `exampost org ...`
+fn org_command(conn: &mut crate::db::DbConn, command: OrgCommand) -> Result<serde_json::Value, String> {
+    match command {
+        OrgCommand::Create { code, name, kind, province } => {
+            let command = CreateOrganization { code, name, kind, province };
+            administration::create_organization(conn, &SystemClock, &operator(), command)
+                .map(|o| serde_json::json!({"id": o.id, "code": o.code, "name": o.name, "kind": o.kind, "province": o.province}))
+                .map_err(refusal)
+        }
+    }
+}
+
+/// `exampost client ...`
+fn client_command(conn: &mut crate::db::DbConn, command: ClientCommand) -> Result<serde_json::Value, String> {
+    match command {
+        ClientCommand::Create { org, role, name } => {
+            administration::create_client(conn, &SystemClock, &operator(), CreateClient { organization: org, name, role })
+                .map(|issued| {
+                    let client = issued.client;
+                    serde_json::json!({"client_id": client.id, "client_secret": issued.secret, "organization_id": client.organization_id, "role": client.role})
+                })
+                .map_err(refusal)
+        }
+        ClientCommand::List { org } => list_all_clients(conn, org),
+        ClientCommand::Revoke { id } => {
+            let id = id.trim();
+            administration::revoke_client(conn, &SystemClock, &operator(), id)
+                .map(|revoked| serde_json::to_value(ClientLine::from(revoked)).expect("json"))
+                .map_err(client_refusal(id))
+        }
+        ClientCommand::Rotate { id } => {
+            let id = id.trim();
+            administration::rotate_client_secret(conn, &operator(), id)
+                .map(|rotated| serde_json::json!({"client_id": rotated.client.id, "client_secret": rotated.secret}))
+                .map_err(client_refusal(id))
+        }
+    }
+}
+
+/// A client as `client list` and `client revoke` print it (the fields of
+/// the API's client view, never the secret or its hash).
+#[derive(serde::Serialize)]
+struct ClientLine {
+    id: String,
+    name: String,
+    role: String,
+    organization_id: String,
+    organization_code: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<ClientRecord> for ClientLine {
+    fn from(ClientRecord { client, organization }: ClientRecord) -> Self {
+        ClientLine {
+            id: client.id,
+            name: client.name,
+            role: client.role,
+            organization_id: organization.id,
+            organization_code: organization.code,
+            created_at: client.created_at.and_utc(),
+            revoked_at: client.revoked_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
 /// `exampost client list`: every page, as one `{"items": [...]}`.
-fn list_all_clients(conn: &mut crate::db::DbConn, org: Option<&str>) -> Result<serde_json::Value, String> {
+fn list_all_clients(conn: &mut crate::db::DbConn, org: Option<String>) -> Result<serde_json::Value, String> {
     const PAGE: i64 = 500;
     let mut items = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let rows = admin::list_clients(conn, org, after.as_deref(), PAGE).map_err(|e| e.to_string())?;
-        let full = rows.len() as i64 == PAGE;
-        after = rows.last().map(|(client, _)| client.id.clone());
-        items.extend(rows.into_iter().map(crate::api::clients::ClientView::from));
+        let listing = ClientListing { organization: org.clone(), after_id: after.take(), limit: PAGE };
+        let records = administration::list_clients(conn, &operator(), listing).map_err(refusal)?;
+        let full = records.len() as i64 == PAGE;
+        after = records.last().map(|record| record.client.id.clone());
+        items.extend(records.into_iter().map(ClientLine::from));
         if !full {
             return Ok(serde_json::json!({ "items": items }));
         }

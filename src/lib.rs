@@ -3,7 +3,6 @@
 //! Layers: `api` (HTTP, DTOs, auth) → `domain` (pure rules) → `store`
 //! (diesel queries) → `db` (connections, migrations).
 
-pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;

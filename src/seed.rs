@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::admin::{self, OrganizationInput};
+use crate::app::administration::{self, ChosenCredentials, CreateClient, CreateOrganization};
 // TODO(merge): app::scans — the scans are still recorded through the HTTP layer's ingest.
 use crate::api::events::{record_all, BatchEventEntry, Outcome};
 // TODO(merge): app::scans
@@ -168,8 +168,6 @@ pub enum SeedError {
     #[error("fixture item {0} was refused: {1}")]
     Refused(String, String),
     #[error(transparent)]
-    Admin(#[from] admin::AdminError),
-    #[error(transparent)]
     Service(#[from] services::Error),
     #[error("{0}")]
     Api(String),
@@ -198,17 +196,22 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
     let shift = now - demo.reference_time.with_timezone(&Utc);
     let shift_days = Duration::days(shift.num_days());
     let (organizations, clients, items) = (demo.organizations.len(), demo.clients.len(), demo.items.len());
+    // Organizations and clients are made at `now`, like the shifted season.
+    let clock = crate::clock::ManualClock::new(now);
+    let operator = Actor::operator("seed");
     conn.write_transaction(|conn| {
         for org in &demo.organizations {
             if store::organizations::find_by_code(conn, &org.code)?.is_some() {
                 return Err(SeedError::AlreadySeeded(org.code.clone()));
             }
-            let input = OrganizationInput { code: org.code.clone(), name: org.name.clone(), kind: org.kind, province: org.province.clone() };
-            admin::create_organization(conn, &input)?;
+            let command = CreateOrganization { code: org.code.clone(), name: org.name.clone(), kind: org.kind, province: org.province.clone() };
+            administration::create_organization(conn, &clock, &operator, command)?;
         }
         let mut admin_actor = None;
         for c in &demo.clients {
-            let (client, _) = admin::create_client_with(conn, &c.organization, &c.name, c.role, &c.client_id, &c.client_secret)?;
+            let command = CreateClient { organization: c.organization.clone(), name: c.name.clone(), role: c.role };
+            let chosen = ChosenCredentials { id: c.client_id.clone(), secret: c.client_secret.clone() };
+            let client = administration::create_client_with(conn, &clock, &operator, command, chosen)?.client;
             if c.role == Role::Admin {
                 let org = store::organizations::find(conn, &client.organization_id)?
                     .ok_or_else(|| SeedError::Fixture(format!("the organization of client {} is gone", client.id)))?;

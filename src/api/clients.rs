@@ -10,23 +10,11 @@ use super::extract::ValidJson;
 use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
-use crate::admin::{self, ClientChangeError};
+use crate::app::administration::{self, ClientListing, ClientRecord, CreateClient};
 use crate::domain::Role;
-use crate::store::clients::ApiClient;
-use crate::store::organizations::Organization;
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(create_client).service(list_clients).service(revoke_client).service(rotate_client_secret);
-}
-
-impl From<ClientChangeError> for ApiError {
-    fn from(err: ClientChangeError) -> Self {
-        match err {
-            ClientChangeError::NotFound(_) => ApiError::NotFound("no such client".into()),
-            revoked @ ClientChangeError::Revoked(_) => ApiError::Conflict { detail: revoked.to_string(), existing_id: None },
-            ClientChangeError::Db(e) => e.into(),
-        }
-    }
 }
 
 /// A new API client.
@@ -70,16 +58,16 @@ pub async fn create_client(
     caller: Caller,
     ValidJson(request): ValidJson<NewClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin])?;
+    let clock = state.clock.clone();
     let role = request.role;
-    let (client, secret) =
-        state.db(move |conn| Ok(admin::create_client(conn, &request.organization, &request.name, role)?)).await?;
+    let command = CreateClient { organization: request.organization, name: request.name, role };
+    let issued = state.db(move |conn| Ok(administration::create_client(conn, &*clock, &caller, command)?)).await?;
     Ok(HttpResponse::Created().json(CreatedClient {
-        client_id: client.id,
-        client_secret: secret,
-        organization_id: client.organization_id,
+        client_id: issued.client.id,
+        client_secret: issued.secret,
+        organization_id: issued.client.organization_id,
         role,
-        name: client.name,
+        name: issued.client.name,
     }))
 }
 
@@ -97,8 +85,8 @@ pub struct ClientView {
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-impl From<(ApiClient, Organization)> for ClientView {
-    fn from((client, org): (ApiClient, Organization)) -> Self {
+impl From<ClientRecord> for ClientView {
+    fn from(ClientRecord { client, organization: org }: ClientRecord) -> Self {
         ClientView {
             id: client.id,
             name: client.name,
@@ -137,12 +125,13 @@ pub async fn list_clients(
     filter: web::Query<ClientFilter>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<ClientView>>, ApiError> {
+    // Refused before the paging parameters are read (the service checks again).
     caller.require(&[Role::Admin])?;
     let limit = page.limit()?;
     let after = page.position(Listing::Clients)?;
-    let organization = filter.into_inner().organization;
-    let rows = state.db(move |conn| Ok(admin::list_clients(conn, organization.as_deref(), after.as_deref(), limit + 1)?)).await?;
-    let (rows, next_cursor) = take_page(rows, limit, Listing::Clients, |(client, _)| client.id.clone());
+    let listing = ClientListing { organization: filter.into_inner().organization, after_id: after, limit: limit + 1 };
+    let rows = state.db(move |conn| Ok(administration::list_clients(conn, &caller, listing)?)).await?;
+    let (rows, next_cursor) = take_page(rows, limit, Listing::Clients, |record| record.client.id.clone());
     Ok(web::Json(Page { items: rows.into_iter().map(ClientView::from).collect(), next_cursor }))
 }
 
@@ -165,11 +154,10 @@ pub async fn list_clients(
 )]
 #[post("/clients/{id}/revoke")]
 pub async fn revoke_client(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<web::Json<ClientView>, ApiError> {
-    caller.require(&[Role::Admin])?;
     let id = id.into_inner();
-    let at = stored_time(state.clock.now());
-    let client_id = id.clone();
-    let revoked = state.db(move |conn| Ok(admin::revoke_client(conn, &client_id, at)?)).await?;
+    let clock = state.clock.clone();
+    let (actor, client_id) = (caller.clone(), id.clone());
+    let revoked = state.db(move |conn| Ok(administration::revoke_client(conn, &*clock, &actor, &client_id)?)).await?;
     state.token_guard.standings.forget(&id);
     tracing::info!(client = %id, by = %caller.client_id, "client revoked");
     Ok(web::Json(revoked.into()))
@@ -207,16 +195,11 @@ pub async fn rotate_client_secret(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin])?;
     let id = id.into_inner();
-    let client_id = id.clone();
-    let (client, _, secret) = state.db(move |conn| Ok(admin::rotate_client_secret(conn, &client_id)?)).await?;
+    let (actor, client_id) = (caller.clone(), id.clone());
+    let rotated = state.db(move |conn| Ok(administration::rotate_client_secret(conn, &actor, &client_id)?)).await?;
     state.token_guard.standings.forget(&id);
     tracing::info!(client = %id, by = %caller.client_id, "client secret rotated");
-    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::CACHE_CONTROL, "no-store")).json(RotatedSecret { client_id: client.id, client_secret: secret }))
-}
-
-/// A time as the database keeps it: UTC, microseconds.
-fn stored_time(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
-    chrono::DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at).naive_utc()
+    let secret = RotatedSecret { client_id: rotated.client.id, client_secret: rotated.secret };
+    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::CACHE_CONTROL, "no-store")).json(secret))
 }

@@ -10,10 +10,8 @@ use super::auth::Caller;
 use super::extract::ValidJson;
 use super::problem::{ApiError, Problem};
 use super::AppState;
-use crate::domain::cases::{CaseKind, TOP_LEVEL};
-use crate::domain::{fields, FieldErrors, Role};
-use crate::store::contacts::ContactPoint;
-use crate::store::{self, now_utc};
+use crate::app::administration::{self, AddContact, OrgContact};
+use crate::domain::cases::CaseKind;
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(list_contacts).service(create_contact).service(delete_contact);
@@ -59,10 +57,25 @@ pub struct ContactView {
     pub lang: String,
 }
 
-fn contact_view(c: ContactPoint, org_code: &str) -> ContactView {
+impl From<NewContactRequest> for AddContact {
+    fn from(r: NewContactRequest) -> Self {
+        AddContact {
+            name: r.name,
+            position: r.position,
+            phone: r.phone,
+            email: r.email,
+            case_kinds: r.case_kinds,
+            levels: r.levels,
+            lang: r.lang,
+            organization: r.organization,
+        }
+    }
+}
+
+fn contact_view(OrgContact { contact: c, organization_code }: OrgContact) -> ContactView {
     ContactView {
         id: c.id,
-        organization: org_code.to_string(),
+        organization: organization_code,
         name: c.name,
         position: c.position,
         phone: c.phone,
@@ -92,19 +105,8 @@ pub struct ContactQuery {
 #[get("/contacts")]
 pub async fn list_contacts(state: web::Data<AppState>, caller: Caller, query: web::Query<ContactQuery>) -> Result<web::Json<Vec<ContactView>>, ApiError> {
     let code = query.into_inner().organization;
-    let contacts = state
-        .db(move |conn| {
-            let org = match code {
-                Some(code) => {
-                    let code = code.trim().to_uppercase();
-                    store::organizations::find_by_code(conn, &code)?.ok_or_else(|| ApiError::field("organization", format!("no organization with code {code}")))?
-                }
-                None => store::organizations::find(conn, &caller.org_id)?.ok_or_else(|| ApiError::Unauthorized("your organization no longer exists".into()))?,
-            };
-            Ok(store::contacts::for_org(conn, &org.id)?.into_iter().map(|c| contact_view(c, &org.code)).collect())
-        })
-        .await?;
-    Ok(web::Json(contacts))
+    let contacts = state.db(move |conn| Ok(administration::list_contacts(conn, &caller, code.as_deref())?)).await?;
+    Ok(web::Json(contacts.into_iter().map(contact_view).collect()))
 }
 
 /// Add a contact point to your organization (admins: to any).
@@ -119,56 +121,10 @@ pub async fn list_contacts(state: web::Data<AppState>, caller: Caller, query: we
 )]
 #[post("/contacts")]
 pub async fn create_contact(state: web::Data<AppState>, caller: Caller, ValidJson(request): ValidJson<NewContactRequest>) -> Result<HttpResponse, ApiError> {
-    let mut errors = FieldErrors::default();
-    let name = errors.check("name", fields::text(&request.name, 200));
-    let position = errors.check("position", fields::optional_text(request.position.as_deref(), 200));
-    let phone = errors.check("phone", request.phone.as_deref().filter(|p| !p.trim().is_empty()).map(fields::phone).transpose());
-    let email = errors.check("email", request.email.as_deref().filter(|e| !e.trim().is_empty()).map(fields::email).transpose());
-    if matches!((&phone, &email), (Some(None), Some(None))) {
-        errors.push("phone", "a contact needs a phone number or an e-mail address");
-    }
-    if let Some(bad) = request.levels.iter().find(|l| !(1..=TOP_LEVEL).contains(l)) {
-        errors.push("levels", format!("{bad} is not a level; levels are 1, 2 and 3"));
-    }
-    let lang = request.lang.clone().unwrap_or_else(|| "vi".into());
-    if lang != "vi" && lang != "en" {
-        errors.push("lang", "must be vi or en");
-    }
-    if request.organization.is_some() && caller.role != Role::Admin {
-        errors.push("organization", "only admins add contacts to another organization");
-    }
-    let (Some(name), Some(position), Some(phone), Some(email), true) = (name, position, phone, email, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors.0));
-    };
-    let kinds: Vec<&str> = request.case_kinds.iter().map(|k| k.as_str()).collect();
-    let levels: Vec<String> = request.levels.iter().map(|l| l.to_string()).collect();
-    let target = request.organization.clone();
-    let view = state
-        .db(move |conn| {
-            let org = match target {
-                Some(code) => {
-                    let code = code.trim().to_uppercase();
-                    store::organizations::find_by_code(conn, &code)?.ok_or_else(|| ApiError::field("organization", format!("no organization with code {code}")))?
-                }
-                None => store::organizations::find(conn, &caller.org_id)?.ok_or_else(|| ApiError::Unauthorized("your organization no longer exists".into()))?,
-            };
-            let contact = ContactPoint {
-                id: uuid::Uuid::now_v7().to_string(),
-                organization_id: org.id.clone(),
-                name,
-                position,
-                phone,
-                email,
-                case_kinds: kinds.join(","),
-                levels: levels.join(","),
-                lang,
-                created_at: now_utc(),
-            };
-            store::contacts::create(conn, &contact)?;
-            Ok(contact_view(contact, &org.code))
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let clock = state.clock.clone();
+    let command = AddContact::from(request);
+    let added = state.db(move |conn| Ok(administration::add_contact(conn, &*clock, &caller, command)?)).await?;
+    Ok(HttpResponse::Created().json(contact_view(added)))
 }
 
 /// Remove one of your organization's contact points.
@@ -181,13 +137,6 @@ pub async fn create_contact(state: web::Data<AppState>, caller: Caller, ValidJso
 #[delete("/contacts/{id}")]
 pub async fn delete_contact(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    state
-        .db(move |conn| {
-            let contact = store::contacts::find(conn, &id)?.filter(|c| caller.role == Role::Admin || c.organization_id == caller.org_id);
-            let contact = contact.ok_or_else(|| ApiError::NotFound(format!("no contact {id} of your organization")))?;
-            store::contacts::delete(conn, &contact.id)?;
-            Ok(())
-        })
-        .await?;
+    state.db(move |conn| Ok(administration::delete_contact(conn, &caller, &id)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

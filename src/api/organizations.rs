@@ -10,22 +10,12 @@ use super::extract::ValidJson;
 use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
-use crate::admin::{self, AdminError, OrganizationInput};
-use crate::domain::{OrgKind, Role};
-use crate::store::{self, organizations::Organization};
+use crate::app::administration::{self, CreateOrganization};
+use crate::domain::OrgKind;
+use crate::store::organizations::Organization;
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(create_organization).service(list_organizations).service(find_organization);
-}
-
-impl From<AdminError> for ApiError {
-    fn from(err: AdminError) -> Self {
-        match err {
-            AdminError::Invalid(errors) => ApiError::Validation(errors),
-            AdminError::Taken { detail, existing_id } => ApiError::Conflict { detail, existing_id: Some(existing_id) },
-            AdminError::Db(e) => e.into(),
-        }
-    }
 }
 
 /// A new organization.
@@ -38,6 +28,12 @@ pub struct NewOrganizationRequest {
     pub kind: OrgKind,
     /// Province code (`phu-tho`), name (`Phú Thọ`) or a former province merged into it (`Vĩnh Phúc`).
     pub province: String,
+}
+
+impl From<NewOrganizationRequest> for CreateOrganization {
+    fn from(r: NewOrganizationRequest) -> Self {
+        CreateOrganization { code: r.code, name: r.name, kind: r.kind, province: r.province }
+    }
 }
 
 /// An organization.
@@ -77,9 +73,9 @@ pub async fn create_organization(
     caller: Caller,
     ValidJson(request): ValidJson<NewOrganizationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin])?;
-    let input = OrganizationInput { code: request.code, name: request.name, kind: request.kind, province: request.province };
-    let org = state.db(move |conn| Ok(admin::create_organization(conn, &input)?)).await?;
+    let clock = state.clock.clone();
+    let command = CreateOrganization::from(request);
+    let org = state.db(move |conn| Ok(administration::create_organization(conn, &*clock, &caller, command)?)).await?;
     Ok(HttpResponse::Created().json(OrganizationView::from(org)))
 }
 
@@ -108,8 +104,8 @@ pub async fn list_organizations(
 ) -> Result<web::Json<Page<OrganizationView>>, ApiError> {
     let limit = page.limit()?;
     let after = page.position(Listing::Organizations)?;
-    let kind = filter.kind.map(OrgKind::as_str);
-    let rows = state.db(move |conn| Ok(store::organizations::list(conn, kind, after.as_deref(), limit + 1)?)).await?;
+    let kind = filter.kind;
+    let rows = state.db(move |conn| Ok(administration::list_organizations(conn, kind, after.as_deref(), limit + 1)?)).await?;
     let (rows, next_cursor) = take_page(rows, limit, Listing::Organizations, |o| o.code.clone());
     Ok(web::Json(Page { items: rows.into_iter().map(OrganizationView::from).collect(), next_cursor }))
 }
@@ -131,6 +127,6 @@ pub async fn find_organization(
     id: web::Path<String>,
 ) -> Result<web::Json<OrganizationView>, ApiError> {
     let id = id.into_inner();
-    let org = state.db(move |conn| Ok(store::organizations::find(conn, &id)?)).await?;
-    org.map(|o| web::Json(o.into())).ok_or_else(|| ApiError::NotFound("no such organization".into()))
+    let org = state.db(move |conn| Ok(administration::find_organization(conn, &id)?)).await?;
+    Ok(web::Json(org.into()))
 }

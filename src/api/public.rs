@@ -5,6 +5,7 @@
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
+use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -14,10 +15,10 @@ use super::extract::ValidJson;
 use super::problem::{ApiError, Problem};
 use super::throttle::{self, Guess};
 use super::AppState;
-use crate::domain::{fields, s10, FieldErrors, ItemKind, ItemStatus};
+use crate::app::lookup::{self, DossierLookup, GuessBook, ItemLookup, Lookup, PublicItem};
+use crate::db::DbConn;
+use crate::domain::{ItemKind, ItemStatus};
 use crate::notify::templates::{self, Lang};
-use crate::store::items::PublicFacts;
-use crate::store::{self};
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(lookup_item).service(lookup_dossier);
@@ -94,23 +95,6 @@ pub struct DossierView {
     pub items: Vec<LookupView>,
 }
 
-/// `Nguyễn Văn An` → `Ng*** V** A*`: enough to recognise, not to read.
-pub fn mask_name(name: &str) -> String {
-    let words: Vec<&str> = name.split_whitespace().collect();
-    let last = words.len().saturating_sub(1);
-    words
-        .iter()
-        .enumerate()
-        .map(|(i, word)| {
-            let keep = if i == 0 && words.len() > 1 { 2 } else { 1 };
-            let start: String = word.chars().take(keep).collect();
-            let stars = if i == 0 && words.len() > 1 { "***" } else if i == last { "*" } else { "**" };
-            format!("{start}{stars}")
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn lang_of(requested: Option<&str>, req: &HttpRequest) -> Lang {
     match requested {
         Some(lang) => Lang::parse(lang),
@@ -125,23 +109,31 @@ fn lang_of(requested: Option<&str>, req: &HttpRequest) -> Lang {
     }
 }
 
-fn view(item: PublicFacts, lang: Lang) -> Result<LookupView, ApiError> {
-    let kind = ItemKind::parse(&item.kind).ok_or_else(|| ApiError::internal("bad stored kind"))?;
-    let status = ItemStatus::parse(&item.status).ok_or_else(|| ApiError::internal("bad stored status"))?;
-    let (has_open_case, place, replaced_by) = (item.has_open_case, item.last_place, item.replaced_by);
-    Ok(LookupView {
-        tracking_number: item.tracking_number.clone(),
-        kind,
-        kind_label: templates::item_kind(kind, lang).into(),
-        status,
-        status_label: templates::status_label(status, lang).into(),
-        last_scan: item.last_event_at.zip(place).map(|(at, place)| LastScan { at: at.and_utc(), place }),
-        expected_by: item.due_at.map(|t| t.and_utc().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive()),
-        has_open_case,
-        case_label: has_open_case.then(|| templates::open_case_label(lang).into()),
-        replaced_by,
-        recipient_name: mask_name(item.candidate_name.as_deref().unwrap_or("")),
-    })
+fn view(item: PublicItem, lang: Lang) -> LookupView {
+    LookupView {
+        tracking_number: item.tracking_number,
+        kind: item.kind,
+        kind_label: templates::item_kind(item.kind, lang).into(),
+        status: item.status,
+        status_label: templates::status_label(item.status, lang).into(),
+        last_scan: item.last_scan.map(|scan| LastScan { at: scan.at, place: scan.place }),
+        expected_by: item.expected_by,
+        has_open_case: item.has_open_case,
+        case_label: item.has_open_case.then(|| templates::open_case_label(lang).into()),
+        replaced_by: item.replaced_by,
+        recipient_name: item.recipient_name,
+    }
+}
+
+/// The guess counts of `api::throttle`, as the lookup service books them.
+impl GuessBook for Guess {
+    fn admit(&self, conn: &mut DbConn) -> QueryResult<Result<(), u64>> {
+        Guess::admit(self, conn)
+    }
+
+    fn wrong(&self, conn: &mut DbConn) -> QueryResult<()> {
+        Guess::wrong(self, conn)
+    }
 }
 
 /// The one answer for "no such item" and "wrong second factor".
@@ -177,52 +169,26 @@ pub async fn lookup_item(
     ValidJson(request): ValidJson<LookupRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let lang = lang_of(request.lang.as_deref(), &req);
-    let mut errors = FieldErrors::default();
-    let number = errors.check("tracking_number", s10::normalize(&request.tracking_number).map_err(|e| e.to_string()));
-    let candidate_number = errors.check("candidate_number", request.candidate_number.as_deref().map(fields::candidate_number).transpose());
-    let dob = errors.check(
-        "date_of_birth",
-        request.date_of_birth.as_deref().map(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string())).transpose(),
-    );
-    match (&candidate_number, &dob) {
-        (Some(None), Some(None)) => errors.push("candidate_number", "give your candidate number or your date of birth"),
-        // Either factor alone opens the item, so one request naming both would test two secrets.
-        (Some(Some(_)), Some(Some(_))) => errors.push("date_of_birth", "give your candidate number or your date of birth, not both"),
-        _ => {}
-    }
-    let (Some(number), Some(candidate_number), Some(dob), true) = (number, candidate_number, dob, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors.0));
-    };
-    let subject = format!("item:{number}");
+    let lookup = ItemLookup { tracking_number: request.tracking_number, candidate_number: request.candidate_number, date_of_birth: request.date_of_birth };
+    let query = lookup::check_item(lookup)?;
+    let subject = query.subject();
     let _turn = state.guesses.one_at_a_time(&subject).await;
     let guess = Guess::new(subject, client_addr(&req), state.clock.now());
-    let logged = number.clone();
-    let found = state
-        .db(move |conn| {
-            if let Err(wait) = guess.admit(conn)? {
-                return Ok(Err(wait));
-            }
-            let matching = store::items::public_by_number(conn, &number)?.into_iter().find(|item| {
-                let by_number = candidate_number.is_some() && item.candidate_number == candidate_number;
-                let by_birth = dob.is_some() && item.candidate_dob == dob;
-                by_number || by_birth
-            });
-            let found = matching.map(|item| view(item, lang)).transpose()?;
-            if found.is_none() {
-                guess.wrong(conn)?;
-            }
-            Ok(Ok(found))
-        })
-        .await?;
+    let logged = query.tracking_number.clone();
+    let found = state.db(move |conn| Ok(lookup::find_item(conn, &guess, &query)?)).await?;
     // Logged without the second factor.
     match found {
-        Err(wait) => {
+        Lookup::Throttled(wait) => {
             tracing::info!(tracking_number = %logged, "public lookup throttled");
             Ok(too_many_guesses(wait, "number"))
         }
-        Ok(found) => {
-            tracing::info!(tracking_number = %logged, matched = found.is_some(), "public lookup");
-            found.map(|view| HttpResponse::Ok().json(view)).ok_or_else(no_match)
+        Lookup::Found(item) => {
+            tracing::info!(tracking_number = %logged, matched = true, "public lookup");
+            Ok(HttpResponse::Ok().json(view(item, lang)))
+        }
+        Lookup::NoMatch => {
+            tracing::info!(tracking_number = %logged, matched = false, "public lookup");
+            Err(no_match())
         }
     }
 }
@@ -248,49 +214,20 @@ pub async fn lookup_dossier(
     ValidJson(request): ValidJson<DossierRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let lang = lang_of(request.lang.as_deref(), &req);
-    let mut errors = FieldErrors::default();
-    let candidate_number = errors.check("candidate_number", fields::candidate_number(&request.candidate_number));
-    let dob = errors.check("date_of_birth", NaiveDate::parse_from_str(request.date_of_birth.trim(), "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string()));
-    let season = errors.check("season", fields::season(&request.season));
-    let (Some(candidate_number), Some(dob), Some(season), true) = (candidate_number, dob, season, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors.0));
-    };
-    let subject = format!("dossier:{season}:{candidate_number}");
+    let lookup = DossierLookup { candidate_number: request.candidate_number, date_of_birth: request.date_of_birth, season: request.season };
+    let query = lookup::check_dossier(lookup)?;
+    let subject = query.subject();
     let _turn = state.guesses.one_at_a_time(&subject).await;
     let guess = Guess::new(subject, client_addr(&req), state.clock.now());
-    let items = state
-        .db(move |conn| {
-            if let Err(wait) = guess.admit(conn)? {
-                return Ok(Err(wait));
-            }
-            let items = store::items::public_by_candidate(conn, &candidate_number, dob, &season)?;
-            let items = items.into_iter().map(|item| view(item, lang)).collect::<Result<Vec<_>, _>>()?;
-            if items.is_empty() {
-                guess.wrong(conn)?;
-            }
-            Ok(Ok(items))
-        })
-        .await?;
-    let items = match items {
-        Err(wait) => return Ok(too_many_guesses(wait, "candidate number")),
-        Ok(items) => items,
+    let found = state.db(move |conn| Ok(lookup::find_dossier(conn, &guess, &query)?)).await?;
+    let items = match found {
+        Lookup::Throttled(wait) => return Ok(too_many_guesses(wait, "candidate number")),
+        Lookup::NoMatch => Vec::new(),
+        Lookup::Found(items) => items,
     };
     tracing::info!(matched = items.len(), "public dossier lookup");
     if items.is_empty() {
         return Err(no_match());
     }
-    Ok(HttpResponse::Ok().json(DossierView { items }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_masked() {
-        assert_eq!(mask_name("Nguyễn Văn An"), "Ng*** V** A*");
-        assert_eq!(mask_name("Trần Thị Bích Ngọc"), "Tr*** T** B** N*");
-        assert_eq!(mask_name("Lan"), "L*");
-        assert_eq!(mask_name(""), "");
-    }
+    Ok(HttpResponse::Ok().json(DossierView { items: items.into_iter().map(|item| view(item, lang)).collect() }))
 }

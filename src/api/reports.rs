@@ -1,23 +1,17 @@
 //! Reports: the summary for departments, carriers and overseers, and the
 //! steering committee's daily report as JSON, CSV or a printable page.
 
-use std::collections::BTreeMap;
-
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
-use super::items::scope_of;
 use super::problem::{ApiError, Problem};
 use super::AppState;
+use crate::app::reports::{self as service, ReportQuery};
 use crate::csv_out::CsvOut;
-use crate::db::DbConn;
-use crate::domain::report::{self, ItemFact, Totals};
-use crate::domain::{fields, province, FieldErrors, Role};
-use crate::store::reports::ReportFilter;
-use crate::store::{self};
+use crate::domain::report::Totals;
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(summary_report).service(steering_report);
@@ -97,82 +91,69 @@ pub struct SteeringReport {
     pub contacts: Vec<ContactLine>,
 }
 
-fn filter_of(conn: &mut DbConn, caller: &Caller, params: &ReportParams) -> Result<ReportFilter, ApiError> {
-    let mut errors = FieldErrors::default();
-    let season = errors.check("season", fields::season(&params.season));
-    let province = params.province.as_deref().and_then(|p| {
-        errors.check("province", province::resolve(p).map(|p| p.code.to_string()).ok_or_else(|| "is not one of Vietnam's 34 provinces".to_string()))
-    });
-    let mut org = |name: &str, code: &Option<String>| -> Result<Option<String>, ApiError> {
-        let Some(code) = code.as_ref().map(|c| c.trim().to_uppercase()) else { return Ok(None) };
-        let found = store::organizations::find_by_code(conn, &code)?;
-        Ok(errors.check(name, found.map(|o| o.id).ok_or_else(|| format!("no organization with code {code}"))))
-    };
-    let sender_org_id = org("sender", &params.sender)?;
-    let carrier_org_id = org("carrier", &params.carrier)?;
-    if let Some(format) = &params.format {
-        if !["json", "csv", "html"].contains(&format.as_str()) {
-            errors.push("format", "must be json, csv or html");
-        }
+impl From<ReportParams> for ReportQuery {
+    fn from(params: ReportParams) -> Self {
+        ReportQuery { season: params.season, province: params.province, sender: params.sender, carrier: params.carrier, format: params.format }
     }
-    let Some(season) = season.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::Validation(errors.0));
-    };
-    let province = match (caller.role, province) {
-        (Role::Overseer, Some(p)) if p != caller.province => {
-            return Err(ApiError::Forbidden(format!("overseers report on their own province ({})", caller.province)))
-        }
-        (Role::Overseer, _) => Some(caller.province.clone()),
-        (_, p) => p,
-    };
-    Ok(ReportFilter { season, province, sender_org_id, carrier_org_id })
 }
 
-fn summary(conn: &mut DbConn, caller: &Caller, filter: &ReportFilter, now: chrono::DateTime<chrono::Utc>) -> Result<(SummaryReport, Vec<CaseLine>), ApiError> {
-    let scope = scope_of(caller);
-    let facts: Vec<ItemFact> = store::reports::item_facts(conn, &scope, filter)?
-        .into_iter()
-        .map(|(kind, status, priority, carrier, accepted, due, last)| ItemFact {
-            kind,
-            status,
-            priority,
-            carrier,
-            accepted_at: accepted.map(|t| t.and_utc()),
-            due_at: due.map(|t| t.and_utc()),
-            last_event_at: last.map(|t| t.and_utc()),
-        })
-        .collect();
-    let cases = store::reports::active_cases(conn, &scope, filter)?;
-    let mut counts: BTreeMap<(String, i32), u64> = BTreeMap::new();
-    let mut owners: BTreeMap<String, String> = BTreeMap::new();
-    let mut lines = Vec::with_capacity(cases.len());
-    for (case, number) in cases {
-        *counts.entry((case.kind.clone(), case.level)).or_default() += 1;
-        if !owners.contains_key(&case.owner_org_id) {
-            let code = store::organizations::find(conn, &case.owner_org_id)?.map(|o| o.code).unwrap_or_default();
-            owners.insert(case.owner_org_id.clone(), code);
-        }
-        lines.push(CaseLine {
-            case_id: case.public_id,
-            tracking_number: number,
-            kind: case.kind,
-            severity: case.severity,
-            level: case.level,
-            state: case.state,
-            owner_org: owners[&case.owner_org_id].clone(),
-            opened_at: case.opened_at.and_utc(),
-            response_due_at: case.response_due_at.and_utc(),
-        });
+impl From<service::CaseCount> for CaseCount {
+    fn from(c: service::CaseCount) -> Self {
+        CaseCount { kind: c.kind, level: c.level, count: c.count }
     }
-    let report = SummaryReport {
-        season: filter.season.clone(),
-        province: filter.province.clone(),
-        generated_at: now,
-        totals: report::totals(&facts, now),
-        open_cases: counts.into_iter().map(|((kind, level), count)| CaseCount { kind, level, count }).collect(),
-        oldest_open_cases: Vec::new(),
-    };
-    Ok((report, lines))
+}
+
+impl From<service::CaseLine> for CaseLine {
+    fn from(c: service::CaseLine) -> Self {
+        CaseLine {
+            case_id: c.case_id,
+            tracking_number: c.tracking_number,
+            kind: c.kind,
+            severity: c.severity,
+            level: c.level,
+            state: c.state,
+            owner_org: c.owner_org,
+            opened_at: c.opened_at,
+            response_due_at: c.response_due_at,
+        }
+    }
+}
+
+impl From<service::Summary> for SummaryReport {
+    fn from(s: service::Summary) -> Self {
+        SummaryReport {
+            season: s.season,
+            province: s.province,
+            generated_at: s.generated_at,
+            totals: s.totals,
+            open_cases: s.open_cases.into_iter().map(CaseCount::from).collect(),
+            oldest_open_cases: s.oldest_open_cases.into_iter().map(CaseLine::from).collect(),
+        }
+    }
+}
+
+impl From<service::ContactLine> for ContactLine {
+    fn from(c: service::ContactLine) -> Self {
+        ContactLine {
+            organization: c.organization,
+            name: c.name,
+            position: c.position,
+            phone: c.phone,
+            email: c.email,
+            case_kinds: c.case_kinds,
+            levels: c.levels,
+        }
+    }
+}
+
+impl From<service::Steering> for SteeringReport {
+    fn from(s: service::Steering) -> Self {
+        SteeringReport {
+            summary: s.summary.into(),
+            escalated_cases: s.escalated_cases.into_iter().map(CaseLine::from).collect(),
+            contacts: s.contacts.into_iter().map(ContactLine::from).collect(),
+        }
+    }
 }
 
 /// Items by kind and status, on-time rate and median delivery time by
@@ -190,16 +171,10 @@ fn summary(conn: &mut DbConn, caller: &Caller, filter: &ReportFilter, now: chron
 )]
 #[get("/reports/summary")]
 pub async fn summary_report(state: web::Data<AppState>, caller: Caller, query: web::Query<ReportParams>) -> Result<web::Json<SummaryReport>, ApiError> {
-    let now = state.clock.now();
-    let report = state
-        .db(move |conn| {
-            let filter = filter_of(conn, &caller, &query)?;
-            let (mut report, lines) = summary(conn, &caller, &filter, now)?;
-            report.oldest_open_cases = lines.into_iter().take(10).collect();
-            Ok(report)
-        })
-        .await?;
-    Ok(web::Json(report))
+    let clock = state.clock.clone();
+    let query = ReportQuery::from(query.into_inner());
+    let summary = state.db(move |conn| Ok(service::summary(conn, &*clock, &caller, &query)?)).await?;
+    Ok(web::Json(summary.into()))
 }
 
 fn csv_text(report: &SteeringReport) -> Result<String, ApiError> {
@@ -283,32 +258,11 @@ th,td{{border:1px solid #888;padding:4px 6px;text-align:left}}th{{background:#ee
 )]
 #[get("/reports/steering")]
 pub async fn steering_report(state: web::Data<AppState>, caller: Caller, query: web::Query<ReportParams>) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
+    let clock = state.clock.clone();
+    let query = ReportQuery::from(query.into_inner());
+    // Checked by the service with the other fields.
     let format = query.format.clone().unwrap_or_else(|| "json".into());
-    let report = state
-        .db(move |conn| {
-            let filter = filter_of(conn, &caller, &query)?;
-            let (mut summary, lines) = summary(conn, &caller, &filter, now)?;
-            summary.oldest_open_cases = lines.iter().take(10).cloned().collect();
-            let escalated_cases: Vec<CaseLine> = lines.into_iter().filter(|c| c.level >= 2).collect();
-            let orgs = store::reports::contact_orgs(conn, filter.province.as_deref())?;
-            let codes: BTreeMap<String, String> = orgs.into_iter().collect();
-            let ids: Vec<String> = codes.keys().cloned().collect();
-            let contacts = store::contacts::for_orgs(conn, &ids)?
-                .into_iter()
-                .map(|c| ContactLine {
-                    organization: codes[&c.organization_id].clone(),
-                    name: c.name,
-                    position: c.position,
-                    phone: c.phone,
-                    email: c.email,
-                    case_kinds: c.case_kinds,
-                    levels: c.levels,
-                })
-                .collect();
-            Ok(SteeringReport { summary, escalated_cases, contacts })
-        })
-        .await?;
+    let report: SteeringReport = state.db(move |conn| Ok(service::steering(conn, &*clock, &caller, &query)?)).await?.into();
     Ok(match format.as_str() {
         "csv" => HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")

@@ -9,9 +9,9 @@ use super::auth::Caller;
 use super::extract::ValidJson;
 use super::problem::{ApiError, Problem};
 use super::AppState;
+use crate::app::administration::{self, RuleChange};
 use crate::domain::cases::Rule;
-use crate::domain::{Priority, Role};
-use crate::store;
+use crate::domain::Priority;
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(list_rules).service(update_rule);
@@ -35,11 +35,24 @@ pub struct RuleUpdate {
     pub at_risk_margin_hours: i32,
 }
 
+impl From<RuleUpdate> for RuleChange {
+    fn from(u: RuleUpdate) -> Self {
+        RuleChange {
+            transit_hours_same_province: u.transit_hours_same_province,
+            transit_hours_other_province: u.transit_hours_other_province,
+            stall_hours: u.stall_hours,
+            ack_hours: u.ack_hours,
+            suspected_loss_hours: u.suspected_loss_hours,
+            at_risk_margin_hours: u.at_risk_margin_hours,
+        }
+    }
+}
+
 /// The timing rules of every priority.
 #[utoipa::path(tag = "rules", security(("bearer" = [])), responses((status = 200, body = Vec<Rule>)))]
 #[get("/rules")]
 pub async fn list_rules(state: web::Data<AppState>, _caller: Caller) -> Result<web::Json<Vec<Rule>>, ApiError> {
-    Ok(web::Json(state.db(|conn| Ok(store::rules::all(conn)?)).await?))
+    Ok(web::Json(state.db(|conn| Ok(administration::list_rules(conn)?)).await?))
 }
 
 /// Change the timing of one priority (admin). Deadlines of items follow at their next scan.
@@ -61,19 +74,8 @@ pub async fn update_rule(
     priority: web::Path<String>,
     ValidJson(update): ValidJson<RuleUpdate>,
 ) -> Result<web::Json<Rule>, ApiError> {
-    caller.require(&[Role::Admin])?;
-    let priority: Priority = priority.parse().map_err(|r| ApiError::field("priority", r))?;
-    let rule = Rule {
-        priority,
-        transit_hours_same_province: update.transit_hours_same_province,
-        transit_hours_other_province: update.transit_hours_other_province,
-        stall_hours: update.stall_hours,
-        ack_hours: update.ack_hours,
-        suspected_loss_hours: update.suspected_loss_hours,
-        at_risk_margin_hours: update.at_risk_margin_hours,
-    };
-    rule.check().map_err(|(field, reason)| ApiError::field(field, reason))?;
-    let stored = rule.clone();
-    state.db(move |conn| Ok(store::rules::update(conn, &stored)?)).await?;
+    let priority = priority.into_inner();
+    let change = RuleChange::from(update);
+    let rule = state.db(move |conn| Ok(administration::update_rule(conn, &caller, &priority, change)?)).await?;
     Ok(web::Json(rule))
 }

@@ -2,7 +2,6 @@
 //! changes and cases by signed POSTs, retried until they answer 2xx.
 
 use actix_web::{delete, get, post, web, HttpResponse};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -11,10 +10,8 @@ use super::auth::Caller;
 use super::extract::ValidJson;
 use super::problem::{ApiError, Problem};
 use super::AppState;
-use crate::domain::{FieldErrors, Role};
-use crate::notify::TOPICS;
+use crate::app::administration::{self, Subscribe};
 use crate::store::outbox::{Message, Webhook};
-use crate::store::{self, now_utc};
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(list_webhooks).service(create_webhook).service(delete_webhook).service(list_deliveries);
@@ -99,35 +96,10 @@ fn delivery(m: Message) -> DeliveryView {
 )]
 #[post("/webhooks")]
 pub async fn create_webhook(state: web::Data<AppState>, caller: Caller, ValidJson(request): ValidJson<NewWebhookRequest>) -> Result<HttpResponse, ApiError> {
-    let mut errors = FieldErrors::default();
-    let mut url = String::new();
-    if request.url.chars().count() > 2000 {
-        errors.push("url", "must be at most 2000 characters");
-    } else {
-        match state.webhook_policy.admit(&request.url).await {
-            Ok(admitted) => url = admitted.to_string(),
-            Err(refusal) => errors.push("url", refusal.to_string()),
-        }
-    }
-    if let Some(bad) = request.topics.iter().find(|t| !TOPICS.contains(&t.as_str())) {
-        errors.push("topics", format!("{bad} is not a topic; topics are {}", TOPICS.join(", ")));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors.0));
-    }
-    let topics = if request.topics.is_empty() { TOPICS.join(",") } else { request.topics.join(",") };
-    let mut secret = [0u8; 24];
-    rand::thread_rng().fill_bytes(&mut secret);
-    let hook = Webhook {
-        id: uuid::Uuid::now_v7().to_string(),
-        organization_id: caller.org_id.clone(),
-        url,
-        secret: format!("whsec_{}", hex::encode(secret)),
-        topics,
-        created_at: now_utc(),
-    };
-    let stored = hook.clone();
-    state.db(move |conn| Ok(store::outbox::create_webhook(conn, &stored)?)).await?;
+    let url = administration::screen_webhook_url(&state.webhook_policy, &request.url).await;
+    let command = Subscribe { url, topics: request.topics };
+    let clock = state.clock.clone();
+    let hook = state.db(move |conn| Ok(administration::create_webhook(conn, &*clock, &caller, command)?)).await?;
     Ok(HttpResponse::Created().json(view(hook, true)))
 }
 
@@ -135,14 +107,8 @@ pub async fn create_webhook(state: web::Data<AppState>, caller: Caller, ValidJso
 #[utoipa::path(tag = "webhooks", security(("bearer" = [])), responses((status = 200, body = Vec<WebhookView>)))]
 #[get("/webhooks")]
 pub async fn list_webhooks(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Vec<WebhookView>>, ApiError> {
-    let hooks = state.db(move |conn| Ok(store::outbox::webhooks_of(conn, std::slice::from_ref(&caller.org_id))?)).await?;
+    let hooks = state.db(move |conn| Ok(administration::list_webhooks(conn, &caller)?)).await?;
     Ok(web::Json(hooks.into_iter().map(|h| view(h, false)).collect()))
-}
-
-fn own_hook(conn: &mut crate::db::DbConn, caller: &Caller, id: &str) -> Result<Webhook, ApiError> {
-    store::outbox::find_webhook(conn, id)?
-        .filter(|h| caller.role == Role::Admin || h.organization_id == caller.org_id)
-        .ok_or_else(|| ApiError::NotFound(format!("no webhook {id} of your organization")))
 }
 
 /// Remove a subscription; messages not yet delivered to it are dropped.
@@ -155,13 +121,7 @@ fn own_hook(conn: &mut crate::db::DbConn, caller: &Caller, id: &str) -> Result<W
 #[delete("/webhooks/{id}")]
 pub async fn delete_webhook(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    state
-        .db(move |conn| {
-            let hook = own_hook(conn, &caller, &id)?;
-            store::outbox::delete_webhook(conn, &hook.id)?;
-            Ok(())
-        })
-        .await?;
+    state.db(move |conn| Ok(administration::delete_webhook(conn, &caller, &id)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -175,11 +135,6 @@ pub async fn delete_webhook(state: web::Data<AppState>, caller: Caller, id: web:
 #[get("/webhooks/{id}/deliveries")]
 pub async fn list_deliveries(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<web::Json<Vec<DeliveryView>>, ApiError> {
     let id = id.into_inner();
-    let log = state
-        .db(move |conn| {
-            let hook = own_hook(conn, &caller, &id)?;
-            Ok(store::outbox::deliveries(conn, &hook.id, 200)?)
-        })
-        .await?;
+    let log = state.db(move |conn| Ok(administration::webhook_deliveries(conn, &caller, &id)?)).await?;
     Ok(web::Json(log.into_iter().map(delivery).collect()))
 }

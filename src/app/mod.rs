@@ -8,7 +8,10 @@
 //! Floors, each calling only those below it:
 //! `api` → `app` → `escalation` / `notify` → `store` → `domain`, `db`.
 
+pub mod administration;
 mod error;
+pub mod lookup;
+pub mod reports;
 pub mod registration;
 
 pub use error::Error;

@@ -268,11 +268,16 @@ fn call(base: &str, request: Request) -> Result<(u16, Value), String> {
 
 /// A client of the organization (created if missing) and a token for it from `/auth/token`.
 fn token(conn: &mut DbConn, base: &str, org: &str, kind: OrgKind, role: Role) -> Result<Arc<str>, String> {
+    use crate::app::{administration, Actor};
+    use crate::clock::SystemClock;
+    let operator = Actor::operator("bench");
     if crate::store::organizations::find_by_code(conn, org).map_err(|e| e.to_string())?.is_none() {
-        let input = crate::admin::OrganizationInput { code: org.into(), name: org.into(), kind, province: "ha-noi".into() };
-        crate::admin::create_organization(conn, &input).map_err(|e| e.to_string())?;
+        let command = administration::CreateOrganization { code: org.into(), name: org.into(), kind, province: "ha-noi".into() };
+        administration::create_organization(conn, &SystemClock, &operator, command).map_err(|e| e.to_string())?;
     }
-    let (client, secret) = crate::admin::create_client(conn, org, "bench harness", role).map_err(|e| e.to_string())?;
+    let command = administration::CreateClient { organization: org.into(), name: "bench harness".into(), role };
+    let administration::IssuedClient { client, secret } =
+        administration::create_client(conn, &SystemClock, &operator, command).map_err(|e| e.to_string())?;
     let body = json!({ "client_id": client.id, "client_secret": secret }).to_string();
     match call(base, Request::post("/api/v1/auth/token", None, body))? {
         (200, answer) => Ok(answer["access_token"].as_str().unwrap_or_default().into()),

@@ -36,9 +36,20 @@ macro_rules! covered {
     }};
 }
 
-type FactRow = (String, String, String, String, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>);
+/// What a report reads of one item.
+#[derive(Debug, Queryable)]
+pub struct FactRow {
+    pub kind: String,
+    pub status: String,
+    pub priority: String,
+    /// The carrier's organization code.
+    pub carrier: String,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub due_at: Option<NaiveDateTime>,
+    pub last_event_at: Option<NaiveDateTime>,
+}
 
-/// (kind, status, priority, carrier code, accepted_at, due_at, last_event_at) per item.
+/// The facts of every covered item.
 pub fn item_facts(conn: &mut DbConn, scope: &ItemScope, filter: &ReportFilter) -> QueryResult<Vec<FactRow>> {
     let query = items::table
         .inner_join(organizations::table.on(organizations::id.eq(items::carrier_org_id)))
@@ -49,8 +60,15 @@ pub fn item_facts(conn: &mut DbConn, scope: &ItemScope, filter: &ReportFilter) -
     query.load(conn)
 }
 
-/// Active cases of the covered items, oldest first, with the item's number.
-pub fn active_cases(conn: &mut DbConn, scope: &ItemScope, filter: &ReportFilter) -> QueryResult<Vec<(Case, String)>> {
+/// An active case with its item's number.
+#[derive(Debug)]
+pub struct ActiveCase {
+    pub case: Case,
+    pub tracking_number: String,
+}
+
+/// Active cases of the covered items, oldest first.
+pub fn active_cases(conn: &mut DbConn, scope: &ItemScope, filter: &ReportFilter) -> QueryResult<Vec<ActiveCase>> {
     let query = cases::table
         .inner_join(items::table)
         .select((cases::all_columns, items::tracking_number))
@@ -58,12 +76,20 @@ pub fn active_cases(conn: &mut DbConn, scope: &ItemScope, filter: &ReportFilter)
         .filter(items::season.eq(&filter.season))
         .into_boxed();
     let query = covered!(query, scope, filter);
-    query.order(cases::opened_at.asc()).load(conn)
+    let rows: Vec<(Case, String)> = query.order(cases::opened_at.asc()).load(conn)?;
+    Ok(rows.into_iter().map(|(case, tracking_number)| ActiveCase { case, tracking_number }).collect())
+}
+
+/// An organization named in the contact table.
+#[derive(Debug, Queryable)]
+pub struct ContactOrg {
+    pub id: String,
+    pub code: String,
 }
 
 /// Organizations whose contact points belong in a province's table: those
 /// in the province, and every carrier.
-pub fn contact_orgs(conn: &mut DbConn, province: Option<&str>) -> QueryResult<Vec<(String, String)>> {
+pub fn contact_orgs(conn: &mut DbConn, province: Option<&str>) -> QueryResult<Vec<ContactOrg>> {
     let mut query = organizations::table.select((organizations::id, organizations::code)).order(organizations::code.asc()).into_boxed();
     if let Some(p) = province {
         query = query.filter(organizations::province.eq(p).or(organizations::kind.eq("carrier")));

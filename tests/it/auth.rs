@@ -10,7 +10,7 @@ use exampost::domain::{OrgKind, Role};
 async fn token_from_client_credentials_opens_the_api() {
     let app = TestApp::new().await;
     app.org("VNPOST", OrgKind::Carrier, "ha-noi");
-    let (client, secret) = exampost::admin::create_client(&mut app.conn(), "vnpost", "scanners", Role::Carrier).unwrap();
+    let (client, secret) = app.client("vnpost", "scanners", Role::Carrier);
     let reply = app.post("/api/v1/auth/token", None, &json!({"client_id": client.id, "client_secret": secret})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["token_type"], "Bearer");
@@ -24,7 +24,7 @@ async fn token_from_client_credentials_opens_the_api() {
 async fn wrong_secret_unknown_client_and_missing_fields_are_refused() {
     let app = TestApp::new().await;
     app.org("VNPOST", OrgKind::Carrier, "ha-noi");
-    let (client, _) = exampost::admin::create_client(&mut app.conn(), "VNPOST", "scanners", Role::Carrier).unwrap();
+    let (client, _) = app.client("VNPOST", "scanners", Role::Carrier);
     let wrong = app.post("/api/v1/auth/token", None, &json!({"client_id": client.id, "client_secret": "eps_wrong"})).await;
     wrong.problem(401);
     assert_eq!(wrong.headers.get("www-authenticate").unwrap(), "Bearer");
@@ -152,7 +152,7 @@ fn basic(id: &str, secret: &str) -> String {
 async fn oauth_client_credentials_requests_get_a_token() {
     let app = TestApp::new().await;
     app.org("VNPOST", OrgKind::Carrier, "ha-noi");
-    let (client, secret) = exampost::admin::create_client(&mut app.conn(), "VNPOST", "scanners", Role::Carrier).unwrap();
+    let (client, secret) = app.client("VNPOST", "scanners", Role::Carrier);
 
     let in_body = form_token(&app, &[], &form_encode(&[("grant_type", "client_credentials"), ("client_id", &client.id), ("client_secret", &secret)])).await;
     assert_eq!(in_body.status, 200, "{}", in_body.text);
@@ -201,7 +201,7 @@ fn payload(token: &str) -> serde_json::Value {
 async fn issued_tokens_follow_the_server_clock() {
     let app = TestApp::new().await;
     app.org("VNPOST", OrgKind::Carrier, "ha-noi");
-    let (client, secret) = exampost::admin::create_client(&mut app.conn(), "VNPOST", "scanners", Role::Carrier).unwrap();
+    let (client, secret) = app.client("VNPOST", "scanners", Role::Carrier);
     app.clock.set(chrono::Utc::now() - chrono::Duration::minutes(3));
     let reply = app.post("/api/v1/auth/token", None, &json!({"client_id": client.id, "client_secret": secret})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -214,7 +214,7 @@ async fn issued_tokens_follow_the_server_clock() {
 async fn wrong_secrets_for_one_client_are_limited_until_the_window_passes() {
     let app = TestApp::new().await;
     app.org("VNPOST", OrgKind::Carrier, "ha-noi");
-    let (client, secret) = exampost::admin::create_client(&mut app.conn(), "VNPOST", "scanners", Role::Carrier).unwrap();
+    let (client, secret) = app.client("VNPOST", "scanners", Role::Carrier);
     let wrong = json!({"client_id": client.id, "client_secret": "eps_wrong"});
     for attempt in 1..=10 {
         let reply = app.post("/api/v1/auth/token", None, &wrong).await;
@@ -225,7 +225,7 @@ async fn wrong_secrets_for_one_client_are_limited_until_the_window_passes() {
     let retry_after: i64 = limited.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry_after), "Retry-After {retry_after}");
     // Another client is not held back by the first one's failures.
-    let (other, other_secret) = exampost::admin::create_client(&mut app.conn(), "VNPOST", "second", Role::Carrier).unwrap();
+    let (other, other_secret) = app.client("VNPOST", "second", Role::Carrier);
     let reply = app.post("/api/v1/auth/token", None, &json!({"client_id": other.id, "client_secret": other_secret})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 

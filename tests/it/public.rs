@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use exampost::clock::Clock;
 use serde_json::{json, Value};
 
 use crate::items::{department_and_carrier, item_json, s10};
@@ -12,7 +13,7 @@ pub async fn registered_and_scanned(app: &TestApp, dept: &Party, carrier: &Party
     let mut body = item_json(&number, "2026-THPT");
     body["kind"] = json!("admission_notice");
     assert_eq!(app.post("/api/v1/items", Some(&dept.token), &body).await.status, 201);
-    let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
+    let now = app.clock.now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
     let scan = json!({"client_event_id": format!("p-{serial}"), "type": "arrived_office", "occurred_at": now.to_rfc3339(),
         "office_code": "VNP-KTPT", "office_name": "Trung tâm Khai thác Phú Thọ", "operator_id": "nv1", "device_id": "PDA-1"});
     assert_eq!(app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), &scan).await.status, 201);
@@ -122,7 +123,7 @@ async fn a_candidate_sees_their_dossier_and_a_replacement() {
     assert_eq!(wrong.body, lookup_miss.body);
 
     // The first is lost and replaced: the candidate is pointed to the new number.
-    let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
+    let now = app.clock.now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
     let lost = json!({"client_event_id": "lost-1", "type": "lost_declared", "occurred_at": now.to_rfc3339(), "office_code": "VNP-KTPT"});
     assert_eq!(app.post(&format!("/api/v1/items/{first}/events"), Some(&carrier.token), &lost).await.status, 201);
     let while_lost = app.post("/api/v1/public/lookup", None, &json!({"tracking_number": first, "date_of_birth": "2008-03-14"})).await;

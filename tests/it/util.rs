@@ -12,11 +12,13 @@ use serde_json::Value;
 
 use exampost::api::client_addr::TrustedProxies;
 use exampost::api::AppState;
+use exampost::app::{administration, Actor};
 use exampost::auth::TokenKeys;
 use exampost::clock::ManualClock;
 use exampost::config::Config;
 use exampost::db::{self, DbTarget, Pool, SqliteSync};
 use exampost::domain::{OrgKind, Role};
+use exampost::store::clients::ApiClient;
 use exampost::store::organizations::Organization;
 
 pub const TEST_SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256";
@@ -202,13 +204,20 @@ impl TestApp {
     }
 
     pub fn org(&self, code: &str, kind: OrgKind, province: &str) -> Organization {
-        let input = exampost::admin::OrganizationInput { code: code.into(), name: format!("Org {code}"), kind, province: province.into() };
-        exampost::admin::create_organization(&mut self.conn(), &input).unwrap()
+        let command = administration::CreateOrganization { code: code.into(), name: format!("Org {code}"), kind, province: province.into() };
+        administration::create_organization(&mut self.conn(), &*self.clock, &Actor::operator("test"), command).unwrap()
+    }
+
+    /// A client of the organization with this code, with its secret.
+    pub fn client(&self, org_code: &str, name: &str, role: Role) -> (ApiClient, String) {
+        let command = administration::CreateClient { organization: org_code.into(), name: name.into(), role };
+        let issued = administration::create_client(&mut self.conn(), &*self.clock, &Actor::operator("test"), command).unwrap();
+        (issued.client, issued.secret)
     }
 
     /// A real client of the organization, with a token minted by the server's keys.
     pub fn party(&self, org: &Organization, role: Role) -> Party {
-        let (client, _secret) = exampost::admin::create_client(&mut self.conn(), &org.code, "test client", role).unwrap();
+        let (client, _secret) = self.client(&org.code, "test client", role);
         let subject = exampost::auth::TokenSubject { client_id: &client.id, org_id: &org.id, role, province: &org.province, generation: 0 };
         let token = self.state.tokens.issue(subject, chrono::Utc::now());
         Party { token }

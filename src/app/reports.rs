@@ -1,0 +1,209 @@
+//! Reports: the summary for departments, carriers and overseers, and the
+//! steering committee's daily report. The figures and who may see which
+//! province are decided here; `api::reports` renders them (JSON, CSV, HTML).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{Actor, Error};
+use crate::clock::Clock;
+use crate::db::DbConn;
+use crate::domain::report::{self, ItemFact, Totals};
+use crate::domain::{fields, province, FieldErrors, Role};
+use crate::store;
+use crate::store::reports::ReportFilter;
+
+/// The forms the steering report is rendered in.
+pub const FORMATS: &[&str] = &["json", "csv", "html"];
+
+/// What a report covers, as asked.
+pub struct ReportQuery {
+    /// Season, e.g. `2026-THPT`.
+    pub season: String,
+    /// Province code, name or former name (overseers: their own, the default).
+    pub province: Option<String>,
+    /// Sender organization code.
+    pub sender: Option<String>,
+    /// Carrier organization code.
+    pub carrier: Option<String>,
+    /// One of [`FORMATS`]; checked with the rest so one answer names every bad field.
+    pub format: Option<String>,
+}
+
+/// Active cases of one kind at one level.
+#[derive(Debug)]
+pub struct CaseCount {
+    pub kind: String,
+    pub level: i32,
+    pub count: u64,
+}
+
+/// One active case, as a report lists it.
+#[derive(Debug, Clone)]
+pub struct CaseLine {
+    pub case_id: String,
+    pub tracking_number: String,
+    pub kind: String,
+    pub severity: String,
+    pub level: i32,
+    pub state: String,
+    /// The owner's organization code.
+    pub owner_org: String,
+    pub opened_at: DateTime<Utc>,
+    pub response_due_at: DateTime<Utc>,
+}
+
+/// The summary of a season.
+#[derive(Debug)]
+pub struct Summary {
+    pub season: String,
+    pub province: Option<String>,
+    pub generated_at: DateTime<Utc>,
+    pub totals: Totals,
+    pub open_cases: Vec<CaseCount>,
+    /// The oldest active cases, at most [`OLDEST_SHOWN`].
+    pub oldest_open_cases: Vec<CaseLine>,
+}
+
+/// How many of the oldest active cases a summary lists.
+pub const OLDEST_SHOWN: usize = 10;
+
+/// A contact point in the steering report's table.
+#[derive(Debug)]
+pub struct ContactLine {
+    /// Organization code.
+    pub organization: String,
+    pub name: String,
+    pub position: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub case_kinds: String,
+    pub levels: String,
+}
+
+/// The steering committee's daily report.
+#[derive(Debug)]
+pub struct Steering {
+    pub summary: Summary,
+    /// Every active case at level 2 or 3, oldest first.
+    pub escalated_cases: Vec<CaseLine>,
+    pub contacts: Vec<ContactLine>,
+}
+
+/// Items by kind and status, delivery performance by priority and carrier,
+/// overdue counts, active cases by kind and level and the oldest of them,
+/// for the items the actor can see.
+pub fn summary(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &ReportQuery) -> Result<Summary, Error> {
+    let filter = filter_of(conn, actor, query)?;
+    let (mut summary, lines) = figures(conn, actor, &filter, clock.now())?;
+    summary.oldest_open_cases = lines.into_iter().take(OLDEST_SHOWN).collect();
+    Ok(summary)
+}
+
+/// The summary, every active case at level 2 or 3 with its owner and
+/// response deadline, and the contact table of the province (or of all).
+pub fn steering(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &ReportQuery) -> Result<Steering, Error> {
+    let filter = filter_of(conn, actor, query)?;
+    let (mut summary, lines) = figures(conn, actor, &filter, clock.now())?;
+    summary.oldest_open_cases = lines.iter().take(OLDEST_SHOWN).cloned().collect();
+    let escalated_cases: Vec<CaseLine> = lines.into_iter().filter(|c| c.level >= 2).collect();
+    let codes: BTreeMap<String, String> =
+        store::reports::contact_orgs(conn, filter.province.as_deref())?.into_iter().map(|org| (org.id, org.code)).collect();
+    let ids: Vec<String> = codes.keys().cloned().collect();
+    let contacts = store::contacts::for_orgs(conn, &ids)?
+        .into_iter()
+        .map(|c| ContactLine {
+            organization: codes.get(&c.organization_id).cloned().unwrap_or_default(),
+            name: c.name,
+            position: c.position,
+            phone: c.phone,
+            email: c.email,
+            case_kinds: c.case_kinds,
+            levels: c.levels,
+        })
+        .collect();
+    Ok(Steering { summary, escalated_cases, contacts })
+}
+
+/// Checks the query and narrows it to what the actor may see: an overseer
+/// reports on its own province only.
+fn filter_of(conn: &mut DbConn, actor: &Actor, query: &ReportQuery) -> Result<ReportFilter, Error> {
+    let mut errors = FieldErrors::default();
+    let season = errors.check("season", fields::season(&query.season));
+    let province = query.province.as_deref().and_then(|p| {
+        errors.check("province", province::resolve(p).map(|p| p.code.to_string()).ok_or_else(|| "is not one of Vietnam's 34 provinces".to_string()))
+    });
+    let mut org = |name: &str, code: &Option<String>| -> Result<Option<String>, Error> {
+        let Some(code) = code.as_ref().map(|c| c.trim().to_uppercase()) else { return Ok(None) };
+        let found = store::organizations::find_by_code(conn, &code)?;
+        Ok(errors.check(name, found.map(|o| o.id).ok_or_else(|| format!("no organization with code {code}"))))
+    };
+    let sender_org_id = org("sender", &query.sender)?;
+    let carrier_org_id = org("carrier", &query.carrier)?;
+    if let Some(format) = &query.format {
+        if !FORMATS.contains(&format.as_str()) {
+            errors.push("format", "must be json, csv or html");
+        }
+    }
+    let Some(season) = season.filter(|_| errors.is_empty()) else {
+        return Err(Error::Invalid(errors.0));
+    };
+    let province = match (actor.role, province) {
+        (Role::Overseer, Some(p)) if p != actor.province => {
+            return Err(Error::Forbidden(format!("overseers report on their own province ({})", actor.province)))
+        }
+        (Role::Overseer, _) => Some(actor.province.clone()),
+        (_, p) => p,
+    };
+    Ok(ReportFilter { season, province, sender_org_id, carrier_org_id })
+}
+
+/// The summary's figures (without its oldest cases) and every active case, oldest first.
+fn figures(conn: &mut DbConn, actor: &Actor, filter: &ReportFilter, now: DateTime<Utc>) -> Result<(Summary, Vec<CaseLine>), Error> {
+    let scope = actor.item_scope();
+    let facts: Vec<ItemFact> = store::reports::item_facts(conn, &scope, filter)?
+        .into_iter()
+        .map(|row| ItemFact {
+            kind: row.kind,
+            status: row.status,
+            priority: row.priority,
+            carrier: row.carrier,
+            accepted_at: row.accepted_at.map(|t| t.and_utc()),
+            due_at: row.due_at.map(|t| t.and_utc()),
+            last_event_at: row.last_event_at.map(|t| t.and_utc()),
+        })
+        .collect();
+    let cases = store::reports::active_cases(conn, &scope, filter)?;
+    let mut counts: BTreeMap<(String, i32), u64> = BTreeMap::new();
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    let mut lines = Vec::with_capacity(cases.len());
+    for active in cases {
+        let case = active.case;
+        *counts.entry((case.kind.clone(), case.level)).or_default() += 1;
+        if !owners.contains_key(&case.owner_org_id) {
+            let code = store::organizations::find(conn, &case.owner_org_id)?.map(|o| o.code).unwrap_or_default();
+            owners.insert(case.owner_org_id.clone(), code);
+        }
+        lines.push(CaseLine {
+            case_id: case.public_id,
+            tracking_number: active.tracking_number,
+            kind: case.kind,
+            severity: case.severity,
+            level: case.level,
+            state: case.state,
+            owner_org: owners.get(&case.owner_org_id).cloned().unwrap_or_default(),
+            opened_at: case.opened_at.and_utc(),
+            response_due_at: case.response_due_at.and_utc(),
+        });
+    }
+    let summary = Summary {
+        season: filter.season.clone(),
+        province: filter.province.clone(),
+        generated_at: now,
+        totals: report::totals(&facts, now),
+        open_cases: counts.into_iter().map(|((kind, level), count)| CaseCount { kind, level, count }).collect(),
+        oldest_open_cases: Vec::new(),
+    };
+    Ok((summary, lines))
+}
