@@ -169,10 +169,12 @@ pub enum SeedError {
     Refused(String, String),
     #[error(transparent)]
     Service(#[from] services::Error),
+    /// A database failure, or a scan the ingest refused as a whole.
     #[error("{0}")]
     Api(String),
 }
 
+// TODO(merge): app::scans — goes with the ingest's `ApiError`.
 impl From<ApiError> for SeedError {
     fn from(e: ApiError) -> Self {
         SeedError::Api(format!("{e}: {}", e.problem().detail))

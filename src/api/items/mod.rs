@@ -36,8 +36,9 @@ pub fn config(cfg: &mut ServiceConfig) {
         .service(import_items);
 }
 
-/// The items a caller may see.
-// TODO(merge): reports, cases and events still call this; they can call `caller.item_scope()` and it can go.
+/// The items a caller may see: [`Actor::item_scope`], kept while the
+/// reports, cases and events handlers still call it by this name.
+// TODO(merge): those callers use `caller.item_scope()`, and this goes.
 pub fn scope_of(caller: &Caller) -> ItemScope {
     caller.item_scope()
 }
@@ -285,10 +286,19 @@ pub async fn list_items(state: web::Data<AppState>, caller: Caller, query: web::
 /// Streams every matching item as CSV, a thousand rows per database read,
 /// so an export of millions of rows never sits in memory.
 fn csv_export(state: web::Data<AppState>, actor: Actor, filter: ItemFilter) -> HttpResponse {
+    /// Where the export stands between two reads.
+    struct Step {
+        state: web::Data<AppState>,
+        actor: Actor,
+        filter: ItemFilter,
+        /// The last item written: the next read continues after it.
+        before: Option<i64>,
+        first: bool,
+    }
     const CHUNK: i64 = 1000;
-    let start = (state, actor, filter, None::<i64>, true);
+    let start = Step { state, actor, filter, before: None, first: true };
     let body = futures_util::stream::unfold(Some(start), |step| async move {
-        let (state, actor, filter, before, first) = step?;
+        let Step { state, actor, filter, before, first } = step?;
         let (actor2, filter2) = (actor.clone(), filter.clone());
         let read = state
             .db(move |conn| {
@@ -301,7 +311,7 @@ fn csv_export(state: web::Data<AppState>, actor: Actor, filter: ItemFilter) -> H
             .await;
         match read {
             Ok((bytes, last, full)) => {
-                let next = if full { Some((state, actor, filter, last, false)) } else { None };
+                let next = full.then_some(Step { state, actor, filter, before: last, first: false });
                 Some((Ok::<_, actix_web::Error>(web::Bytes::from(bytes)), next))
             }
             Err(e) => {
