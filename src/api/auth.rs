@@ -434,7 +434,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be Bearer <token>".into()))?;
-    let claims = state.tokens.verify(token).map_err(|e| {
+    let claims = state.tokens.verify(token, state.clock.now()).map_err(|e| {
         let detail = match e {
             TokenError::Expired => "the access token has expired; request a new one".to_string(),
             other => format!("the access token is not valid: {other}"),
