@@ -9,11 +9,10 @@ use actix_web::web;
 use diesel::{Connection, RunQueryDsl};
 use serde_json::Value;
 
-use exampost::api::client_addr::TrustedProxies;
 use exampost::api::AppState;
 use exampost::auth::TokenKeys;
 use exampost::clock::{Clock, ManualClock};
-use exampost::config::Config;
+use exampost::config::{Config, TrustedProxies};
 use exampost::db::{self, DbTarget, SqliteSync};
 use exampost::domain::{OrgKind, Role};
 use exampost::server::Application;
