@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::Role;
 
 const ISSUER: &str = "exampost";
+/// Seconds a token's `exp` and `nbf` may be off, for clocks of other replicas.
+const LEEWAY_SECS: i64 = 5;
 
 /// Hashes a client secret for storage.
 pub fn hash_secret(secret: &str) -> String {
@@ -200,7 +202,9 @@ pub struct TokenSubject<'a> {
     pub generation: i64,
 }
 
-/// Signs and checks access tokens with one HS256 secret.
+/// Signs and checks access tokens with one HS256 secret. Both take the time
+/// from the caller (the service's clock), never from the system: a token
+/// expires when the clock the rest of the service reads says so.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -212,10 +216,11 @@ pub struct TokenKeys {
 impl TokenKeys {
     pub fn new(secret: &[u8], ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = 5;
+        // jsonwebtoken reads the system clock; `verify` checks the times
+        // (and then the issuer, in jsonwebtoken's order) against `now`.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation, ttl }
     }
 
@@ -242,9 +247,10 @@ impl TokenKeys {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).expect("HS256 signing cannot fail")
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    /// The claims of a token signed with this key, valid at `now`.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
         use jsonwebtoken::errors::ErrorKind;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -252,7 +258,18 @@ impl TokenKeys {
                 ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => TokenError::WrongAlgorithm,
                 ErrorKind::InvalidSignature => TokenError::BadSignature,
                 _ => TokenError::Malformed,
-            })
+            })?;
+        let now = now.timestamp();
+        if claims.exp < now - LEEWAY_SECS {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now + LEEWAY_SECS {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.iss != ISSUER {
+            return Err(TokenError::Malformed);
+        }
+        Ok(claims)
     }
 }
 
@@ -294,14 +311,30 @@ mod tests {
     fn tokens_round_trip_and_reject_tampering() {
         let keys = TokenKeys::new(&[7u8; 32], Duration::from_secs(60));
         let subject = TokenSubject { client_id: "client", org_id: "org", role: Role::Carrier, province: "phu-tho", generation: 3 };
-        let token = keys.issue(subject, Utc::now());
-        let claims = keys.verify(&token).unwrap();
+        let now = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let token = keys.issue(subject, now);
+        let claims = keys.verify(&token, now).unwrap();
         assert_eq!((claims.role, claims.gen), (Role::Carrier, 3));
         let other = TokenKeys::new(&[8u8; 32], Duration::from_secs(60));
-        assert_eq!(other.verify(&token), Err(TokenError::BadSignature));
-        let expired = Claims { exp: Utc::now().timestamp() - 100, ..claims.clone() };
-        assert_eq!(keys.verify(&keys.sign(&expired)), Err(TokenError::Expired));
-        let future = Claims { nbf: Utc::now().timestamp() + 100, ..claims };
-        assert_eq!(keys.verify(&keys.sign(&future)), Err(TokenError::NotYetValid));
+        assert_eq!(other.verify(&token, now), Err(TokenError::BadSignature));
+        let expired = Claims { exp: now.timestamp() - 100, ..claims.clone() };
+        assert_eq!(keys.verify(&keys.sign(&expired), now), Err(TokenError::Expired));
+        let future = Claims { nbf: now.timestamp() + 100, ..claims.clone() };
+        assert_eq!(keys.verify(&keys.sign(&future), now), Err(TokenError::NotYetValid));
+        let foreign = Claims { iss: "elsewhere".into(), ..claims };
+        assert_eq!(keys.verify(&keys.sign(&foreign), now), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn a_token_expires_when_the_given_clock_passes_its_lifetime_and_leeway() {
+        let keys = TokenKeys::new(&[7u8; 32], Duration::from_secs(60));
+        let subject = TokenSubject { client_id: "client", org_id: "org", role: Role::Carrier, province: "phu-tho", generation: 0 };
+        let issued = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let token = keys.issue(subject, issued);
+        let at = |seconds| issued + chrono::Duration::seconds(seconds);
+        assert!(keys.verify(&token, at(60 + LEEWAY_SECS)).is_ok());
+        assert_eq!(keys.verify(&token, at(60 + LEEWAY_SECS + 1)), Err(TokenError::Expired));
+        assert!(keys.verify(&token, at(-LEEWAY_SECS)).is_ok());
+        assert_eq!(keys.verify(&token, at(-LEEWAY_SECS - 1)), Err(TokenError::NotYetValid));
     }
 }

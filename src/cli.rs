@@ -44,31 +44,12 @@ pub enum Command {
         #[arg(long)]
         org: String,
     },
-    /// Benchmark tools.
-    #[command(subcommand)]
-    Bench(BenchCommand),
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
     /// Manage API clients.
     #[command(subcommand)]
     Client(ClientCommand),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum BenchCommand {
-    /// Fill the database with a generated season (bulk inserts, reproducible from the seed).
-    Gen {
-        #[arg(long, default_value_t = 1_000_000)]
-        items: usize,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value = "2026-BENCH")]
-        season: String,
-    },
-    /// Generate (or reuse) a season, start the real server on it, drive it over loopback and print
-    /// each figure beside its floor, on SQLite and/or PostgreSQL.
-    Run(crate::bench::run::RunArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -135,12 +116,6 @@ pub fn run() -> ExitCode {
         print!("{}", crate::api::openapi_json());
         return ExitCode::SUCCESS;
     }
-    if let Command::Bench(BenchCommand::Run(args)) = &command {
-        return match crate::bench::run::run(args) {
-            Ok(_) => ExitCode::SUCCESS,
-            Err(e) => fail(e),
-        };
-    }
     let config = match Config::from_settings(&cli.settings) {
         Ok(config) => config,
         Err(e) => return fail(e),
@@ -183,10 +158,7 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
             })
         }
         Command::Import { file, org } => import_file(&mut conn, &file, &org),
-        Command::Bench(BenchCommand::Gen { items, seed, season }) => crate::bench::generate(&mut conn, items, seed, &season, chrono::Utc::now())
-            .map(|g| serde_json::to_value(g).expect("json"))
-            .map_err(|e| e.to_string()),
-        Command::Serve | Command::Openapi | Command::Bench(BenchCommand::Run(_)) => unreachable!("handled by run"),
+        Command::Serve | Command::Openapi => unreachable!("handled by run"),
     };
     match result {
         Ok(value) => {

@@ -1,11 +1,13 @@
 //! Settings from environment variables or the same-named flags, validated at
 //! start-up into a [`Config`]; every error names the bad setting.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Args;
+use ipnet::IpNet;
 use rand::RngCore;
 
 use crate::db::{DbTarget, SqliteSync};
@@ -103,7 +105,7 @@ pub struct Config {
     pub dispatch_every: Option<Duration>,
     pub lookups_per_minute: u32,
     pub webhook_policy: crate::notify::egress::WebhookPolicy,
-    pub trusted_proxies: crate::api::client_addr::TrustedProxies,
+    pub trusted_proxies: TrustedProxies,
     pub import_max_bytes: u64,
     pub token_limits: TokenLimits,
 }
@@ -248,7 +250,7 @@ impl Config {
             mail_from: s.mail_from.clone(),
             dispatch_every,
             lookups_per_minute: number("EXAMPOST_LOOKUPS_PER_MINUTE (--lookups-per-minute)", &s.lookups_per_minute, 1u32, 10_000_000)?,
-            trusted_proxies: crate::api::client_addr::TrustedProxies::parse(&s.trusted_proxies)
+            trusted_proxies: TrustedProxies::parse(&s.trusted_proxies)
                 .map_err(|r| bad("EXAMPOST_TRUSTED_PROXIES (--trusted-proxies)", r))?,
             import_max_bytes: number("EXAMPOST_IMPORT_MAX_BYTES (--import-max-bytes)", &s.import_max_bytes, 1024u64, 1 << 30)?,
             token_limits: TokenLimits::from_settings(s)?,
@@ -288,6 +290,37 @@ fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     std::io::Write::write_all(&mut options.open(path)?, secret.as_bytes())?;
     Ok(secret.into_bytes())
+}
+
+/// The proxies whose forwarding headers are believed (EXAMPOST_TRUSTED_PROXIES).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Comma-separated IPs or CIDRs, e.g. `10.0.0.0/8, 127.0.0.1`; empty: none.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let net = IpNet::from_str(entry)
+                .or_else(|_| IpAddr::from_str(entry).map(IpNet::from))
+                .map_err(|_| format!("{entry:?} is neither an IP address nor a CIDR such as 10.0.0.0/8"))?;
+            nets.push(net);
+        }
+        Ok(TrustedProxies(nets))
+    }
+
+    pub fn trusts(&self, addr: IpAddr) -> bool {
+        // An IPv4 address seen through an IPv6 socket is the IPv4 address.
+        let addr = match addr {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|net| net.contains(&addr))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 #[cfg(test)]
@@ -368,5 +401,14 @@ mod tests {
         assert_eq!(first.len(), 64);
         assert_eq!(config.signing_key().unwrap(), first);
         assert!(dir.path().join("db/jwt-secret").exists());
+    }
+
+    #[test]
+    fn the_trusted_list_names_a_bad_entry() {
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+        assert_eq!(TrustedProxies::parse(" 127.0.0.1 ,::1,10.0.0.0/8").unwrap().0.len(), 3);
+        let err = TrustedProxies::parse("10.0.0.0/8, proxy.local").unwrap_err();
+        assert!(err.contains("proxy.local"), "{err}");
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
     }
 }

@@ -4,12 +4,21 @@
 //! organization could run in another's spreadsheet (OWASP "CSV injection").
 //! Such cells get a leading single quote, which spreadsheets show as text;
 //! [`restore`] takes it off again when the file is imported back.
+//!
+//! Every export is written the same way: UTF-8 with a byte order mark at the
+//! start of the file, the header row first, fields quoted only when they
+//! must be (RFC 4180 quoting), `\n` at the end of every row. A whole file
+//! starts with [`CsvOut::file`]; a streamed file sends that as its first
+//! chunk and [`CsvOut::continued`] for the others.
 
 use std::borrow::Cow;
 
 /// Byte order mark that tells spreadsheet programs the file is UTF-8
 /// (without it Excel reads Vietnamese as mojibake).
 pub const BOM: &str = "\u{feff}";
+
+/// The media type an export is sent with.
+pub const CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 
 const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
 
@@ -47,10 +56,27 @@ pub struct CsvOut {
 }
 
 impl CsvOut {
-    /// A new file; `with_bom` for a whole file, not for a later chunk of a streamed one.
+    /// A new file; `with_bom` for a whole file, not for a later chunk of a
+    /// streamed one. [`CsvOut::file`] and [`CsvOut::continued`] say which.
     pub fn new(with_bom: bool) -> Self {
         let start = if with_bom { BOM.as_bytes().to_vec() } else { Vec::new() };
         CsvOut { writer: csv::Writer::from_writer(start) }
+    }
+
+    /// The start of a file: the BOM, then the header row.
+    pub fn file<I, S>(header: I) -> Result<Self, csv::Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut out = CsvOut::new(true);
+        out.row(header)?;
+        Ok(out)
+    }
+
+    /// A later chunk of a streamed file, whose first chunk was a [`CsvOut::file`].
+    pub fn continued() -> Self {
+        CsvOut::new(false)
     }
 
     pub fn row<I, S>(&mut self, cells: I) -> Result<(), csv::Error>
@@ -65,6 +91,22 @@ impl CsvOut {
     pub fn finish(self) -> Result<Vec<u8>, csv::Error> {
         self.writer.into_inner().map_err(|e| csv::Error::from(e.into_error()))
     }
+}
+
+/// A whole file at once: the header, then every row.
+pub fn file<H, N, R, C, S>(header: H, rows: R) -> Result<Vec<u8>, csv::Error>
+where
+    H: IntoIterator<Item = N>,
+    N: AsRef<str>,
+    R: IntoIterator<Item = C>,
+    C: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut out = CsvOut::file(header)?;
+    for row in rows {
+        out.row(row)?;
+    }
+    out.finish()
 }
 
 #[cfg(test)]
@@ -88,6 +130,20 @@ mod tests {
         out.row(["a", "=HYPERLINK(\"http://x\")"]).unwrap();
         let text = String::from_utf8(out.finish().unwrap()).unwrap();
         assert_eq!(text, "\u{feff}a,\"'=HYPERLINK(\"\"http://x\"\")\"\n");
+    }
+
+    #[test]
+    fn a_streamed_file_is_the_whole_file_cut_into_chunks() {
+        let rows = [["1", "a,b"], ["2", "=c"], ["3", "\"d\""]];
+        let whole = file(["n", "text"], rows.iter().map(|r| r.iter().copied())).unwrap();
+        let mut first = CsvOut::file(["n", "text"]).unwrap();
+        first.row(rows[0]).unwrap();
+        let mut second = CsvOut::continued();
+        second.row(rows[1]).unwrap();
+        second.row(rows[2]).unwrap();
+        let streamed = [first.finish().unwrap(), second.finish().unwrap()].concat();
+        assert_eq!(streamed, whole);
+        assert_eq!(String::from_utf8(whole).unwrap(), "\u{feff}n,text\n1,\"a,b\"\n2,'=c\n3,\"\"\"d\"\"\"\n");
     }
 
     proptest! {

@@ -86,10 +86,15 @@ mod tests {
     use super::*;
     use chrono::Duration;
 
+    /// The limiter keeps no clock of its own; any fixed instant will do.
+    fn start() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_780_000_000, 0).unwrap()
+    }
+
     #[test]
     fn the_window_slides_and_keys_are_separate() {
         let limiter = AttemptLimiter::new(2, std::time::Duration::from_secs(60));
-        let start = Utc::now();
+        let start = start();
         assert_eq!(limiter.record_unless_blocked("a", start), Ok(()));
         assert_eq!(limiter.record_unless_blocked("a", start + Duration::seconds(30)), Ok(()));
         assert_eq!(limiter.record_unless_blocked("a", start + Duration::seconds(40)), Err(20));
@@ -102,7 +107,7 @@ mod tests {
     #[test]
     fn idle_keys_are_dropped_once_there_are_many() {
         let limiter = AttemptLimiter::new(1, std::time::Duration::from_secs(60));
-        let start = Utc::now();
+        let start = start();
         for n in 0..=PRUNE_ABOVE_KEYS {
             limiter.record(n, start);
         }
@@ -113,7 +118,7 @@ mod tests {
     #[test]
     fn many_live_keys_are_scanned_rarely_not_on_every_attempt() {
         let limiter = AttemptLimiter::new(5, std::time::Duration::from_secs(60));
-        let start = Utc::now();
+        let start = start();
         for n in 0..=PRUNE_ABOVE_KEYS {
             limiter.record(n, start);
         }

@@ -99,7 +99,14 @@ impl TokenGuard {
 /// check costs no database read.
 pub struct ClientStandings {
     ttl: chrono::Duration,
-    seen: RwLock<HashMap<String, (ClientStanding, DateTime<Utc>)>>,
+    seen: RwLock<HashMap<String, SeenStanding>>,
+}
+
+/// A client's standing as read from the database, and when.
+#[derive(Clone, Copy)]
+struct SeenStanding {
+    standing: ClientStanding,
+    read_at: DateTime<Utc>,
 }
 
 impl ClientStandings {
@@ -109,13 +116,13 @@ impl ClientStandings {
 
     fn fresh(&self, client_id: &str, now: DateTime<Utc>) -> Option<ClientStanding> {
         let seen = self.seen.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (standing, read_at) = seen.get(client_id)?;
-        (now - *read_at < self.ttl).then_some(*standing)
+        let seen = seen.get(client_id)?;
+        (now - seen.read_at < self.ttl).then_some(seen.standing)
     }
 
     fn remember(&self, client_id: String, standing: ClientStanding, now: DateTime<Utc>) {
         let mut seen = self.seen.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        seen.insert(client_id, (standing, now));
+        seen.insert(client_id, SeenStanding { standing, read_at: now });
     }
 
     /// Drops what this replica knows about a client, after changing it here.
@@ -434,7 +441,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be Bearer <token>".into()))?;
-    let claims = state.tokens.verify(token).map_err(|e| {
+    let claims = state.tokens.verify(token, state.clock.now()).map_err(|e| {
         let detail = match e {
             TokenError::Expired => "the access token has expired; request a new one".to_string(),
             other => format!("the access token is not valid: {other}"),

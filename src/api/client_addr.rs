@@ -14,36 +14,10 @@ use std::str::FromStr;
 
 use actix_web::http::header::HeaderMap;
 use actix_web::{web, HttpRequest};
-use ipnet::IpNet;
 
 use super::AppState;
 
-/// The proxies whose forwarding headers are believed (EXAMPOST_TRUSTED_PROXIES).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
-
-impl TrustedProxies {
-    /// Comma-separated IPs or CIDRs, e.g. `10.0.0.0/8, 127.0.0.1`; empty: none.
-    pub fn parse(list: &str) -> Result<Self, String> {
-        let mut nets = Vec::new();
-        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let net = IpNet::from_str(entry)
-                .or_else(|_| IpAddr::from_str(entry).map(IpNet::from))
-                .map_err(|_| format!("{entry:?} is neither an IP address nor a CIDR such as 10.0.0.0/8"))?;
-            nets.push(net);
-        }
-        Ok(TrustedProxies(nets))
-    }
-
-    pub fn trusts(&self, addr: IpAddr) -> bool {
-        let addr = canonical(addr);
-        self.0.iter().any(|net| net.contains(&addr))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
+pub use crate::config::TrustedProxies;
 
 /// The client's address: the TCP peer, or what trusted proxies say it is.
 pub fn client_addr(req: &HttpRequest) -> IpAddr {
@@ -200,15 +174,6 @@ mod tests {
         assert_eq!(forwarded_client(ip("127.0.0.1"), &h, &trusted), ip("10.1.2.3"));
         let unknown = headers(&[("forwarded", "for=unknown")]);
         assert_eq!(forwarded_client(ip("127.0.0.1"), &unknown, &trusted), ip("127.0.0.1"));
-    }
-
-    #[test]
-    fn the_trusted_list_names_a_bad_entry() {
-        assert!(TrustedProxies::parse("").unwrap().is_empty());
-        assert_eq!(TrustedProxies::parse(" 127.0.0.1 ,::1,10.0.0.0/8").unwrap().0.len(), 3);
-        let err = TrustedProxies::parse("10.0.0.0/8, proxy.local").unwrap_err();
-        assert!(err.contains("proxy.local"), "{err}");
-        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
     }
 
     #[test]

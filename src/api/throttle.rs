@@ -73,11 +73,25 @@ struct LocalCounts {
     /// Per address, this window: the last total read back plus what was flushed since.
     known: HashMap<IpAddr, i64>,
     /// Counted here and not yet added to the shared rows, per window and address.
-    pending: HashMap<(i64, IpAddr), i64>,
+    pending: HashMap<AddressWindow, i64>,
 }
 
-fn address_bucket(window: i64, addr: IpAddr) -> String {
-    format!("lookups:{addr}:{window}")
+/// One address's lookups in one window: what a shared counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct AddressWindow {
+    window: i64,
+    addr: IpAddr,
+}
+
+impl AddressWindow {
+    fn bucket(&self) -> String {
+        format!("lookups:{}:{}", self.addr, self.window)
+    }
+
+    /// The shared counter outlives its window by one, for late flushes.
+    fn expires_at(&self) -> i64 {
+        (self.window + 2) * ADDRESS_WINDOW_SECS
+    }
 }
 
 /// Seconds from `now` to the end of the fixed window of `length` containing it.
@@ -102,7 +116,7 @@ impl AddressLimit {
             local.known.clear();
         }
         let known = local.known.get(&addr).copied().unwrap_or(0);
-        let pending = local.pending.entry((window, addr)).or_insert(0);
+        let pending = local.pending.entry(AddressWindow { window, addr }).or_insert(0);
         if known + *pending >= self.per_minute {
             return Err(seconds_left(now, ADDRESS_WINDOW_SECS, 0));
         }
@@ -118,31 +132,25 @@ impl AddressLimit {
             let taken = std::mem::take(&mut local.pending);
             let window = local.window;
             // Until the totals come back, the flushed counts still count here.
-            for ((counted_in, addr), hits) in &taken {
-                if *counted_in == window {
-                    *local.known.entry(*addr).or_insert(0) += hits;
+            for (counted, hits) in &taken {
+                if counted.window == window {
+                    *local.known.entry(counted.addr).or_insert(0) += hits;
                 }
             }
             taken
         };
-        let sent: Vec<((i64, IpAddr), Increment)> = taken
-            .into_iter()
-            .filter(|(_, hits)| *hits > 0)
-            .map(|((window, addr), hits)| {
-                let expires_at = (window + 2) * ADDRESS_WINDOW_SECS;
-                ((window, addr), Increment { bucket: address_bucket(window, addr), hits, expires_at })
-            })
-            .collect();
+        let sent: Vec<AddressWindow> = taken.iter().filter(|(_, hits)| **hits > 0).map(|(counted, _)| *counted).collect();
         if sent.is_empty() {
             return Ok(0);
         }
-        let increments: Vec<Increment> = sent.iter().map(|(_, inc)| Increment { bucket: inc.bucket.clone(), hits: inc.hits, expires_at: inc.expires_at }).collect();
+        let increments: Vec<Increment> =
+            sent.iter().map(|counted| Increment { bucket: counted.bucket(), hits: taken[counted], expires_at: counted.expires_at() }).collect();
         let totals = counters::add(conn, &increments)?;
         let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
         let current = local.window;
-        for ((window, addr), increment) in &sent {
-            if let (true, Some(total)) = (*window == current, totals.get(&increment.bucket)) {
-                let known = local.known.entry(*addr).or_insert(0);
+        for (counted, increment) in sent.iter().zip(&increments) {
+            if let (true, Some(total)) = (counted.window == current, totals.get(&increment.bucket)) {
+                let known = local.known.entry(counted.addr).or_insert(0);
                 *known = (*known).max(*total);
             }
         }

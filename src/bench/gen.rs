@@ -1,4 +1,4 @@
-//! `exampost bench gen`: fills a database with a realistic season, fast and
+//! `exampost-bench gen`: fills a database with a realistic season, fast and
 //! reproducibly, for the benchmarks. Rows go in with multi-row INSERTs per
 //! backend (the bulk path), 1000 at a time; each item's derived state is
 //! written with it, as the ingest would have left it.
@@ -8,14 +8,14 @@ use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::db::schema::{events, items, organizations};
-use crate::db::DbConn;
-use crate::domain::events::EventType;
-use crate::domain::province::PROVINCES;
-use crate::domain::{ItemKind, ItemStatus, Priority};
-use crate::store::events::NewEvent;
-use crate::store::items::NewItem;
-use crate::store::organizations::NewOrganization;
+use exampost::db::schema::{events, items, organizations};
+use exampost::db::DbConn;
+use exampost::domain::events::EventType;
+use exampost::domain::province::PROVINCES;
+use exampost::domain::{ItemKind, ItemStatus, Priority};
+use exampost::store::events::NewEvent;
+use exampost::store::items::NewItem;
+use exampost::store::organizations::NewOrganization;
 
 const CHUNK: usize = 1000;
 
@@ -39,12 +39,20 @@ pub struct Generated {
     pub seconds: f64,
 }
 
-/// An organization's id and province.
-type OrgRef = (String, String);
+/// An organization the generated items name.
+struct OrgRef {
+    id: String,
+    province: String,
+}
 
-/// The carriers and one sending department per province.
-fn ensure_orgs(conn: &mut DbConn) -> QueryResult<(Vec<OrgRef>, Vec<OrgRef>)> {
-    let now = crate::store::now_utc();
+/// Who carries and who sends the generated items.
+struct Parties {
+    carriers: Vec<OrgRef>,
+    /// One sending department per province.
+    senders: Vec<OrgRef>,
+}
+
+fn ensure_orgs(conn: &mut DbConn, now: chrono::NaiveDateTime) -> QueryResult<Parties> {
     let mut carriers = Vec::new();
     for code in ["BENCH-VNPOST", "BENCH-VTP", "BENCH-EMS"] {
         carriers.push(org(conn, code, "carrier", "ha-noi", now)?);
@@ -53,23 +61,23 @@ fn ensure_orgs(conn: &mut DbConn) -> QueryResult<(Vec<OrgRef>, Vec<OrgRef>)> {
     for p in PROVINCES {
         senders.push(org(conn, &format!("BENCH-SGD-{}", p.code.to_uppercase()), "education", p.code, now)?);
     }
-    Ok((carriers, senders))
+    Ok(Parties { carriers, senders })
 }
 
-/// (id, province) of an organization, created if missing.
+/// An organization, created if missing.
 fn org(conn: &mut DbConn, code: &str, kind: &str, province: &str, now: chrono::NaiveDateTime) -> QueryResult<OrgRef> {
-    if let Some(found) = crate::store::organizations::find_by_code(conn, code)? {
-        return Ok((found.id, found.province));
+    if let Some(found) = exampost::store::organizations::find_by_code(conn, code)? {
+        return Ok(OrgRef { id: found.id, province: found.province });
     }
     let id = uuid::Uuid::new_v4().to_string();
     let new = NewOrganization { id: &id, code, name: code, kind, province, created_at: now };
     diesel::insert_into(organizations::table).values(&new).execute(conn)?;
-    Ok((id, province.to_string()))
+    Ok(OrgRef { id, province: province.to_string() })
 }
 
 pub fn s10(serial: u32) -> String {
     let digits: Vec<u32> = format!("{serial:08}").chars().map(|c| c.to_digit(10).expect("digit")).collect();
-    let check = crate::domain::s10::check_digit(&digits.try_into().expect("8 digits"));
+    let check = exampost::domain::s10::check_digit(&digits.try_into().expect("8 digits"));
     format!("RR{serial:08}{check}VN")
 }
 
@@ -161,7 +169,7 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
     // Whole seconds: both backends store the times exactly.
     let now = chrono::Timelike::with_nanosecond(&now, 0).expect("valid");
     let mut rng = StdRng::seed_from_u64(seed);
-    let (carriers, senders) = ensure_orgs(conn)?;
+    let Parties { carriers, senders } = ensure_orgs(conn, now.naive_utc())?;
     let kinds = ItemKind::ALL;
     let priorities = [Priority::Standard, Priority::Standard, Priority::Priority, Priority::Urgent];
     let (mut total_events, mut overdue) = (0, 0);
@@ -170,8 +178,8 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
         let mut rows = Vec::with_capacity(chunk_end - chunk_start);
         let mut journeys = Vec::with_capacity(rows.capacity());
         for n in chunk_start..chunk_end {
-            let (sender_id, sender_province) = &senders[rng.gen_range(0..senders.len())];
-            let (carrier_id, _) = &carriers[rng.gen_range(0..carriers.len())];
+            let OrgRef { id: sender_id, province: sender_province } = &senders[rng.gen_range(0..senders.len())];
+            let OrgRef { id: carrier_id, .. } = &carriers[rng.gen_range(0..carriers.len())];
             let dest = &PROVINCES[rng.gen_range(0..PROVINCES.len())];
             let priority = priorities[rng.gen_range(0..priorities.len())];
             let roll: f64 = rng.gen();
@@ -246,7 +254,7 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
             let public_ids: Vec<&str> = rows.iter().map(|r| r.item.public_id.as_str()).collect();
             let ids: Vec<(String, i64)> = items::table.filter(items::public_id.eq_any(&public_ids)).select((items::public_id, items::id)).load(conn)?;
             let ids: std::collections::HashMap<String, i64> = ids.into_iter().collect();
-            let received = crate::store::now_utc();
+            let received = now.naive_utc();
             let mut scans = Vec::new();
             for (row, (times, offices)) in rows.iter().zip(&journeys) {
                 for (i, (at, office)) in times.iter().zip(offices).enumerate() {
@@ -277,6 +285,6 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
         })?;
     }
     // Full statistics for the query planner, as a long-running database would have.
-    crate::db::analyze(conn)?;
+    exampost::db::analyze(conn)?;
     Ok(Generated { items: count, events: total_events, overdue, seconds: started.elapsed().as_secs_f64() })
 }

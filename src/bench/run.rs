@@ -1,4 +1,4 @@
-//! `exampost bench run`: generates (or reuses) a national-scale season,
+//! `exampost-bench run`: generates (or reuses) a national-scale season,
 //! starts the real server on it as a child process, drives it over loopback
 //! and reports each figure beside its floor, measured in the same run: raw
 //! diesel bulk inserts of the same event rows (the ingest floor) and a
@@ -18,14 +18,14 @@ use rand::SeedableRng;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::gen::{self, Generated, JOURNEY};
-use super::load::{drive, Request, Shape, Stats};
-use crate::db::schema::{events, items};
-use crate::db::{DbConn, DbTarget, SqliteSync};
-use crate::domain::events::EventType;
-use crate::domain::{OrgKind, Role};
+use crate::gen::{self, Generated, JOURNEY};
+use crate::load::{drive, Request, Shape, Stats};
+use exampost::db::schema::{events, items};
+use exampost::db::{DbConn, DbTarget, SqliteSync};
+use exampost::domain::events::EventType;
+use exampost::domain::{OrgKind, Role};
 
-/// Options of `exampost bench run`.
+/// Options of `exampost-bench run`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
     /// SQLite database file to benchmark; `none` skips SQLite.
@@ -66,6 +66,9 @@ pub struct RunArgs {
     /// Server worker threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// The `exampost` binary to benchmark (default: the one beside this program).
+    #[arg(long)]
+    pub server: Option<PathBuf>,
     /// Where to write the results as JSON.
     #[arg(long, default_value = "bench-results.json")]
     pub out: PathBuf,
@@ -121,7 +124,7 @@ pub fn run(args: &RunArgs) -> Result<Value, String> {
         return Err("nothing to run: give --sqlite PATH and/or --postgres URL".into());
     }
     let machine = machine();
-    println!("{}", super::table::render(&reports, &machine));
+    println!("{}", crate::table::render(&reports, &machine));
     let all = json!({ "machine": machine, "args": format!("{args:?}"), "backends": reports });
     std::fs::write(&args.out, serde_json::to_string_pretty(&all).expect("json")).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     if let Some(failed) = reports.iter().flat_map(|r| r.checks.iter().map(move |c| (r, c))).find(|(_, (_, ok))| !ok) {
@@ -157,12 +160,12 @@ fn bench_items(conn: &mut DbConn) -> QueryResult<i64> {
 
 /// Opens the backend's database, regenerating the season unless it is there.
 fn prepare(args: &RunArgs, target: &DbTarget, sync: SqliteSync) -> Result<(DbConn, Option<Generated>), String> {
-    let existing = crate::db::connect_one(target, sync)
+    let existing = exampost::db::connect_one(target, sync)
         .ok()
-        .and_then(|mut c| crate::db::run_migrations(&mut c).ok().and_then(|_| bench_items(&mut c).ok()));
+        .and_then(|mut c| exampost::db::run_migrations(&mut c).ok().and_then(|_| bench_items(&mut c).ok()));
     if !args.fresh && existing == Some(args.items as i64) {
         log(format!("reusing the generated season of {} items", args.items));
-        let conn = crate::db::connect_one(target, sync).map_err(|e| e.to_string())?;
+        let conn = exampost::db::connect_one(target, sync).map_err(|e| e.to_string())?;
         return Ok((conn, None));
     }
     match target {
@@ -173,8 +176,8 @@ fn prepare(args: &RunArgs, target: &DbTarget, sync: SqliteSync) -> Result<(DbCon
         }
         DbTarget::Postgres(url) => recreate_postgres(url)?,
     }
-    let mut conn = crate::db::connect_one(target, sync).map_err(|e| e.to_string())?;
-    crate::db::run_migrations(&mut conn).map_err(|e| e.to_string())?;
+    let mut conn = exampost::db::connect_one(target, sync).map_err(|e| e.to_string())?;
+    exampost::db::run_migrations(&mut conn).map_err(|e| e.to_string())?;
     log(format!("generating {} items", args.items));
     let generated = gen::generate(&mut conn, args.items, args.seed, SEASON, Utc::now()).map_err(|e| e.to_string())?;
     log(format!("generated {} events in {:.1} s", generated.events, generated.seconds));
@@ -203,8 +206,11 @@ struct Server {
 impl Server {
     fn start(args: &RunArgs, url: &str) -> Result<Server, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut command = Command::new(exe);
+        let exe = match &args.server {
+            Some(path) => path.clone(),
+            None => std::env::current_exe().map_err(|e| e.to_string())?.with_file_name(format!("exampost{}", std::env::consts::EXE_SUFFIX)),
+        };
+        let mut command = Command::new(&exe);
         command
             .arg("serve")
             .env("EXAMPOST_DATABASE_URL", url)
@@ -219,7 +225,7 @@ impl Server {
         if let Some(workers) = args.workers {
             command.env("EXAMPOST_WORKERS", workers.to_string());
         }
-        let child = command.spawn().map_err(|e| format!("cannot start the server: {e}"))?;
+        let child = command.spawn().map_err(|e| format!("cannot start the server {}: {e}", exe.display()))?;
         let server = Server { child, base: format!("http://127.0.0.1:{port}") };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(60) {
@@ -268,10 +274,10 @@ fn call(base: &str, request: Request) -> Result<(u16, Value), String> {
 
 /// A client of the organization (created if missing) and a token for it from `/auth/token`.
 fn token(conn: &mut DbConn, base: &str, org: &str, kind: OrgKind, role: Role) -> Result<Arc<str>, String> {
-    use crate::app::{administration, Actor};
-    use crate::clock::SystemClock;
+    use exampost::app::{administration, Actor};
+    use exampost::clock::SystemClock;
     let operator = Actor::operator("bench");
-    if crate::store::organizations::find_by_code(conn, org).map_err(|e| e.to_string())?.is_none() {
+    if exampost::store::organizations::find_by_code(conn, org).map_err(|e| e.to_string())?.is_none() {
         let command = administration::CreateOrganization { code: org.into(), name: org.into(), kind, province: "ha-noi".into() };
         administration::create_organization(conn, &SystemClock, &operator, command).map_err(|e| e.to_string())?;
     }
@@ -446,7 +452,7 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
     log("sweeps");
     let timed_sweep = |conn: &mut DbConn| -> Result<f64, String> {
         let started = Instant::now();
-        crate::escalation::sweep(conn, Utc::now()).map_err(|e| e.to_string())?;
+        exampost::escalation::sweep(conn, Utc::now()).map_err(|e| e.to_string())?;
         Ok(started.elapsed().as_secs_f64())
     };
     // The first pass opens the cases the season calls for (all of them on a
@@ -520,8 +526,8 @@ fn ingest_floor(conn: &mut DbConn, run_items: &RunItems, set: &[usize], start: D
         );
     }
     let before: Option<i64> = events::table.select(diesel::dsl::max(events::id)).first(conn)?;
-    let received = crate::store::now_utc();
-    let rows: Vec<crate::store::events::NewEvent> = (0..JOURNEY.len())
+    let received = exampost::store::now_utc();
+    let rows: Vec<exampost::store::events::NewEvent> = (0..JOURNEY.len())
         .flat_map(|step| found.iter().map(move |f| (step, f)))
         .map(|(step, (number, item_id, carrier))| {
             let scan = gen::Scan {

@@ -1,8 +1,8 @@
 //! The harness's printed table: one row per measure, one column per
 //! backend, each figure with its fraction of the floor and the target.
 
-use super::load::Stats;
-use super::run::BackendReport;
+use crate::load::Stats;
+use crate::run::BackendReport;
 
 fn thousands(value: f64) -> String {
     let digits = format!("{:.0}", value.max(0.0));

@@ -39,7 +39,7 @@ async fn wrong_secret_unknown_client_and_missing_fields_are_refused() {
 fn claims(app: &TestApp, role: Role) -> Claims {
     let org = app.org("SGD-PT", OrgKind::Education, "phu-tho");
     let party = app.party(&org, role);
-    app.state.tokens.verify(&party.token).unwrap()
+    app.state.tokens.verify(&party.token, app.clock.now()).unwrap()
 }
 
 fn sign(claims: &Claims, alg: Algorithm, secret: &[u8]) -> String {
@@ -50,7 +50,7 @@ fn sign(claims: &Claims, alg: Algorithm, secret: &[u8]) -> String {
 async fn every_bad_token_is_401() {
     let app = TestApp::new().await;
     let good = claims(&app, Role::Education);
-    let now = chrono::Utc::now().timestamp();
+    let now = app.clock.now().timestamp();
     let b64 = |v: serde_json::Value| {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
@@ -208,6 +208,21 @@ async fn issued_tokens_follow_the_server_clock() {
     let claims = payload(reply.body["access_token"].as_str().unwrap());
     assert_eq!(claims["iat"], app.clock.now().timestamp());
     assert_eq!(claims["exp"], app.clock.now().timestamp() + 900);
+}
+
+#[actix_web::test]
+async fn a_token_expires_when_the_server_clock_passes_its_lifetime() {
+    let app = TestApp::new().await;
+    app.org("VNPOST", OrgKind::Carrier, "ha-noi");
+    let (client, secret) = app.client("VNPOST", "scanners", Role::Carrier);
+    let reply = app.post("/api/v1/auth/token", None, &json!({"client_id": client.id, "client_secret": secret})).await;
+    let token = reply.body["access_token"].as_str().unwrap().to_string();
+    // 900 s of lifetime and 5 s of leeway for other replicas' clocks.
+    app.clock.advance(chrono::Duration::seconds(905));
+    assert_eq!(app.get("/api/v1/items", Some(&token)).await.status, 200, "still within the leeway");
+    app.clock.advance(chrono::Duration::seconds(1));
+    let expired = app.get("/api/v1/items", Some(&token)).await;
+    assert_eq!(expired.problem(401)["detail"], "the access token has expired; request a new one");
 }
 
 #[actix_web::test]

@@ -1,4 +1,4 @@
-//! A smoke run of the benchmark harness (`exampost bench run`) on a few
+//! A smoke run of the benchmark harness (`exampost-bench run`) on a few
 //! thousand items, so that it keeps working; the figures themselves are not
 //! asserted (targets live in the bench output, not in tests), but the
 //! harness's own correctness checks and the shape of its report are.
@@ -9,6 +9,12 @@ use serde_json::Value;
 
 use crate::util::TestDb;
 
+/// The season generator of the harness, compiled into the tests too (the
+/// seed tests check what it generates); the library does not hold it.
+#[allow(dead_code)]
+#[path = "../../src/bench/gen.rs"]
+pub mod gen;
+
 #[test]
 fn the_harness_runs_end_to_end_on_a_small_season() {
     let db = TestDb::new();
@@ -18,8 +24,8 @@ fn the_harness_runs_end_to_end_on_a_small_season() {
         Some(path) => vec!["--sqlite".to_string(), path.to_string()],
         None => vec!["--sqlite".into(), "none".into(), "--postgres".into(), db.url().to_string()],
     };
-    let output = Command::new(env!("CARGO_BIN_EXE_exampost"))
-        .args(["bench", "run", "--items", "3000", "--seconds", "0.5", "--ingest-items", "300", "--single-items", "100"])
+    let output = Command::new(env!("CARGO_BIN_EXE_exampost-bench"))
+        .args(["run", "--server", env!("CARGO_BIN_EXE_exampost"), "--items", "3000", "--seconds", "0.5", "--ingest-items", "300", "--single-items", "100"])
         .args(["--connections", "8", "--out"])
         .arg(&out)
         .args(&target)

@@ -57,7 +57,7 @@ async fn demo_season_loads_once_and_its_credentials_work() {
 #[actix_web::test]
 async fn generated_season_matches_what_ingest_would_derive() {
     let app = TestApp::new().await;
-    let generated = exampost::bench::generate(&mut app.conn(), 2_500, 7, "2026-BENCH", chrono::Utc::now()).unwrap();
+    let generated = crate::bench::gen::generate(&mut app.conn(), 2_500, 7, "2026-BENCH", chrono::Utc::now()).unwrap();
     assert_eq!(generated.items, 2_500);
     assert_eq!(app.count("items"), 2_500);
     assert_eq!(app.count("events") as usize, generated.events);

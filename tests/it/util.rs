@@ -2,7 +2,6 @@
 //! (a temp SQLite file, or a new PostgreSQL database when
 //! `TEST_DATABASE_URL=postgres://…` is set), with helpers to make callers.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,14 +9,14 @@ use actix_web::web;
 use diesel::{Connection, RunQueryDsl};
 use serde_json::Value;
 
-use exampost::api::client_addr::TrustedProxies;
 use exampost::api::AppState;
 use exampost::app::{administration, Actor};
 use exampost::auth::TokenKeys;
-use exampost::clock::ManualClock;
-use exampost::config::Config;
-use exampost::db::{self, DbTarget, Pool, SqliteSync};
+use exampost::clock::{Clock, ManualClock};
+use exampost::config::{Config, TrustedProxies};
+use exampost::db::{self, DbTarget, SqliteSync};
 use exampost::domain::{OrgKind, Role};
+use exampost::server::Application;
 use exampost::store::clients::ApiClient;
 use exampost::store::organizations::Organization;
 
@@ -175,26 +174,16 @@ impl TestApp {
         .await
     }
 
+    /// Production's start ([`Application::build_with_clock`]) on the test's
+    /// database and clock, on a free loopback port; the sweeper and the
+    /// dispatcher are off (tests run their passes by hand).
     async fn build(db: TestDb, clock: Arc<ManualClock>, edit: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = test_config(db.url());
         edit(&mut config);
-        let pool: Pool = exampost::server::open_database(&config).expect("open test database");
-        let state = web::Data::new(AppState {
-            scans: exampost::api::events::IngestQueue::start(pool.clone(), clock.clone()),
-            pool,
-            tokens: TokenKeys::new(TEST_SECRET, config.token_ttl),
-            clock: clock.clone(),
-            lookup_limit: exampost::api::lookup_limit(config.lookups_per_minute),
-            guesses: Default::default(),
-            webhook_policy: config.webhook_policy.clone(),
-            trusted_proxies: config.trusted_proxies.clone(),
-            import_max_bytes: config.import_max_bytes,
-            token_guard: exampost::api::auth::TokenGuard::new(&config.token_limits),
-        });
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = exampost::server::start(state.clone(), listener, 1).unwrap();
-        actix_web::rt::spawn(server);
+        let application = Application::build_with_clock(config, clock.clone()).await.expect("start the test server");
+        let base = format!("http://{}", application.address());
+        let state = application.state().clone();
+        actix_web::rt::spawn(application.run_until_stopped());
         let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
         TestApp { base, clock, state, db, client }
     }
@@ -219,7 +208,11 @@ impl TestApp {
     pub fn party(&self, org: &Organization, role: Role) -> Party {
         let (client, _secret) = self.client(&org.code, "test client", role);
         let subject = exampost::auth::TokenSubject { client_id: &client.id, org_id: &org.id, role, province: &org.province, generation: 0 };
-        let token = self.state.tokens.issue(subject, chrono::Utc::now());
+        // Valid from a year before the server's clock to a year after it, so
+        // that tests may move the clock days either way; a test of expiry
+        // takes a token from the token endpoint instead.
+        let long_lived = TokenKeys::new(TEST_SECRET, Duration::from_secs(2 * 365 * 86_400));
+        let token = long_lived.issue(subject, self.clock.now() - chrono::Duration::days(365));
         Party { token }
     }
 
