@@ -181,7 +181,7 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
         Command::Client(ClientCommand::Rotate { id }) => admin::rotate_client_secret(&mut conn, id.trim())
             .map(|(client, _, secret)| serde_json::json!({"client_id": client.id, "client_secret": secret}))
             .map_err(|e| e.to_string()),
-        Command::Sweep => crate::escalation::sweep(&mut conn, chrono::Utc::now())
+        Command::Sweep => crate::app::cases::sweep(&mut conn, &crate::clock::SystemClock)
             .map(|report| serde_json::to_value(report).expect("json"))
             .map_err(|e| e.to_string()),
         Command::Seed { file } => {

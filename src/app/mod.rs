@@ -8,7 +8,9 @@
 //! Floors, each calling only those below it:
 //! `api` → `app` → `escalation` / `notify` → `store` → `domain`, `db`.
 
+pub mod cases;
 mod error;
+pub mod scans;
 
 pub use error::Error;
 

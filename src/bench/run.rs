@@ -441,7 +441,7 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
     log("sweeps");
     let timed_sweep = |conn: &mut DbConn| -> Result<f64, String> {
         let started = Instant::now();
-        crate::escalation::sweep(conn, Utc::now()).map_err(|e| e.to_string())?;
+        crate::app::cases::sweep(conn, &crate::clock::SystemClock).map_err(|e| e.to_string())?;
         Ok(started.elapsed().as_secs_f64())
     };
     // The first pass opens the cases the season calls for (all of them on a

@@ -56,7 +56,7 @@ async fn reports_on_the_demo_season() {
 
     // Unanswered cases climb; the steering report lists those at level 2 and 3.
     app.clock.advance(chrono::Duration::hours(9));
-    exampost::escalation::sweep(&mut app.conn(), app.clock.now()).unwrap();
+    exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap();
     let steering = app.get("/api/v1/reports/steering?season=2026-THPT", Some(&overseer)).await;
     assert_eq!(steering.status, 200, "{}", steering.text);
     let escalated = steering.body["escalated_cases"].as_array().unwrap();
