@@ -143,7 +143,7 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
         Command::Migrate => Ok(serde_json::json!({"migrated": true})),
         Command::Org(command) => org_command(&mut conn, command),
         Command::Client(command) => client_command(&mut conn, command),
-        Command::Sweep => crate::escalation::sweep(&mut conn, chrono::Utc::now())
+        Command::Sweep => crate::app::cases::sweep(&mut conn, &crate::clock::SystemClock)
             .map(|report| serde_json::to_value(report).expect("json"))
             .map_err(|e| e.to_string()),
         Command::Seed { file } => {

@@ -1,7 +1,8 @@
-//! The escalation workflow: opening cases (from events at once, from time in
-//! the sweeper), the automatic ladder, and settling cases when an item is
-//! delivered or returned. No HTTP; the API, the sweeper loop and the CLI
-//! call it inside their transactions.
+//! The escalation rules that touch the store: opening cases (from events at
+//! once, from time in the sweep), the ladder, and settling cases when an
+//! item is delivered or returned. The floor below `app`: the services
+//! (`app::scans`, `app::cases`) call it inside the transactions they own;
+//! nothing here begins one.
 
 use std::collections::BTreeMap;
 
@@ -64,9 +65,13 @@ pub fn open_case(conn: &mut DbConn, item: &Item, kind: CaseKind, trigger_event_i
 }
 
 /// Settles a case with an outcome (resolving it first if needed).
+/// `false` when the case cannot be resolved from its state, or changed meanwhile.
 pub fn resolve(conn: &mut DbConn, case: &Case, outcome: CaseOutcome, actor: &str, note: Option<&str>, now: DateTime<Utc>) -> QueryResult<bool> {
+    let Some(next) = CaseState::parse(&case.state).and_then(|state| cases::transition(state, CaseAction::Resolved).ok()) else {
+        return Ok(false);
+    };
     let changes = StateChanges { outcome: Some(outcome.as_str().into()), ..Default::default() };
-    let changed = store::cases::change_state(conn, case, CaseState::Resolved, changes, now.naive_utc())?;
+    let changed = store::cases::change_state(conn, case, next, changes, now.naive_utc())?;
     if changed {
         let note = note.map(str::to_string).unwrap_or_else(|| format!("outcome: {outcome}"));
         store::cases::add_entry(conn, case, CaseAction::Resolved, actor, Some(&note), now.naive_utc())?;
@@ -146,33 +151,27 @@ pub fn rise(conn: &mut DbConn, case: &Case, actor: &str, note: Option<&str>, now
     Ok(true)
 }
 
-/// Case openings per sweep transaction.
-const SWEEP_GROUP: usize = 200;
-
-/// What one sweep did.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SweepReport {
+/// The case openings the time rules call for at `now`.
+pub struct DueOpenings {
+    /// Items the rules looked at (those the status/time indexes found).
     pub items_checked: usize,
-    pub cases_opened: usize,
-    pub cases_escalated: usize,
-    /// Openings and escalations that failed; the next sweep tries them again.
-    pub failed: usize,
+    pub openings: Vec<(Item, CaseKind)>,
 }
 
-/// One pass of the time rules over the items that may need attention (found
-/// through the status/time indexes, so its cost follows them, not all
-/// items), then the ladder over unacknowledged cases.
-pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<SweepReport> {
-    let mut report = SweepReport::default();
+/// The time rules over the items that may need attention (found through
+/// the status/time indexes, so its cost follows them, not all items): the
+/// cases to open, leaving out a kind already opened for an item that has
+/// been quiet since.
+pub fn due_openings(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<DueOpenings> {
     let rules = store::rules::all(conn)?;
     let candidates = store::items::needing_attention(conn, &rules, now.naive_utc())?;
-    report.items_checked = candidates.len();
     let ids: Vec<i64> = candidates.iter().map(|item| item.id).collect();
     let last_opened = store::cases::last_opened(conn, &ids)?;
-    let mut due: Vec<(&Item, CaseKind)> = Vec::new();
-    for item in &candidates {
+    let items_checked = candidates.len();
+    let mut openings = Vec::new();
+    for item in candidates {
         let priority = Priority::parse(&item.priority).unwrap_or(Priority::Standard);
-        let rule = rules.iter().find(|r| r.priority == priority).cloned().unwrap_or_else(|| cases::Rule::default_for(priority));
+        let rule = cases::rule_for(&rules, priority);
         let watch = Watch {
             status: ItemStatus::parse(&item.status).unwrap_or(ItemStatus::Registered),
             due_at: item.due_at.map(|t| t.and_utc()),
@@ -181,44 +180,21 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<SweepReport> 
         };
         // Nothing has happened since a case of this kind was opened: do not reopen it.
         let quiet_since = item.last_event_at.unwrap_or(item.created_at);
-        due.extend(
-            cases::time_rules(&watch, &rule, now)
-                .into_iter()
-                .filter(|kind| last_opened.get(&(item.id, kind.as_str().to_string())).is_none_or(|at| *at < quiet_since))
-                .map(|kind| (item, kind)),
-        );
+        let kinds: Vec<CaseKind> = cases::time_rules(&watch, &rule, now)
+            .into_iter()
+            .filter(|kind| last_opened.get(&(item.id, kind.as_str().to_string())).is_none_or(|at| *at < quiet_since))
+            .collect();
+        openings.extend(kinds.into_iter().map(|kind| (item.clone(), kind)));
     }
-    // A few hundred openings per transaction (a commit is a disk flush on
-    // PostgreSQL); each in a savepoint of its own, so one failure costs only itself.
-    let mut failed = 0;
-    for group in due.chunks(SWEEP_GROUP) {
-        report.cases_opened += conn.write_transaction(|conn| -> QueryResult<usize> {
-            let mut opened = 0;
-            for (item, kind) in group {
-                match conn.write_transaction(|conn| open_case(conn, item, *kind, None, now)) {
-                    Ok(Some(_)) => opened += 1,
-                    Ok(None) => {}
-                    Err(e) => {
-                        failed += 1;
-                        tracing::warn!(error = %e, item = item.id, kind = %kind, "opening a case failed; next sweep retries");
-                    }
-                }
-            }
-            Ok(opened)
-        })?;
-    }
-    // Each case climbs in a transaction of its own: one the database refuses
-    // must not hold back the others, nor stop the pass.
-    for case in store::cases::due_to_rise(conn, now.naive_utc(), TOP_LEVEL)? {
-        match conn.write_transaction(|conn| rise(conn, &case, "system", Some("not acknowledged in time"), now)) {
-            Ok(true) => report.cases_escalated += 1,
-            Ok(false) => {}
-            Err(e) => {
-                failed += 1;
-                tracing::warn!(error = %e, case = %case.public_id, "escalating a case failed; next sweep retries");
-            }
-        }
-    }
-    report.failed = failed;
-    Ok(report)
+    Ok(DueOpenings { items_checked, openings })
+}
+
+/// The open cases that must rise a level at `now`: the database selects
+/// the candidates, the state machine decides.
+pub fn due_to_rise(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<Vec<Case>> {
+    let candidates = store::cases::due_to_rise(conn, now.naive_utc(), TOP_LEVEL)?;
+    Ok(candidates
+        .into_iter()
+        .filter(|case| CaseState::parse(&case.state).is_some_and(|state| cases::must_rise(state, case.level, case.response_due_at.and_utc(), now)))
+        .collect())
 }

@@ -52,7 +52,7 @@ impl Application {
         let address = listener.local_addr().map_err(bind_error)?;
         tracing::info!(%address, database = %described(&config.database), "ExamPost listening");
         let state = web::Data::new(AppState {
-            scans: crate::api::events::IngestQueue::start(pool.clone(), clock.clone()),
+            scans: crate::app::scans::writer::IngestQueue::start(pool.clone(), clock.clone()),
             pool,
             tokens,
             clock,
@@ -162,11 +162,10 @@ async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration) {
     let mut tick = actix_web::rt::time::interval(every);
     loop {
         tick.tick().await;
-        let now = state.clock.now();
-        let pool = state.pool.clone();
+        let (pool, clock) = (state.pool.clone(), state.clock.clone());
         let pass = web::block(move || -> Result<_, String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let report = crate::escalation::sweep(&mut conn, now).map_err(|e| e.to_string())?;
+            let report = crate::app::cases::sweep(&mut conn, clock.as_ref()).map_err(|e| e.to_string())?;
             crate::db::refresh_statistics(&mut conn).map_err(|e| e.to_string())?;
             Ok(report)
         })

@@ -6,9 +6,19 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::problem::ApiError;
 use crate::domain::FieldError;
+
+/// Selects one season's item when a number was used in several seasons.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SeasonParam {
+    /// Season; default: the newest item with this number you can see.
+    pub season: Option<String>,
+}
 
 /// Deserializes a JSON value, naming the offending field on failure
 /// (`recipient.date_of_birth`, `items[2].kind`).

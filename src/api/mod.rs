@@ -23,6 +23,7 @@ pub mod request_log;
 pub mod rules;
 pub mod security_headers;
 pub mod throttle;
+pub mod timeline;
 pub mod webhooks;
 
 use actix_web::body::MessageBody;

@@ -9,10 +9,12 @@
 //! `api` → `app` → `escalation` / `notify` → `store` → `domain`, `db`.
 
 pub mod administration;
+pub mod cases;
 mod error;
 pub mod lookup;
-pub mod reports;
 pub mod registration;
+pub mod reports;
+pub mod scans;
 
 pub use error::Error;
 

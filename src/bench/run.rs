@@ -452,7 +452,7 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
     log("sweeps");
     let timed_sweep = |conn: &mut DbConn| -> Result<f64, String> {
         let started = Instant::now();
-        exampost::escalation::sweep(conn, Utc::now()).map_err(|e| e.to_string())?;
+        exampost::app::cases::sweep(conn, &exampost::clock::SystemClock).map_err(|e| e.to_string())?;
         Ok(started.elapsed().as_secs_f64())
     };
     // The first pass opens the cases the season calls for (all of them on a

@@ -74,6 +74,9 @@ string_enum! {
     }
 }
 
+/// The states of a case still waiting for someone.
+pub const ACTIVE_STATES: &[CaseState] = &[CaseState::Open, CaseState::Acknowledged];
+
 /// The kinds a delivery settles.
 pub const DELAY_KINDS: &[CaseKind] = &[CaseKind::Overdue, CaseKind::Stalled, CaseKind::SuspectedLoss, CaseKind::DeadlineAtRisk, CaseKind::Lost];
 
@@ -139,6 +142,12 @@ impl Rule {
         }
         Ok(())
     }
+}
+
+/// The rule of a priority among those stored (`rules`), or its default
+/// when none is stored.
+pub fn rule_for(rules: &[Rule], priority: Priority) -> Rule {
+    rules.iter().find(|r| r.priority == priority).cloned().unwrap_or_else(|| Rule::default_for(priority))
 }
 
 /// The effective deadline: the earlier of the transit time from acceptance
@@ -388,6 +397,13 @@ mod tests {
         let mut voided = events.clone();
         voided[2].voided = true;
         assert!(incidents(&voided, &[2]).is_empty());
+    }
+
+    #[test]
+    fn a_stored_rule_wins_over_the_default() {
+        let stored = Rule { ack_hours: 5, ..Rule::default_for(Priority::Urgent) };
+        assert_eq!(rule_for(std::slice::from_ref(&stored), Priority::Urgent), stored);
+        assert_eq!(rule_for(&[stored], Priority::Standard), Rule::default_for(Priority::Standard));
     }
 
     #[test]

@@ -163,6 +163,18 @@ pub struct EventFact {
     pub voided: bool,
 }
 
+/// Whether a seal check found the seal sound: intact, and not a number
+/// other than the registered one (`matches_registered` is absent when no
+/// number was registered). `details` is the event's stored JSON; any other
+/// event type has nothing to find wrong.
+pub fn seal_ok(event_type: EventType, details: &str) -> bool {
+    if event_type != EventType::SealChecked {
+        return true;
+    }
+    let details: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
+    details["intact"] == true && details["matches_registered"] != false
+}
+
 /// Why an event is flagged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -231,6 +243,17 @@ pub fn derive(events: &[EventFact]) -> Derived {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_seal_is_sound_when_intact_and_not_foreign() {
+        assert!(seal_ok(EventType::SealChecked, r#"{"intact":true,"matches_registered":true,"seal_number":"S1"}"#));
+        assert!(seal_ok(EventType::SealChecked, r#"{"intact":true,"matches_registered":null,"seal_number":"S1"}"#));
+        assert!(!seal_ok(EventType::SealChecked, r#"{"intact":false,"matches_registered":true}"#));
+        assert!(!seal_ok(EventType::SealChecked, r#"{"intact":true,"matches_registered":false}"#));
+        assert!(!seal_ok(EventType::SealChecked, "not json"), "an unreadable check is no proof of a sound seal");
+        assert!(seal_ok(EventType::Delivered, "not json"));
+    }
+
     use super::*;
     use proptest::prelude::*;
 

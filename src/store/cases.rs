@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{case_entries, cases, items, organizations};
 use crate::db::DbConn;
-use crate::domain::cases::{CaseAction, CaseState};
+use crate::domain::cases::{CaseAction, CaseState, ACTIVE_STATES};
 use crate::store::items::{within_scope, ItemScope};
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
@@ -69,7 +69,10 @@ struct NewCaseEntry<'a> {
     at: NaiveDateTime,
 }
 
-const ACTIVE: [&str; 2] = ["open", "acknowledged"];
+/// The stored form of the active states.
+fn active() -> Vec<&'static str> {
+    ACTIVE_STATES.iter().map(|s| s.as_str()).collect()
+}
 
 /// Opens a case unless the item already has an active one of that kind
 /// (then `None`). The unique index settles races between processes.
@@ -77,7 +80,7 @@ pub fn open(conn: &mut DbConn, new: &NewCase) -> QueryResult<Option<Case>> {
     let active = cases::table
         .filter(cases::item_id.eq(new.item_id))
         .filter(cases::kind.eq(&new.kind))
-        .filter(cases::state.eq_any(ACTIVE))
+        .filter(cases::state.eq_any(active()))
         .count()
         .get_result::<i64>(conn)?;
     if active > 0 {
@@ -125,14 +128,14 @@ pub fn last_opened(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<std::coll
 }
 
 pub fn active_for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Vec<Case>> {
-    cases::table.filter(cases::item_id.eq(item_id)).filter(cases::state.eq_any(ACTIVE)).order(cases::id.asc()).load(conn)
+    cases::table.filter(cases::item_id.eq(item_id)).filter(cases::state.eq_any(active())).order(cases::id.asc()).load(conn)
 }
 
 /// The active cases of these items, by item.
 pub fn active_for_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<std::collections::HashMap<i64, Vec<Case>>> {
     let mut found: std::collections::HashMap<i64, Vec<Case>> = std::collections::HashMap::new();
     for part in item_ids.chunks(1000) {
-        let cases: Vec<Case> = cases::table.filter(cases::item_id.eq_any(part)).filter(cases::state.eq_any(ACTIVE)).order(cases::id.asc()).load(conn)?;
+        let cases: Vec<Case> = cases::table.filter(cases::item_id.eq_any(part)).filter(cases::state.eq_any(active())).order(cases::id.asc()).load(conn)?;
         for case in cases {
             found.entry(case.item_id).or_default().push(case);
         }

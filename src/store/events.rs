@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::{event_voids, events, items};
 use crate::db::DbConn;
 use crate::domain::cases;
-use crate::domain::events::{derive, Derived, EventFact, EventType};
+use crate::domain::events::{derive, seal_ok, Derived, EventFact, EventType};
 use crate::domain::Priority;
 use crate::store::items::Item;
 
@@ -217,12 +217,7 @@ pub fn fact(event: &Event, void: Option<&EventVoid>) -> Option<EventFact> {
 
 fn fact_of(id: i64, event_type: &str, occurred_at: NaiveDateTime, client_event_id: &str, details: &str, voided: bool) -> Option<EventFact> {
     let event_type = EventType::parse(event_type)?;
-    let seal_ok = if event_type == EventType::SealChecked {
-        let details: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
-        details["intact"] == true && details["matches_registered"] != false
-    } else {
-        true
-    };
+    let seal_ok = seal_ok(event_type, details);
     Some(EventFact { id, event_type, occurred_at, tie_key: client_event_id.to_string(), seal_ok, voided })
 }
 
@@ -256,17 +251,17 @@ pub struct Refreshed {
 }
 
 /// Recomputes an item's status, last event, deadline and anomaly flag from
-/// all its events, and stores them on the item. Call in the transaction
-/// that changed the events.
-pub fn refresh_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Refreshed> {
-    refresh_items(conn, &[item_id])?.pop().ok_or(diesel::result::Error::NotFound)
+/// all its events, and stores them on the item (`now` is its update time).
+/// Call in the transaction that changed the events.
+pub fn refresh_item(conn: &mut DbConn, item_id: i64, now: NaiveDateTime) -> QueryResult<Refreshed> {
+    refresh_items(conn, &[item_id], now)?.pop().ok_or(diesel::result::Error::NotFound)
 }
 
 /// [`refresh_item`] for many items at once: their events, the items and the
 /// rules are each read in one query (per thousand items); the items are
 /// updated in the order of their ids, so that concurrent batches lock rows
 /// in the same order.
-pub fn refresh_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<Vec<Refreshed>> {
+pub fn refresh_items(conn: &mut DbConn, item_ids: &[i64], now: NaiveDateTime) -> QueryResult<Vec<Refreshed>> {
     let rules = super::rules::all(conn)?;
     let mut before: Vec<Item> = Vec::with_capacity(item_ids.len());
     let mut facts_of: HashMap<i64, Vec<FactRow>> = HashMap::with_capacity(item_ids.len());
@@ -299,7 +294,7 @@ pub fn refresh_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<Vec<Ref
         }
     }
     before.sort_by_key(|item| item.id);
-    let updated_at = super::now_utc();
+    let updated_at = now;
     before
         .into_iter()
         .map(|before| {
@@ -309,7 +304,7 @@ pub fn refresh_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<Vec<Ref
             let last = derived.last_event.and_then(|id| rows.iter().find(|row| row.id == id));
             let accepted_at = facts.iter().filter(|f| !f.voided && f.event_type == EventType::Accepted).map(|f| f.occurred_at).min();
             let priority = Priority::parse(&before.priority).unwrap_or(Priority::Standard);
-            let rule = rules.iter().find(|r| r.priority == priority).cloned().unwrap_or_else(|| cases::Rule::default_for(priority));
+            let rule = cases::rule_for(&rules, priority);
             let due_at = cases::due_at(
                 accepted_at.map(|t| t.and_utc()),
                 before.must_arrive_by.map(|t| t.and_utc()),

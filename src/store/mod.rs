@@ -16,8 +16,12 @@ use chrono::{NaiveDateTime, Utc};
 
 /// Now, as stored: UTC without offset, microsecond precision (both backends keep µs).
 pub fn now_utc() -> NaiveDateTime {
-    let now = Utc::now().naive_utc();
-    now.with_nanosecond_truncated()
+    stored_time(Utc::now())
+}
+
+/// A time as stored: UTC without offset, microsecond precision.
+pub fn stored_time(t: chrono::DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc().with_nanosecond_truncated()
 }
 
 trait TruncateToMicros {

@@ -31,8 +31,8 @@ fn outbox_to(app: &TestApp, target: &str, topic: &str) -> i64 {
     dsl::outbox.filter(dsl::target.eq(target)).filter(dsl::topic.eq(topic)).count().get_result(&mut *app.conn()).unwrap()
 }
 
-fn sweep(app: &TestApp) -> exampost::escalation::SweepReport {
-    exampost::escalation::sweep(&mut app.conn(), app.clock.now()).unwrap()
+fn sweep(app: &TestApp) -> exampost::app::cases::SweepReport {
+    exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap()
 }
 
 async fn cases_of(app: &TestApp, token: &str, number: &str) -> Vec<Value> {

@@ -242,7 +242,7 @@ async fn a_case_the_database_refuses_to_escalate_does_not_stop_the_sweep() {
         numbers.push(number);
     }
     app.clock.advance(Duration::hours(24) + Duration::minutes(1));
-    let opened = exampost::escalation::sweep(&mut app.conn(), app.clock.now()).unwrap();
+    let opened = exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap();
     assert!(opened.cases_opened >= 2, "{opened:?}");
     // Every escalation entry of the first item's cases is refused.
     let first = &numbers[0];
@@ -252,7 +252,7 @@ async fn a_case_the_database_refuses_to_escalate_does_not_stop_the_sweep() {
         &format!("NEW.action = 'escalated' AND NEW.case_id IN (SELECT c.id FROM cases c JOIN items i ON i.id = c.item_id WHERE i.tracking_number = '{first}')"),
     );
     app.clock.advance(Duration::hours(2));
-    let report = exampost::escalation::sweep(&mut app.conn(), app.clock.now()).expect("one refused case does not fail the pass");
+    let report = exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).expect("one refused case does not fail the pass");
     assert!(report.failed >= 1 && report.cases_escalated >= 1, "{report:?}");
     let levels = |number: &str| {
         let number = number.to_string();

@@ -56,7 +56,7 @@ async fn reports_on_the_demo_season() {
 
     // Unanswered cases climb; the steering report lists those at level 2 and 3.
     app.clock.advance(chrono::Duration::hours(9));
-    exampost::escalation::sweep(&mut app.conn(), app.clock.now()).unwrap();
+    exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap();
     // Nine hours on, by the server's clock the first token has expired.
     let overseer = token(&app, "8f0c2a1e-0000-4000-8000-000000000005", "demo-skhcn-pt-secret").await;
     let steering = app.get("/api/v1/reports/steering?season=2026-THPT", Some(&overseer)).await;

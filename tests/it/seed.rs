@@ -68,7 +68,7 @@ async fn generated_season_matches_what_ingest_would_derive() {
     let sample: Vec<(i64, String, Option<chrono::NaiveDateTime>)> =
         dsl::items.select((dsl::id, dsl::status, dsl::last_event_at)).filter(dsl::id.lt(400)).load(&mut *app.conn()).unwrap();
     for (id, status, last) in sample {
-        let item = exampost::store::events::refresh_item(&mut app.conn(), id).unwrap().item;
+        let item = exampost::store::events::refresh_item(&mut app.conn(), id, exampost::store::stored_time(exampost::clock::Clock::now(app.clock.as_ref()))).unwrap().item;
         assert_eq!((item.status, item.last_event_at), (status, last), "item {id}");
     }
     // A generated item is found by the public lookup like any other (seed 7: serials from 10,560,000).

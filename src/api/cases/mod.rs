@@ -5,27 +5,21 @@ mod dto;
 
 pub use dto::*;
 
-use std::collections::HashMap;
-
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
-use super::events::{record_all, BatchEventEntry, EventDetail, NewEventRequest, Outcome};
 use super::extract::ValidJson;
-use super::items::scope_of;
 use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
+use crate::app::cases::{self, CaseCommand, CaseFile, CaseQuery};
 use crate::csv_out::CsvOut;
-use crate::db::DbConn;
-use crate::domain::cases::{transition, CaseAction, CaseKind, CaseOutcome, CaseState, Severity, TOP_LEVEL};
-use crate::domain::{fields, s10, FieldErrors, ItemStatus, Role};
-use crate::escalation;
-use crate::store::cases::{Case, CaseFilter, StateChanges};
+use crate::domain::cases::{CaseAction, CaseKind, CaseOutcome, CaseState, Severity};
+use crate::domain::ItemStatus;
+use crate::store::cases::Case;
 use crate::store::items::Item;
-use crate::store::{self};
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(list_cases)
@@ -37,8 +31,7 @@ pub fn config(cfg: &mut ServiceConfig) {
         .service(escalate_case);
 }
 
-fn case_view(conn: &mut DbConn, case: &Case, item: &Item) -> Result<CaseView, ApiError> {
-    let owner = store::organizations::find(conn, &case.owner_org_id)?.map(|o| o.code).unwrap_or_default();
+fn case_view(case: &Case, item: &Item, owner_code: &str) -> Result<CaseView, ApiError> {
     let bad = || ApiError::internal(format!("case {} has bad stored values", case.public_id));
     Ok(CaseView {
         id: case.public_id.clone(),
@@ -52,7 +45,7 @@ fn case_view(conn: &mut DbConn, case: &Case, item: &Item) -> Result<CaseView, Ap
         severity: Severity::parse(&case.severity).ok_or_else(bad)?,
         level: case.level,
         state: CaseState::parse(&case.state).ok_or_else(bad)?,
-        owner_org: owner,
+        owner_org: owner_code.to_string(),
         response_due_at: case.response_due_at.and_utc(),
         plan: case.plan.clone(),
         expected_at: case.expected_at.map(|t| t.and_utc()),
@@ -66,10 +59,10 @@ fn case_view(conn: &mut DbConn, case: &Case, item: &Item) -> Result<CaseView, Ap
     })
 }
 
-fn case_detail(conn: &mut DbConn, case_id: i64) -> Result<CaseDetail, ApiError> {
-    let case = store::cases::find(conn, case_id)?;
-    let item = store::items::find(conn, case.item_id)?;
-    let timeline = store::cases::entries(conn, case.id)?
+fn case_detail(file: CaseFile) -> Result<CaseDetail, ApiError> {
+    let case = case_view(&file.case, &file.item, &file.owner_code)?;
+    let timeline = file
+        .entries
         .into_iter()
         .map(|e| CaseEntryView {
             action: CaseAction::parse(&e.action).unwrap_or(CaseAction::Commented),
@@ -79,72 +72,14 @@ fn case_detail(conn: &mut DbConn, case_id: i64) -> Result<CaseDetail, ApiError> 
             at: e.at.and_utc(),
         })
         .collect();
-    Ok(CaseDetail { case: case_view(conn, &case, &item)?, timeline })
+    Ok(CaseDetail { case, timeline })
 }
 
-/// The case and its item, if the caller may see the item.
-fn visible_case(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(Case, Item), ApiError> {
-    let not_found = || ApiError::NotFound(format!("no case {id} that you can see"));
-    let case = store::cases::find_by_public_id(conn, id)?.ok_or_else(not_found)?;
-    let item = store::items::find(conn, case.item_id)?;
-    if !scope_of(caller).includes(&item) {
-        return Err(not_found());
-    }
-    Ok((case, item))
-}
-
-/// Who may take which action on a case they can see.
-fn allowed(caller: &Caller, item: &Item, action: CaseAction) -> Result<(), ApiError> {
-    let ok = match (caller.role, action) {
-        (Role::Admin, _) => true,
-        (_, CaseAction::Commented | CaseAction::Escalated) => true,
-        (Role::Carrier, CaseAction::Acknowledged | CaseAction::Resolved) => item.carrier_org_id == caller.org_id,
-        (Role::Education, CaseAction::Closed) => item.sender_org_id == caller.org_id,
-        _ => false,
-    };
-    if ok {
-        return Ok(());
-    }
-    let who = match action {
-        CaseAction::Acknowledged | CaseAction::Resolved => "the item's carrier",
-        CaseAction::Closed => "the item's sender",
-        _ => "an admin",
-    };
-    Err(ApiError::Forbidden(format!("only {who} may do this")))
-}
-
-/// Runs one action: visibility, permission and state checks, the change,
-/// and its timeline entry, in one write transaction.
-async fn act<F>(state: web::Data<AppState>, caller: Caller, id: String, action: CaseAction, apply: F) -> Result<web::Json<CaseDetail>, ApiError>
-where
-    F: FnOnce(&mut DbConn, &Caller, &Case, &Item, DateTime<Utc>) -> Result<(), ApiError> + Send + 'static,
-{
-    let now = state.clock.now();
-    let detail = state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                let (case, item) = visible_case(conn, &caller, &id)?;
-                allowed(&caller, &item, action)?;
-                let current = CaseState::parse(&case.state).ok_or_else(|| ApiError::internal("bad stored case state"))?;
-                transition(current, action).map_err(|detail| ApiError::Conflict { detail, existing_id: None })?;
-                apply(conn, &caller, &case, &item, now)?;
-                case_detail(conn, case.id)
-            })
-        })
-        .await?;
-    Ok(web::Json(detail))
-}
-
-fn changed(done: bool) -> Result<(), ApiError> {
-    if done {
-        Ok(())
-    } else {
-        Err(ApiError::Conflict { detail: "the case changed meanwhile; read it again".into(), existing_id: None })
-    }
-}
-
-fn note(text: Option<&str>) -> Result<Option<String>, ApiError> {
-    fields::optional_text(text, 2000).map_err(|r| ApiError::field("note", r))
+/// Runs one action on the case and answers with the case as it is after.
+async fn act(state: web::Data<AppState>, caller: Caller, id: String, command: CaseCommand) -> Result<web::Json<CaseDetail>, ApiError> {
+    let clock = state.clock.clone();
+    let file = state.db(move |conn| Ok(cases::act(conn, clock.as_ref(), &caller, &id, command)?)).await?;
+    Ok(web::Json(case_detail(file)?))
 }
 
 /// List the cases of the items you can see, newest first.
@@ -169,26 +104,26 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
     // A CSV export is every matching case: read in pages of 500 until done.
     let limit = if csv { 500 } else { page.limit()? };
     let mut before = page.id_position(Listing::Cases)?;
-    let scope = scope_of(&caller);
-    let filter = state.db(move |conn| case_filter(conn, &scope, &params)).await?;
+    let query = CaseQuery {
+        kind: params.kind.clone(),
+        level: params.level.clone(),
+        state: params.state.clone(),
+        owner: params.owner.clone(),
+        tracking_number: params.tracking_number.clone(),
+    };
+    let actor = caller.clone();
+    let filter = state.db(move |conn| Ok(cases::filter(conn, &actor, &query)?)).await?;
     let mut views = Vec::new();
     loop {
-        let (scope, filter) = (scope_of(&caller), filter.clone());
+        let (actor, filter) = (caller.clone(), filter.clone());
         let (mut page, last, full) = state
             .db(move |conn| {
-                let rows = store::cases::list_visible(conn, &scope, &filter, before, limit + 1)?;
+                let rows = cases::list(conn, &actor, &filter, before, limit + 1)?;
                 let full = rows.len() as i64 > limit;
-                let (rows, next_cursor) = take_page(rows, limit, Listing::Cases, |c| c.id.to_string());
-                let last = rows.last().map(|c| c.id);
-                let mut items: HashMap<i64, Item> = HashMap::new();
-                let mut views = Vec::with_capacity(rows.len());
-                for case in rows {
-                    if let std::collections::hash_map::Entry::Vacant(slot) = items.entry(case.item_id) {
-                        slot.insert(store::items::find(conn, case.item_id)?);
-                    }
-                    views.push(case_view(conn, &case, &items[&case.item_id])?);
-                }
-                Ok((Page { items: views, next_cursor }, last, full))
+                let (rows, next_cursor) = take_page(rows, limit, Listing::Cases, |c| c.case.id.to_string());
+                let last = rows.last().map(|c| c.case.id);
+                let items = rows.iter().map(|c| case_view(&c.case, &c.item, &c.owner_code)).collect::<Result<Vec<_>, _>>()?;
+                Ok((Page { items, next_cursor }, last, full))
             })
             .await?;
         if !csv {
@@ -216,34 +151,6 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
     Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").insert_header(("content-disposition", "attachment; filename=\"cases.csv\"")).body(body))
 }
 
-fn case_filter(conn: &mut DbConn, scope: &crate::store::items::ItemScope, params: &CaseListParams) -> Result<CaseFilter, ApiError> {
-    let mut errors = FieldErrors::default();
-    let mut filter = CaseFilter {
-        kind: params.kind.as_deref().and_then(|v| errors.check("kind", v.parse::<CaseKind>())).map(|k| k.as_str().into()),
-        level: params.level.as_deref().and_then(|v| {
-            errors.check("level", v.parse::<i32>().ok().filter(|l| (1..=TOP_LEVEL).contains(l)).ok_or_else(|| "must be 1, 2 or 3".to_string()))
-        }),
-        state: params.state.as_deref().and_then(|v| errors.check("state", v.parse::<CaseState>())).map(|s| s.as_str().into()),
-        ..Default::default()
-    };
-    if let Some(code) = &params.owner {
-        let code = code.trim().to_uppercase();
-        let org = store::organizations::find_by_code(conn, &code)?;
-        filter.owner_org_id = errors.check("owner", org.map(|o| o.id).ok_or_else(|| format!("no organization with code {code}")));
-    }
-    if let Some(number) = &params.tracking_number {
-        if let Some(number) = errors.check("tracking_number", s10::normalize(number).map_err(|e| e.to_string())) {
-            let item = store::items::find_visible(conn, scope, &number, None)?;
-            filter.item_id = Some(item.map(|i| i.id).unwrap_or(-1));
-        }
-    }
-    if errors.is_empty() {
-        Ok(filter)
-    } else {
-        Err(ApiError::Validation(errors.0))
-    }
-}
-
 /// Read a case with its timeline.
 #[utoipa::path(
     tag = "cases",
@@ -254,12 +161,8 @@ fn case_filter(conn: &mut DbConn, scope: &crate::store::items::ItemScope, params
 #[get("/cases/{id}")]
 pub async fn find_case(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<web::Json<CaseDetail>, ApiError> {
     let id = id.into_inner();
-    let detail = state
-        .db(move |conn| {
-            let (case, _) = visible_case(conn, &caller, &id)?;
-            case_detail(conn, case.id)
-        })
-        .await?;
+    let file = state.db(move |conn| Ok(cases::find(conn, &caller, &id)?)).await?;
+    let detail = case_detail(file)?;
     Ok(web::Json(detail))
 }
 
@@ -286,19 +189,8 @@ pub async fn acknowledge_case(
     id: web::Path<String>,
     ValidJson(request): ValidJson<AcknowledgeRequest>,
 ) -> Result<web::Json<CaseDetail>, ApiError> {
-    let mut errors = FieldErrors::default();
-    let plan = errors.check("plan", fields::text(&request.plan, 2000));
-    let expected = errors.check("expected_at", fields::timestamp(&request.expected_at));
-    let (Some(plan), Some(expected), true) = (plan, expected, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors.0));
-    };
-    act(state, caller, id.into_inner(), CaseAction::Acknowledged, move |conn, caller, case, _, now| {
-        let changes = StateChanges { plan: Some(plan.clone()), expected_at: Some(expected.naive_utc()), outcome: None };
-        changed(store::cases::change_state(conn, case, CaseState::Acknowledged, changes, now.naive_utc())?)?;
-        store::cases::add_entry(conn, case, CaseAction::Acknowledged, &caller.client_id, Some(&plan), now.naive_utc())?;
-        Ok(())
-    })
-    .await
+    let command = CaseCommand::Acknowledge { plan: request.plan, expected_at: request.expected_at };
+    act(state, caller, id.into_inner(), command).await
 }
 
 /// Add a comment to a case's timeline.
@@ -321,11 +213,7 @@ pub async fn comment_case(
     id: web::Path<String>,
     ValidJson(request): ValidJson<CommentRequest>,
 ) -> Result<web::Json<CaseDetail>, ApiError> {
-    let text = note(Some(&request.note))?.ok_or_else(|| ApiError::field("note", "must not be empty"))?;
-    act(state, caller, id.into_inner(), CaseAction::Commented, move |conn, caller, case, _, now| {
-        Ok(store::cases::add_entry(conn, case, CaseAction::Commented, &caller.client_id, Some(&text), now.naive_utc())?)
-    })
-    .await
+    act(state, caller, id.into_inner(), CaseCommand::Comment { note: request.note }).await
 }
 
 /// Resolve a case (the item's carrier) with its outcome.
@@ -351,37 +239,7 @@ pub async fn resolve_case(
     id: web::Path<String>,
     ValidJson(request): ValidJson<ResolveRequest>,
 ) -> Result<web::Json<CaseDetail>, ApiError> {
-    let text = note(request.note.as_deref())?;
-    let outcome = request.outcome;
-    act(state, caller, id.into_inner(), CaseAction::Resolved, move |conn, caller, case, item, now| {
-        changed(escalation::resolve(conn, case, outcome, &caller.client_id, text.as_deref(), now)?)?;
-        if outcome == CaseOutcome::DeclaredLost && item.status != ItemStatus::Lost.as_str() {
-            declare_lost(conn, caller, case, item, now)?;
-        }
-        Ok(())
-    })
-    .await
-}
-
-/// Records the carrier's declaration of loss as a `lost_declared` scan.
-fn declare_lost(conn: &mut DbConn, caller: &Caller, case: &Case, item: &Item, now: DateTime<Utc>) -> Result<(), ApiError> {
-    let entry = BatchEventEntry {
-        tracking_number: item.tracking_number.clone(),
-        season: Some(item.season.clone()),
-        event: NewEventRequest {
-            client_event_id: format!("case-{}-declared-lost", case.public_id),
-            occurred_at: now.to_rfc3339(),
-            office_code: item.last_office_code.clone().unwrap_or_else(|| "EXAMPOST".into()),
-            office_name: None,
-            operator_id: Some(caller.client_id.clone()),
-            device_id: None,
-            detail: EventDetail::LostDeclared { note: Some(format!("declared lost when resolving case {}", case.public_id)) },
-        },
-    };
-    match record_all(conn, caller, vec![Ok(entry)], now)?.pop() {
-        Some((Outcome::Rejected(problem), _)) => Err(ApiError::from_problem(problem)),
-        _ => Ok(()),
-    }
+    act(state, caller, id.into_inner(), CaseCommand::Resolve { outcome: request.outcome, note: request.note }).await
 }
 
 /// Close a resolved case (the item's sender).
@@ -403,13 +261,7 @@ pub async fn close_case(
     id: web::Path<String>,
     ValidJson(request): ValidJson<NoteRequest>,
 ) -> Result<web::Json<CaseDetail>, ApiError> {
-    let text = note(request.note.as_deref())?;
-    act(state, caller, id.into_inner(), CaseAction::Closed, move |conn, caller, case, _, now| {
-        changed(store::cases::change_state(conn, case, CaseState::Closed, StateChanges::default(), now.naive_utc())?)?;
-        store::cases::add_entry(conn, case, CaseAction::Closed, &caller.client_id, text.as_deref(), now.naive_utc())?;
-        Ok(())
-    })
-    .await
+    act(state, caller, id.into_inner(), CaseCommand::Close { note: request.note }).await
 }
 
 /// Raise a case one level by hand.
@@ -430,12 +282,5 @@ pub async fn escalate_case(
     id: web::Path<String>,
     ValidJson(request): ValidJson<NoteRequest>,
 ) -> Result<web::Json<CaseDetail>, ApiError> {
-    let text = note(request.note.as_deref())?;
-    act(state, caller, id.into_inner(), CaseAction::Escalated, move |conn, caller, case, _, now| {
-        if case.level >= TOP_LEVEL {
-            return Err(ApiError::Conflict { detail: "the case is already at the top level".into(), existing_id: None });
-        }
-        changed(escalation::rise(conn, case, &caller.client_id, text.as_deref(), now)?)
-    })
-    .await
+    act(state, caller, id.into_inner(), CaseCommand::Escalate { note: request.note }).await
 }

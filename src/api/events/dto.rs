@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::events::{Anomaly, EventType, IdentityCheck, NonDeliveryAction, NonDeliveryReason, OfficeType, VoidReason};
+use crate::api::timeline::EventView;
+use crate::app::scans::{RecordScan, ScanDetail, VoidScan};
+use crate::domain::events::{EventType, IdentityCheck, NonDeliveryAction, NonDeliveryReason, OfficeType, VoidReason};
 use crate::domain::ItemStatus;
 
 /// A scan event.
@@ -148,52 +150,6 @@ pub struct EventBatchRequest {
     pub events: Vec<serde_json::Value>,
 }
 
-/// The void declaration of an event.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct VoidView {
-    pub reason: VoidReason,
-    pub note: Option<String>,
-    /// API client that declared it.
-    pub voided_by: String,
-    pub voided_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// A recorded event, as it appears in an item's timeline.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0193a2b4-…", "client_event_id": "PT-SC01-20260715-000123", "type": "arrived_office", "upu_code": "EMJ",
-    "occurred_at": "2026-07-15T01:15:00Z", "occurred_offset": "+07:00", "received_at": "2026-07-15T01:20:03Z",
-    "office_code": "VNP-290000", "office_name": "Trung tâm khai thác Việt Trì", "office_type": "transit",
-    "operator_id": "nv0421", "device_id": "PDA-17", "details": {}, "voided": null, "anomaly": null
-}))]
-pub struct EventView {
-    pub id: String,
-    pub client_event_id: String,
-    #[serde(rename = "type")]
-    pub event_type: EventType,
-    /// UPU EMSEVT code, where the type has one.
-    pub upu_code: Option<String>,
-    /// When it happened, in UTC.
-    pub occurred_at: chrono::DateTime<chrono::Utc>,
-    /// The UTC offset the carrier sent with the time, e.g. `+07:00`.
-    pub occurred_offset: String,
-    /// When ExamPost received it.
-    pub received_at: chrono::DateTime<chrono::Utc>,
-    pub office_code: String,
-    pub office_name: Option<String>,
-    pub office_type: Option<OfficeType>,
-    pub operator_id: Option<String>,
-    pub device_id: Option<String>,
-    /// The type's own fields (reason, recipient, seal...). Seal checks add
-    /// `matches_registered`: whether the seal number is the registered one.
-    #[schema(value_type = Object)]
-    pub details: serde_json::Value,
-    /// Set when the event was declared void; it then no longer counts.
-    pub voided: Option<VoidView>,
-    /// Set when the event contradicts the item's history.
-    pub anomaly: Option<Anomaly>,
-}
-
 /// The result of recording one event.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RecordedEventView {
@@ -223,4 +179,94 @@ pub struct EventPageParams {
     pub limit: Option<String>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
+}
+
+impl From<EventDetail> for ScanDetail {
+    fn from(detail: EventDetail) -> Self {
+        match detail {
+            EventDetail::Accepted {} => ScanDetail::Accepted,
+            EventDetail::ArrivedOffice { office_type } => ScanDetail::ArrivedOffice { office_type },
+            EventDetail::DepartedOffice { office_type } => ScanDetail::DepartedOffice { office_type },
+            EventDetail::ArrivedDeliveryOffice {} => ScanDetail::ArrivedDeliveryOffice,
+            EventDetail::OutForDelivery {} => ScanDetail::OutForDelivery,
+            EventDetail::DeliveryFailed { reason, action, note } => ScanDetail::DeliveryFailed { reason, action, note },
+            EventDetail::Delivered { recipient_name, identity_check } => ScanDetail::Delivered { recipient_name, identity_check },
+            EventDetail::HeldAtOffice { note } => ScanDetail::HeldAtOffice { note },
+            EventDetail::ReturnedToSender { reason } => ScanDetail::ReturnedToSender { reason },
+            EventDetail::SealChecked { seal_number, intact } => ScanDetail::SealChecked { seal_number, intact },
+            EventDetail::Damaged { description } => ScanDetail::Damaged { description },
+            EventDetail::Misrouted { note } => ScanDetail::Misrouted { note },
+            EventDetail::LostDeclared { note } => ScanDetail::LostDeclared { note },
+        }
+    }
+}
+
+impl NewEventRequest {
+    /// The scan this request sends, of the item with this number.
+    pub fn scan_of(self, tracking_number: String, season: Option<String>) -> RecordScan {
+        RecordScan {
+            tracking_number,
+            season,
+            client_event_id: self.client_event_id,
+            occurred_at: self.occurred_at,
+            office_code: self.office_code,
+            office_name: self.office_name,
+            operator_id: self.operator_id,
+            device_id: self.device_id,
+            detail: self.detail.into(),
+        }
+    }
+}
+
+impl From<BatchEventEntry> for RecordScan {
+    fn from(entry: BatchEventEntry) -> Self {
+        entry.event.scan_of(entry.tracking_number, entry.season)
+    }
+}
+
+impl VoidRequest {
+    pub fn command(self, event_id: String) -> VoidScan {
+        VoidScan { event_id, reason: self.reason, note: self.note }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The stored details of a scan are what they were when the API stored
+    /// its request's own fields: a retry of a scan recorded before must hash
+    /// the same.
+    #[test]
+    fn scan_fields_are_the_request_fields() {
+        let details = [
+            json!({"type": "accepted"}),
+            json!({"type": "arrived_office"}),
+            json!({"type": "arrived_office", "office_type": "inward_exchange"}),
+            json!({"type": "departed_office", "office_type": "transit"}),
+            json!({"type": "arrived_delivery_office"}),
+            json!({"type": "out_for_delivery"}),
+            json!({"type": "delivery_failed", "reason": "recipient_absent", "action": "retry_next_round"}),
+            json!({"type": "delivery_failed", "reason": "other", "action": "contact_sender", "note": "gate locked"}),
+            json!({"type": "delivered", "recipient_name": "Nguyễn Văn A"}),
+            json!({"type": "delivered", "recipient_name": "B", "identity_check": "citizen_id_card"}),
+            json!({"type": "held_at_office", "note": "n"}),
+            json!({"type": "returned_to_sender"}),
+            json!({"type": "returned_to_sender", "reason": "refused"}),
+            json!({"type": "seal_checked", "seal_number": "S-1", "intact": false}),
+            json!({"type": "damaged", "description": "wet"}),
+            json!({"type": "misrouted"}),
+            json!({"type": "lost_declared", "note": "n"}),
+        ];
+        for raw in details {
+            let detail: EventDetail = serde_json::from_value(raw.clone()).unwrap();
+            let mut expected = serde_json::to_value(&detail).unwrap();
+            expected.as_object_mut().unwrap().remove("type");
+            let scan = ScanDetail::from(detail.clone());
+            assert_eq!(serde_json::Value::Object(scan.fields()), expected, "{raw}");
+            assert_eq!(scan.event_type(), detail.event_type());
+            assert_eq!(scan.office_type(), detail.office_type());
+        }
+    }
 }

@@ -1,85 +1,33 @@
 //! Scan events: ingest one or a batch (idempotent, any order), void a wrong
-//! scan, read an item's timeline.
+//! scan, read an item's timeline. The workflows are `app::scans`; here they
+//! meet HTTP.
 
 mod dto;
-mod ingest;
-mod queue;
 
 pub use dto::*;
 
-use std::collections::HashMap;
-
 use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
-use super::batch::{check_size, name_rejected_entries, parse_entries, sent_tracking_numbers, BatchResponse, EntryResult, EntryStatus};
-use super::extract::ValidJson;
-use super::items::{scope_of, SeasonParam};
+use super::batch::{check_size, name_rejected_entries, parse_entries, sent_tracking_number, sent_tracking_numbers, BatchResponse, EntryResult, EntryStatus};
+use super::extract::{SeasonParam, ValidJson};
 use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
+use crate::app::scans::{self, ItemRef, RecordScan};
+use crate::clock::{Clock, ManualClock};
 use crate::db::DbConn;
-use crate::domain::events::{derive, in_occurred_order, Anomaly, EventType, OfficeType, VoidReason};
-use crate::domain::{fields, s10, ItemStatus, Role};
-use crate::store::events::{Event, EventVoid};
-use crate::store::items::Item;
+use crate::domain::{ItemStatus, Role};
+use crate::store::events::Event;
 use crate::store::{self};
-pub use ingest::{record_all, Outcome};
-pub use queue::IngestQueue;
+// The item detail shows the timeline too; it reads it from `api::timeline`.
+pub use super::timeline::{timeline, EventView, VoidView};
+pub use crate::app::scans::writer::IngestQueue;
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(create_event).service(create_events_batch).service(void_event).service(list_item_events);
-}
-
-fn offset_text(minutes: i32) -> String {
-    let sign = if minutes < 0 { '-' } else { '+' };
-    let m = minutes.abs();
-    format!("{sign}{:02}:{:02}", m / 60, m % 60)
-}
-
-fn event_view(event: &Event, void: Option<&EventVoid>, anomaly: Option<Anomaly>) -> EventView {
-    let event_type = EventType::parse(&event.event_type).unwrap_or(EventType::Accepted);
-    let office_type = event.office_type.as_deref().and_then(OfficeType::parse);
-    EventView {
-        id: event.public_id.clone(),
-        client_event_id: event.client_event_id.clone(),
-        event_type,
-        upu_code: event_type.upu_code(office_type).map(str::to_string),
-        occurred_at: event.occurred_at.and_utc(),
-        occurred_offset: offset_text(event.occurred_offset_min),
-        received_at: event.received_at.and_utc(),
-        office_code: event.office_code.clone(),
-        office_name: event.office_name.clone(),
-        office_type,
-        operator_id: event.operator_id.clone(),
-        device_id: event.device_id.clone(),
-        details: serde_json::from_str(&event.details).unwrap_or_default(),
-        voided: void.map(|v| VoidView {
-            reason: VoidReason::parse(&v.reason).unwrap_or(VoidReason::IncorrectData),
-            note: v.note.clone(),
-            voided_by: v.voided_by.clone(),
-            voided_at: v.voided_at.and_utc(),
-        }),
-        anomaly,
-    }
-}
-
-/// An item's whole timeline, in the order things happened, with void
-/// markers and anomalies.
-pub fn timeline(conn: &mut DbConn, item: &Item) -> Result<Vec<EventView>, ApiError> {
-    let rows = store::events::for_item(conn, item.id)?;
-    let mut facts: Vec<_> = rows.iter().filter_map(|(e, v)| store::events::fact(e, v.as_ref())).collect();
-    let anomalies: HashMap<i64, Anomaly> = derive(&facts).anomalies.into_iter().collect();
-    in_occurred_order(&mut facts);
-    let by_id: HashMap<i64, &(Event, Option<EventVoid>)> = rows.iter().map(|row| (row.0.id, row)).collect();
-    Ok(facts
-        .iter()
-        .map(|fact| {
-            let (event, void) = by_id[&fact.id];
-            event_view(event, void.as_ref(), anomalies.get(&fact.id).copied())
-        })
-        .collect())
 }
 
 /// One event as its item's timeline shows it now, with the item's status.
@@ -91,6 +39,67 @@ fn recorded_view(conn: &mut DbConn, event: &Event) -> Result<RecordedEventView, 
         .ok_or_else(|| ApiError::internal("recorded event missing from its timeline"))?;
     let item_status = ItemStatus::parse(&item.status).ok_or_else(|| ApiError::internal("bad stored status"))?;
     Ok(RecordedEventView { event: view, item_status })
+}
+
+/// What happened to one entry of a batch, as the API reports it.
+pub enum Outcome {
+    Created(Event),
+    Replayed(Event),
+    Rejected(Problem),
+}
+
+/// [`record_entries`] at `now`.
+// TODO(merge): the seed calls this; it should call `app::scans::record_batch` with commands.
+pub fn record_all(
+    conn: &mut DbConn,
+    caller: &Caller,
+    entries: Vec<Result<BatchEventEntry, Problem>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Outcome, Option<String>)>, ApiError> {
+    record_entries(conn, &ManualClock::new(now), caller, entries)
+}
+
+/// Records the entries of a batch (already parsed, or the problem parsing
+/// them met): one outcome per entry, in order, with the number it is
+/// reported under.
+fn record_entries(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    caller: &Caller,
+    entries: Vec<Result<BatchEventEntry, Problem>>,
+) -> Result<Vec<(Outcome, Option<String>)>, ApiError> {
+    let mut sent = Vec::with_capacity(entries.len());
+    let mut scans: Vec<RecordScan> = Vec::new();
+    let mut parsed = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match entry {
+            Ok(entry) => {
+                sent.push(sent_tracking_number(&entry.tracking_number));
+                scans.push(entry.into());
+                parsed.push(Ok(()));
+            }
+            Err(problem) => {
+                sent.push(None);
+                parsed.push(Err(problem));
+            }
+        }
+    }
+    let mut recorded = scans::record_batch(conn, clock, caller, &scans)?.into_iter();
+    parsed
+        .into_iter()
+        .zip(sent)
+        .map(|(parsed, sent)| match parsed {
+            Err(problem) => Ok((Outcome::Rejected(problem), None)),
+            Ok(()) => {
+                let scan = recorded.next().ok_or_else(|| ApiError::internal("a scan was left without an outcome"))?;
+                Ok(match scan.outcome {
+                    scans::Outcome::Created(event) => (Outcome::Created(event), scan.tracking_number),
+                    scans::Outcome::Replayed(event) => (Outcome::Replayed(event), scan.tracking_number),
+                    scans::Outcome::Rejected(error) => (Outcome::Rejected(ApiError::from(error).problem()), scan.tracking_number.or(sent)),
+                })
+            }
+        })
+        .collect()
 }
 
 /// Record one scan of an item.
@@ -122,12 +131,11 @@ pub async fn create_event(
     query: web::Query<SeasonParam>,
     ValidJson(request): ValidJson<NewEventRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Carrier, Role::Admin])?;
-    let entry = BatchEventEntry { tracking_number: tracking_number.into_inner(), season: query.into_inner().season, event: request };
-    let (created, event) = match state.scans.record(caller, entry).await? {
-        Outcome::Created(event) => (true, event),
-        Outcome::Replayed(event) => (false, event),
-        Outcome::Rejected(problem) => return Err(ApiError::from_problem(problem)),
+    let scan = request.scan_of(tracking_number.into_inner(), query.into_inner().season);
+    let (created, event) = match state.scans.record(caller, scan).await? {
+        scans::Outcome::Created(event) => (true, event),
+        scans::Outcome::Replayed(event) => (false, event),
+        scans::Outcome::Rejected(error) => return Err(error.into()),
     };
     let view = state.db(move |conn| recorded_view(conn, &event)).await?;
     Ok(if created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(view))
@@ -157,8 +165,8 @@ pub async fn create_events_batch(
     check_size(batch.events.len(), "events")?;
     let sent = sent_tracking_numbers(&batch.events);
     let entries = parse_entries::<BatchEventEntry>(batch.events);
-    let now = state.clock.now();
-    let outcomes = state.db(move |conn| record_all(conn, &caller, entries, now)).await?;
+    let clock = state.clock.clone();
+    let outcomes = state.db(move |conn| record_entries(conn, clock.as_ref(), &caller, entries)).await?;
     let mut results: Vec<EntryResult> = outcomes
         .into_iter()
         .enumerate()
@@ -194,33 +202,12 @@ pub async fn void_event(
     id: web::Path<String>,
     ValidJson(request): ValidJson<VoidRequest>,
 ) -> Result<web::Json<RecordedEventView>, ApiError> {
-    caller.require(&[Role::Carrier, Role::Admin])?;
-    let note = fields::optional_text(request.note.as_deref(), 500).map_err(|r| ApiError::field("note", r))?;
-    let id = id.into_inner();
-    let now = state.clock.now();
+    let command = request.command(id.into_inner());
+    let clock = state.clock.clone();
     let view = state
         .db(move |conn| {
-            conn.write_transaction(|conn| {
-                let not_found = || ApiError::NotFound(format!("no event {id} of your organization"));
-                let (event, void) = store::events::find_by_public_id(conn, &id)?.ok_or_else(not_found)?;
-                if caller.role != Role::Admin && event.carrier_org_id != caller.org_id {
-                    return Err(not_found());
-                }
-                if void.is_some() {
-                    return Err(ApiError::Conflict { detail: "the event is already void".into(), existing_id: Some(event.public_id) });
-                }
-                let declaration = EventVoid {
-                    event_id: event.id,
-                    reason: request.reason.as_str().into(),
-                    note,
-                    voided_by: caller.client_id.clone(),
-                    voided_at: now.naive_utc(),
-                };
-                store::events::insert_void(conn, &declaration)?;
-                let refreshed = store::events::refresh_item(conn, event.item_id)?;
-                crate::escalation::after_refresh(conn, &refreshed.item, &refreshed.previous_status, now)?;
-                recorded_view(conn, &event)
-            })
+            let event = scans::void(conn, clock.as_ref(), &caller, command)?;
+            recorded_view(conn, &event)
         })
         .await?;
     Ok(web::Json(view))
@@ -243,18 +230,14 @@ pub async fn list_item_events(
     tracking_number: web::Path<String>,
     query: web::Query<EventPageParams>,
 ) -> Result<web::Json<Page<EventView>>, ApiError> {
-    let number = s10::normalize(&tracking_number).map_err(|e| ApiError::field("tracking_number", e.to_string()))?;
     let params = query.into_inner();
-    let season = params.season.as_deref().map(fields::season).transpose().map_err(|r| ApiError::field("season", r))?;
+    let item = ItemRef::parse(&tracking_number, params.season.as_deref())?;
     let page = PageParams { limit: params.limit, cursor: params.cursor };
     let limit = page.limit()?;
     let after = page.position(Listing::Events)?;
-    let scope = scope_of(&caller);
     let page = state
         .db(move |conn| {
-            let item = store::items::find_visible(conn, &scope, &number, season.as_deref())?
-                .ok_or_else(|| ApiError::NotFound(format!("no item {number} that you can see")))?;
-            let mut events = timeline(conn, &item)?;
+            let mut events = super::timeline::views(&scans::item_timeline(conn, &caller, &item)?);
             if let Some(after) = after {
                 let position = events.iter().position(|e| e.id == after).ok_or_else(|| ApiError::field("cursor", "is not a cursor this API returned"))?;
                 events.drain(..=position);

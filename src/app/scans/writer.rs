@@ -3,7 +3,7 @@
 //! a time: at 64 concurrent scanners the begin, the statement preparation and
 //! the commit of each were most of the work. One writer thread takes every
 //! scan waiting at that moment and records them in one transaction through
-//! the same set-based path as a batch; each caller gets its own outcome.
+//! the same set-based path as a batch; each sender gets its own outcome.
 //! A scan is answered only after its transaction committed, so an
 //! acknowledged scan is as durable as before.
 
@@ -12,13 +12,13 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::dto::BatchEventEntry;
-use super::ingest::{record_each, Outcome};
-use crate::api::auth::Caller;
-use crate::api::problem::ApiError;
+use super::command::RecordScan;
+use super::record::{record_each, Outcome};
+use crate::app::{Actor, Error};
 use crate::clock::Clock;
 use crate::db::faults::MaybeTransient;
 use crate::db::Pool;
+use crate::domain::Role;
 
 /// Scans recorded in one transaction at most.
 const MAX_GROUP: usize = 256;
@@ -26,9 +26,9 @@ const MAX_GROUP: usize = 256;
 const MAX_WAITING: usize = 4096;
 
 struct Job {
-    caller: Caller,
-    entry: BatchEventEntry,
-    reply: oneshot::Sender<Result<Outcome, ApiError>>,
+    actor: Actor,
+    scan: RecordScan,
+    reply: oneshot::Sender<Result<Outcome, Error>>,
 }
 
 /// The way into the writer thread.
@@ -49,14 +49,15 @@ impl IngestQueue {
     }
 
     /// Records one scan with whatever others are waiting, and returns its outcome.
-    pub async fn record(&self, caller: Caller, entry: BatchEventEntry) -> Result<Outcome, ApiError> {
+    pub async fn record(&self, actor: Actor, scan: RecordScan) -> Result<Outcome, Error> {
+        actor.require(&[Role::Carrier, Role::Admin])?;
         let (reply, outcome) = oneshot::channel();
-        match self.jobs.try_send(Job { caller, entry, reply }) {
+        match self.jobs.try_send(Job { actor, scan, reply }) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(ApiError::Unavailable),
-            Err(TrySendError::Disconnected(_)) => return Err(ApiError::internal("the scan writer has stopped")),
+            Err(TrySendError::Full(_)) => return Err(Error::Unavailable),
+            Err(TrySendError::Disconnected(_)) => return Err(Error::internal("the scan writer has stopped")),
         }
-        outcome.await.map_err(|_| ApiError::internal("the scan writer dropped a scan"))?
+        outcome.await.map_err(|_| Error::internal("the scan writer dropped a scan"))?
     }
 }
 
@@ -64,39 +65,42 @@ fn write_groups(pool: &Pool, clock: &dyn Clock, waiting: &Receiver<Job>) {
     serve_groups(waiting, |group| record_group(pool, clock, group));
 }
 
+/// The database is away: every scan of the group gets the same answer, and
+/// going one by one would not help.
+fn database_away(e: &Error) -> bool {
+    matches!(e, Error::Unavailable | Error::Transient(_))
+}
+
 /// The writer's loop, over any way of recording a group. One scan must not
 /// sink the others, nor the thread: a group that failed or panicked for any
 /// reason but the database being away is tried again scan by scan, each
 /// under its own guard, so only the scan at fault gets an error.
-fn serve_groups(waiting: &Receiver<Job>, mut record: impl FnMut(&[Job]) -> Result<Vec<Outcome>, ApiError>) {
+fn serve_groups(waiting: &Receiver<Job>, mut record: impl FnMut(&[Job]) -> Result<Vec<Outcome>, Error>) {
     while let Ok(first) = waiting.recv() {
         let mut group = vec![first];
         group.extend(waiting.try_iter().take(MAX_GROUP - 1));
         match guarded(&mut record, &group) {
             Ok(outcomes) => answer(group, outcomes),
-            // One scan must not sink the others: a group that failed for any
-            // reason but the database being away is tried again scan by scan.
-            Err(e) if group.len() > 1 && !matches!(e, ApiError::Unavailable | ApiError::Transient(_)) => {
+            Err(e) if group.len() > 1 && !database_away(&e) => {
                 tracing::warn!(error = ?e, scans = group.len(), "a group of scans failed; recording them one by one");
                 for job in group {
-                    let outcome = guarded(&mut record, std::slice::from_ref(&job)).and_then(|outcomes| {
-                        outcomes.into_iter().next().ok_or_else(|| ApiError::internal("no outcome for the scan"))
-                    });
-                    if let Err(e @ ApiError::Internal(_)) = &outcome {
-                        tracing::error!(error = ?e, client_event_id = %job.entry.event.client_event_id, "a scan could not be recorded");
+                    let outcome = guarded(&mut record, std::slice::from_ref(&job))
+                        .and_then(|outcomes| outcomes.into_iter().next().ok_or_else(|| Error::internal("no outcome for the scan")));
+                    if let Err(e @ Error::Internal(_)) = &outcome {
+                        tracing::error!(error = ?e, client_event_id = %job.scan.client_event_id, "a scan could not be recorded");
                     }
                     let _ = job.reply.send(outcome);
                 }
             }
             Err(e) => {
-                if group.len() == 1 && matches!(e, ApiError::Internal(_)) {
-                    tracing::error!(error = ?e, client_event_id = %group[0].entry.event.client_event_id, "a scan could not be recorded");
+                if group.len() == 1 && matches!(e, Error::Internal(_)) {
+                    tracing::error!(error = ?e, client_event_id = %group[0].scan.client_event_id, "a scan could not be recorded");
                 }
                 for job in group {
                     let error = match e {
-                        ApiError::Unavailable => ApiError::Unavailable,
-                        ApiError::Transient(kind) => ApiError::Transient(kind),
-                        _ => ApiError::internal(format!("recording the scan failed: {e:?}")),
+                        Error::Unavailable => Error::Unavailable,
+                        Error::Transient(kind) => Error::Transient(kind),
+                        _ => Error::internal(format!("recording the scan failed: {e:?}")),
                     };
                     let _ = job.reply.send(Err(error));
                 }
@@ -108,26 +112,26 @@ fn serve_groups(waiting: &Receiver<Job>, mut record: impl FnMut(&[Job]) -> Resul
 /// Runs `record` on a group, turning a panic into an internal error. A
 /// connection a panic left inside a transaction is not reused: the pool
 /// discards connections whose transaction state is broken.
-fn guarded(record: &mut impl FnMut(&[Job]) -> Result<Vec<Outcome>, ApiError>, group: &[Job]) -> Result<Vec<Outcome>, ApiError> {
+fn guarded(record: &mut impl FnMut(&[Job]) -> Result<Vec<Outcome>, Error>, group: &[Job]) -> Result<Vec<Outcome>, Error> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| record(group))) {
         Ok(Ok(outcomes)) if outcomes.len() == group.len() => Ok(outcomes),
-        Ok(Ok(_)) => Err(ApiError::internal("recording returned a different number of outcomes than scans")),
+        Ok(Ok(_)) => Err(Error::internal("recording returned a different number of outcomes than scans")),
         Ok(Err(e)) => Err(e),
         Err(panic) => {
             let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
-            Err(ApiError::internal(format!("recording panicked: {what}")))
+            Err(Error::internal(format!("recording panicked: {what}")))
         }
     }
 }
 
-fn record_group(pool: &Pool, clock: &dyn Clock, group: &[Job]) -> Result<Vec<Outcome>, ApiError> {
+fn record_group(pool: &Pool, clock: &dyn Clock, group: &[Job]) -> Result<Vec<Outcome>, Error> {
     let mut conn = pool.get().map_err(|e| {
         tracing::warn!(error = %e, "no database connection for scans");
-        ApiError::Unavailable
+        Error::Unavailable
     })?;
-    let entries = group.iter().map(|job| (&job.caller, Ok(job.entry.clone()))).collect();
-    let outcomes = record_each(&mut conn, entries, clock.now()).inspect_err(|e| pool.write_health().observe(e.transient()))?;
-    Ok(outcomes.into_iter().map(|(outcome, _)| outcome).collect())
+    let scans = group.iter().map(|job| (&job.actor, &job.scan)).collect();
+    let outcomes = record_each(&mut conn, scans, clock.now()).inspect_err(|e| pool.write_health().observe(e.transient()))?;
+    Ok(outcomes.into_iter().map(|scan| scan.outcome).collect())
 }
 
 fn answer(group: Vec<Job>, outcomes: Vec<Outcome>) {
@@ -139,44 +143,45 @@ fn answer(group: Vec<Job>, outcomes: Vec<Outcome>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::events::{EventDetail, NewEventRequest};
-    use crate::api::problem::Problem;
-    use crate::domain::Role;
+    use crate::app::scans::ScanDetail;
 
-    fn job(client_event_id: &str) -> (Job, oneshot::Receiver<Result<Outcome, ApiError>>) {
+    fn job(client_event_id: &str) -> (Job, oneshot::Receiver<Result<Outcome, Error>>) {
         let (reply, answer) = oneshot::channel();
-        let caller = Caller { client_id: "c".into(), org_id: "o".into(), role: Role::Carrier, province: "phu-tho".into() };
-        let event = NewEventRequest {
+        let actor = Actor { client_id: "c".into(), org_id: "o".into(), role: Role::Carrier, province: "phu-tho".into() };
+        let scan = RecordScan {
+            tracking_number: "RR473124829VN".into(),
+            season: None,
             client_event_id: client_event_id.into(),
             occurred_at: "2026-07-15T08:15:00+07:00".into(),
             office_code: "VNP-290000".into(),
             office_name: None,
             operator_id: None,
             device_id: None,
-            detail: EventDetail::Accepted {},
+            detail: ScanDetail::Accepted,
         };
-        (Job { caller, entry: BatchEventEntry { tracking_number: "RR473124829VN".into(), season: None, event }, reply }, answer)
+        (Job { actor, scan, reply }, answer)
     }
 
-    fn accepted(id: &str) -> Outcome {
-        Outcome::Rejected(Problem { kind: format!("/problems/test-{id}"), title: String::new(), status: 299, detail: id.into(), errors: vec![], existing_id: None })
+    /// An outcome that carries the scan's id back, to tell the answers apart.
+    fn tagged(id: &str) -> Outcome {
+        Outcome::Rejected(Error::NotFound(id.into()))
     }
 
     /// A recorder that panics on the scan `poison` and records the rest.
-    fn recorder(group: &[Job]) -> Result<Vec<Outcome>, ApiError> {
+    fn recorder(group: &[Job]) -> Result<Vec<Outcome>, Error> {
         group
             .iter()
             .map(|job| {
-                let id = &job.entry.event.client_event_id;
+                let id = &job.scan.client_event_id;
                 assert!(id != "poison", "a scan that breaks the recorder");
-                Ok(accepted(id))
+                Ok(tagged(id))
             })
             .collect()
     }
 
-    fn detail(answer: Result<Outcome, ApiError>) -> Result<String, String> {
+    fn detail(answer: Result<Outcome, Error>) -> Result<String, String> {
         match answer {
-            Ok(Outcome::Rejected(problem)) => Ok(problem.detail),
+            Ok(Outcome::Rejected(Error::NotFound(id))) => Ok(id),
             Ok(_) => Err("unexpected outcome".into()),
             Err(e) => Err(format!("{e:?}")),
         }

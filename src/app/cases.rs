@@ -1,0 +1,332 @@
+//! Cases: read them, act on one (acknowledge, comment, resolve, close,
+//! escalate), and the sweep (the time rules and the ladder). The rules
+//! themselves are in `domain::cases` and `escalation`; here are who may do
+//! what, the checks of what was sent, and the transactions.
+
+use chrono::{DateTime, Utc};
+
+use crate::app::scans::{RecordScan, ScanDetail};
+use crate::app::{Actor, Error};
+use crate::clock::Clock;
+use crate::db::DbConn;
+use crate::domain::cases::{transition, CaseAction, CaseKind, CaseOutcome, CaseState, TOP_LEVEL};
+use crate::domain::{fields, s10, FieldErrors, ItemStatus, Role};
+use crate::escalation;
+use crate::store::cases::{Case, CaseEntry, CaseFilter, StateChanges};
+use crate::store::items::Item;
+use crate::store::{self};
+
+/// A case with what its readers see with it.
+#[derive(Debug, Clone)]
+pub struct CaseFile {
+    pub case: Case,
+    pub item: Item,
+    /// Code of the organization that must answer now.
+    pub owner_code: String,
+    /// The case's timeline, oldest first.
+    pub entries: Vec<CaseEntry>,
+}
+
+/// A case of a list, with its item and its owner's code.
+#[derive(Debug, Clone)]
+pub struct ListedCase {
+    pub case: Case,
+    pub item: Item,
+    pub owner_code: String,
+}
+
+/// Something done to a case. The texts are as sent: the service checks them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseCommand {
+    /// The item's carrier takes the case on, with a plan and the time it
+    /// expects to settle it (RFC 3339 with offset).
+    Acknowledge { plan: String, expected_at: String },
+    Comment { note: String },
+    /// The item's carrier settles the case; `DeclaredLost` also records the
+    /// loss on the item.
+    Resolve { outcome: CaseOutcome, note: Option<String> },
+    /// The item's sender closes a resolved case.
+    Close { note: Option<String> },
+    /// Raise the case one level by hand.
+    Escalate { note: Option<String> },
+}
+
+impl CaseCommand {
+    fn action(&self) -> CaseAction {
+        match self {
+            CaseCommand::Acknowledge { .. } => CaseAction::Acknowledged,
+            CaseCommand::Comment { .. } => CaseAction::Commented,
+            CaseCommand::Resolve { .. } => CaseAction::Resolved,
+            CaseCommand::Close { .. } => CaseAction::Closed,
+            CaseCommand::Escalate { .. } => CaseAction::Escalated,
+        }
+    }
+}
+
+/// A command whose texts were checked.
+enum Checked {
+    Acknowledge { plan: String, expected_at: DateTime<Utc> },
+    Comment { note: String },
+    Resolve { outcome: CaseOutcome, note: Option<String> },
+    Close { note: Option<String> },
+    Escalate { note: Option<String> },
+}
+
+fn note(text: Option<&str>) -> Result<Option<String>, Error> {
+    fields::optional_text(text, 2000).map_err(|r| Error::field("note", r))
+}
+
+fn check(command: CaseCommand) -> Result<Checked, Error> {
+    Ok(match command {
+        CaseCommand::Acknowledge { plan, expected_at } => {
+            let mut errors = FieldErrors::default();
+            let plan = errors.check("plan", fields::text(&plan, 2000));
+            let expected = errors.check("expected_at", fields::timestamp(&expected_at));
+            match (plan, expected) {
+                (Some(plan), Some(expected)) if errors.is_empty() => Checked::Acknowledge { plan, expected_at: expected.with_timezone(&Utc) },
+                _ => return Err(Error::Invalid(errors.0)),
+            }
+        }
+        CaseCommand::Comment { note: text } => Checked::Comment { note: note(Some(&text))?.ok_or_else(|| Error::field("note", "must not be empty"))? },
+        CaseCommand::Resolve { outcome, note: text } => Checked::Resolve { outcome, note: note(text.as_deref())? },
+        CaseCommand::Close { note: text } => Checked::Close { note: note(text.as_deref())? },
+        CaseCommand::Escalate { note: text } => Checked::Escalate { note: note(text.as_deref())? },
+    })
+}
+
+/// The case and its item, if the actor may see the item.
+fn visible_case(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<(Case, Item), Error> {
+    let not_found = || Error::NotFound(format!("no case {id} that you can see"));
+    let case = store::cases::find_by_public_id(conn, id)?.ok_or_else(not_found)?;
+    let item = store::items::find(conn, case.item_id)?;
+    if !actor.item_scope().includes(&item) {
+        return Err(not_found());
+    }
+    Ok((case, item))
+}
+
+/// Who may take which action on a case they can see.
+fn allowed(actor: &Actor, item: &Item, action: CaseAction) -> Result<(), Error> {
+    let ok = match (actor.role, action) {
+        (Role::Admin, _) => true,
+        (_, CaseAction::Commented | CaseAction::Escalated) => true,
+        (Role::Carrier, CaseAction::Acknowledged | CaseAction::Resolved) => item.carrier_org_id == actor.org_id,
+        (Role::Education, CaseAction::Closed) => item.sender_org_id == actor.org_id,
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let who = match action {
+        CaseAction::Acknowledged | CaseAction::Resolved => "the item's carrier",
+        CaseAction::Closed => "the item's sender",
+        _ => "an admin",
+    };
+    Err(Error::Forbidden(format!("only {who} may do this")))
+}
+
+fn changed(done: bool) -> Result<(), Error> {
+    if done {
+        Ok(())
+    } else {
+        Err(Error::Conflict { detail: "the case changed meanwhile; read it again".into(), existing_id: None })
+    }
+}
+
+fn owner_code(conn: &mut DbConn, case: &Case) -> Result<String, Error> {
+    Ok(store::organizations::find(conn, &case.owner_org_id)?.map(|o| o.code).unwrap_or_default())
+}
+
+/// A case as stored now, with its item, owner and timeline.
+fn file(conn: &mut DbConn, case_id: i64) -> Result<CaseFile, Error> {
+    let case = store::cases::find(conn, case_id)?;
+    let item = store::items::find(conn, case.item_id)?;
+    let owner_code = owner_code(conn, &case)?;
+    let entries = store::cases::entries(conn, case.id)?;
+    Ok(CaseFile { case, item, owner_code, entries })
+}
+
+/// A case the actor can see, with its timeline.
+pub fn find(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<CaseFile, Error> {
+    let (case, _) = visible_case(conn, actor, id)?;
+    file(conn, case.id)
+}
+
+/// Runs one action on a case: visibility, permission and state checks, the
+/// change, and its timeline entry, in one write transaction. Returns the
+/// case as it is after.
+pub fn act(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, id: &str, command: CaseCommand) -> Result<CaseFile, Error> {
+    let action = command.action();
+    let command = check(command)?;
+    let now = clock.now();
+    conn.write_transaction(|conn| {
+        let (case, item) = visible_case(conn, actor, id)?;
+        allowed(actor, &item, action)?;
+        let current = CaseState::parse(&case.state).ok_or_else(|| Error::internal("bad stored case state"))?;
+        let next = transition(current, action).map_err(|detail| Error::Conflict { detail, existing_id: None })?;
+        apply(conn, actor, &case, &item, next, command, now)?;
+        file(conn, case.id)
+    })
+}
+
+fn apply(conn: &mut DbConn, actor: &Actor, case: &Case, item: &Item, next: CaseState, command: Checked, now: DateTime<Utc>) -> Result<(), Error> {
+    let at = now.naive_utc();
+    match command {
+        Checked::Acknowledge { plan, expected_at } => {
+            let changes = StateChanges { plan: Some(plan.clone()), expected_at: Some(expected_at.naive_utc()), outcome: None };
+            changed(store::cases::change_state(conn, case, next, changes, at)?)?;
+            store::cases::add_entry(conn, case, CaseAction::Acknowledged, &actor.client_id, Some(&plan), at)?;
+        }
+        Checked::Comment { note } => store::cases::add_entry(conn, case, CaseAction::Commented, &actor.client_id, Some(&note), at)?,
+        Checked::Resolve { outcome, note } => {
+            changed(escalation::resolve(conn, case, outcome, &actor.client_id, note.as_deref(), now)?)?;
+            if outcome == CaseOutcome::DeclaredLost && item.status != ItemStatus::Lost.as_str() {
+                declare_lost(conn, actor, case, item, now)?;
+            }
+        }
+        Checked::Close { note } => {
+            changed(store::cases::change_state(conn, case, next, StateChanges::default(), at)?)?;
+            store::cases::add_entry(conn, case, CaseAction::Closed, &actor.client_id, note.as_deref(), at)?;
+        }
+        Checked::Escalate { note } => {
+            if case.level >= TOP_LEVEL {
+                return Err(Error::Conflict { detail: "the case is already at the top level".into(), existing_id: None });
+            }
+            changed(escalation::rise(conn, case, &actor.client_id, note.as_deref(), now)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records the carrier's declaration of loss as a `lost_declared` scan of
+/// the item, in the transaction of the resolution.
+fn declare_lost(conn: &mut DbConn, actor: &Actor, case: &Case, item: &Item, now: DateTime<Utc>) -> Result<(), Error> {
+    let scan = RecordScan {
+        tracking_number: item.tracking_number.clone(),
+        season: Some(item.season.clone()),
+        client_event_id: format!("case-{}-declared-lost", case.public_id),
+        occurred_at: now.to_rfc3339(),
+        office_code: item.last_office_code.clone().unwrap_or_else(|| "EXAMPOST".into()),
+        office_name: None,
+        operator_id: Some(actor.client_id.clone()),
+        device_id: None,
+        detail: ScanDetail::LostDeclared { note: Some(format!("declared lost when resolving case {}", case.public_id)) },
+    };
+    match crate::app::scans::record_at(conn, now, actor, &scan)?.outcome {
+        crate::app::scans::Outcome::Rejected(error) => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// Filters of the case list, as sent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseQuery {
+    pub kind: Option<String>,
+    pub level: Option<String>,
+    pub state: Option<String>,
+    /// Owner organization code.
+    pub owner: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+/// Checks the filters of a case list: every offending one, or the filter.
+pub fn filter(conn: &mut DbConn, actor: &Actor, query: &CaseQuery) -> Result<CaseFilter, Error> {
+    let mut errors = FieldErrors::default();
+    let mut filter = CaseFilter {
+        kind: query.kind.as_deref().and_then(|v| errors.check("kind", v.parse::<CaseKind>())).map(|k| k.as_str().into()),
+        level: query.level.as_deref().and_then(|v| {
+            errors.check("level", v.parse::<i32>().ok().filter(|l| (1..=TOP_LEVEL).contains(l)).ok_or_else(|| "must be 1, 2 or 3".to_string()))
+        }),
+        state: query.state.as_deref().and_then(|v| errors.check("state", v.parse::<CaseState>())).map(|s| s.as_str().into()),
+        ..Default::default()
+    };
+    if let Some(code) = &query.owner {
+        let code = code.trim().to_uppercase();
+        let org = store::organizations::find_by_code(conn, &code)?;
+        filter.owner_org_id = errors.check("owner", org.map(|o| o.id).ok_or_else(|| format!("no organization with code {code}")));
+    }
+    if let Some(number) = &query.tracking_number {
+        if let Some(number) = errors.check("tracking_number", s10::normalize(number).map_err(|e| e.to_string())) {
+            let item = store::items::find_visible(conn, &actor.item_scope(), &number, None)?;
+            // An item the actor cannot see has no cases to show: -1 matches none.
+            filter.item_id = Some(item.map(|i| i.id).unwrap_or(-1));
+        }
+    }
+    if errors.is_empty() {
+        Ok(filter)
+    } else {
+        Err(Error::Invalid(errors.0))
+    }
+}
+
+/// Up to `limit` cases the actor can see that match `filter`, newest
+/// first, from before the case with id `before_id`.
+pub fn list(conn: &mut DbConn, actor: &Actor, filter: &CaseFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<ListedCase>, Error> {
+    let rows = store::cases::list_visible(conn, &actor.item_scope(), filter, before_id, limit)?;
+    let mut items: std::collections::HashMap<i64, Item> = std::collections::HashMap::new();
+    let mut listed = Vec::with_capacity(rows.len());
+    for case in rows {
+        if let std::collections::hash_map::Entry::Vacant(slot) = items.entry(case.item_id) {
+            slot.insert(store::items::find(conn, case.item_id)?);
+        }
+        let owner_code = owner_code(conn, &case)?;
+        listed.push(ListedCase { item: items[&case.item_id].clone(), case, owner_code });
+    }
+    Ok(listed)
+}
+
+/// Case openings per sweep transaction.
+const SWEEP_GROUP: usize = 200;
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub items_checked: usize,
+    pub cases_opened: usize,
+    pub cases_escalated: usize,
+    /// Openings and escalations that failed; the next sweep tries them again.
+    pub failed: usize,
+}
+
+/// One pass of the time rules over the items that may need attention, then
+/// the ladder over unacknowledged cases. Safe to run in several processes:
+/// cases are unique per item and kind, and the ladder moves a case only
+/// from the level it was read at.
+pub fn sweep(conn: &mut DbConn, clock: &dyn Clock) -> Result<SweepReport, Error> {
+    let now = clock.now();
+    let due = escalation::due_openings(conn, now)?;
+    let mut report = SweepReport { items_checked: due.items_checked, ..Default::default() };
+    // A few hundred openings per transaction (a commit is a disk flush on
+    // PostgreSQL); each in a savepoint of its own, so one failure costs only itself.
+    let mut failed = 0;
+    for group in due.openings.chunks(SWEEP_GROUP) {
+        report.cases_opened += conn.write_transaction(|conn| -> Result<usize, Error> {
+            let mut opened = 0;
+            for (item, kind) in group {
+                match conn.write_transaction(|conn| escalation::open_case(conn, item, *kind, None, now)) {
+                    Ok(Some(_)) => opened += 1,
+                    Ok(None) => {}
+                    Err(e) => {
+                        failed += 1;
+                        tracing::warn!(error = %e, item = item.id, kind = %kind, "opening a case failed; next sweep retries");
+                    }
+                }
+            }
+            Ok(opened)
+        })?;
+    }
+    // Each case climbs in a transaction of its own: one the database refuses
+    // must not hold back the others, nor stop the pass.
+    for case in escalation::due_to_rise(conn, now)? {
+        match conn.write_transaction(|conn| escalation::rise(conn, &case, "system", Some("not acknowledged in time"), now)) {
+            Ok(true) => report.cases_escalated += 1,
+            Ok(false) => {}
+            Err(e) => {
+                failed += 1;
+                tracing::warn!(error = %e, case = %case.public_id, "escalating a case failed; next sweep retries");
+            }
+        }
+    }
+    report.failed = failed;
+    Ok(report)
+}

@@ -1,0 +1,103 @@
+//! What a scan says, as the application takes it: plain values, whoever
+//! sends them (the API, the seed, a case resolved as lost).
+
+use serde_json::{json, Map, Value};
+
+use crate::domain::events::{EventType, IdentityCheck, NonDeliveryAction, NonDeliveryReason, OfficeType, VoidReason};
+
+/// Record one scan of the item with this number. The texts are as sent:
+/// the service checks them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordScan {
+    pub tracking_number: String,
+    /// The item's season, when its number was used in several; default the newest.
+    pub season: Option<String>,
+    /// The carrier's own id of the scan, unique per carrier: a retry is safe.
+    pub client_event_id: String,
+    /// RFC 3339 with the UTC offset.
+    pub occurred_at: String,
+    pub office_code: String,
+    pub office_name: Option<String>,
+    pub operator_id: Option<String>,
+    pub device_id: Option<String>,
+    pub detail: ScanDetail,
+}
+
+/// The event type and the fields that go with it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanDetail {
+    Accepted,
+    ArrivedOffice { office_type: Option<OfficeType> },
+    DepartedOffice { office_type: Option<OfficeType> },
+    ArrivedDeliveryOffice,
+    OutForDelivery,
+    DeliveryFailed { reason: NonDeliveryReason, action: NonDeliveryAction, note: Option<String> },
+    Delivered { recipient_name: String, identity_check: Option<IdentityCheck> },
+    HeldAtOffice { note: Option<String> },
+    ReturnedToSender { reason: Option<String> },
+    SealChecked { seal_number: String, intact: bool },
+    Damaged { description: Option<String> },
+    Misrouted { note: Option<String> },
+    LostDeclared { note: Option<String> },
+}
+
+impl ScanDetail {
+    pub fn event_type(&self) -> EventType {
+        match self {
+            ScanDetail::Accepted => EventType::Accepted,
+            ScanDetail::ArrivedOffice { .. } => EventType::ArrivedOffice,
+            ScanDetail::DepartedOffice { .. } => EventType::DepartedOffice,
+            ScanDetail::ArrivedDeliveryOffice => EventType::ArrivedDeliveryOffice,
+            ScanDetail::OutForDelivery => EventType::OutForDelivery,
+            ScanDetail::DeliveryFailed { .. } => EventType::DeliveryFailed,
+            ScanDetail::Delivered { .. } => EventType::Delivered,
+            ScanDetail::HeldAtOffice { .. } => EventType::HeldAtOffice,
+            ScanDetail::ReturnedToSender { .. } => EventType::ReturnedToSender,
+            ScanDetail::SealChecked { .. } => EventType::SealChecked,
+            ScanDetail::Damaged { .. } => EventType::Damaged,
+            ScanDetail::Misrouted { .. } => EventType::Misrouted,
+            ScanDetail::LostDeclared { .. } => EventType::LostDeclared,
+        }
+    }
+
+    pub fn office_type(&self) -> Option<OfficeType> {
+        match self {
+            ScanDetail::ArrivedOffice { office_type } | ScanDetail::DepartedOffice { office_type } => *office_type,
+            _ => None,
+        }
+    }
+
+    /// The type's own fields, as stored in the event's `details` (and
+    /// hashed into its content: the same scan must keep the same JSON, or a
+    /// retry of a scan stored earlier would conflict with it).
+    pub fn fields(&self) -> Map<String, Value> {
+        let name = |t: Option<&'static str>| t.map_or(Value::Null, Value::from);
+        let fields = match self {
+            ScanDetail::Accepted | ScanDetail::ArrivedDeliveryOffice | ScanDetail::OutForDelivery => json!({}),
+            ScanDetail::ArrivedOffice { office_type } | ScanDetail::DepartedOffice { office_type } => {
+                json!({ "office_type": name(office_type.map(OfficeType::as_str)) })
+            }
+            ScanDetail::DeliveryFailed { reason, action, note } => json!({ "reason": reason.as_str(), "action": action.as_str(), "note": note }),
+            ScanDetail::Delivered { recipient_name, identity_check } => {
+                json!({ "recipient_name": recipient_name, "identity_check": name(identity_check.map(IdentityCheck::as_str)) })
+            }
+            ScanDetail::HeldAtOffice { note } | ScanDetail::Misrouted { note } | ScanDetail::LostDeclared { note } => json!({ "note": note }),
+            ScanDetail::ReturnedToSender { reason } => json!({ "reason": reason }),
+            ScanDetail::SealChecked { seal_number, intact } => json!({ "seal_number": seal_number, "intact": intact }),
+            ScanDetail::Damaged { description } => json!({ "description": description }),
+        };
+        match fields {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+}
+
+/// Declare a recorded event void.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoidScan {
+    /// The event's public id.
+    pub event_id: String,
+    pub reason: VoidReason,
+    pub note: Option<String>,
+}
