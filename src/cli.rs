@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::administration::{self, ClientListing, ClientRecord, CreateClient, CreateOrganization};
 use crate::app::Actor;
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Settings};
 use crate::domain::{OrgKind, Role};
 use crate::server;
@@ -152,7 +152,7 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
                 None => Ok(crate::seed::DEMO.to_string()),
             };
             fixture.and_then(|text| {
-                crate::seed::seed(&mut conn, &text, chrono::Utc::now())
+                crate::seed::seed(&mut conn, &text, SystemClock.now())
                     .map(|s| serde_json::to_value(s).expect("json"))
                     .map_err(|e| e.to_string())
             })
@@ -238,7 +238,7 @@ fn client_command(conn: &mut crate::db::DbConn, command: ClientCommand) -> Resul
 struct ClientLine {
     id: String,
     name: String,
-    role: String,
+    role: Role,
     organization_id: String,
     organization_code: String,
     created_at: chrono::DateTime<chrono::Utc>,
@@ -281,9 +281,9 @@ fn import_file(conn: &mut crate::db::DbConn, path: &std::path::Path, org_code: &
     use crate::app::{registration, Actor};
     let code = org_code.trim().to_uppercase();
     let org = crate::store::organizations::find_by_code(conn, &code).map_err(|e| e.to_string())?.ok_or_else(|| format!("no organization with code {code}"))?;
-    let role = match OrgKind::parse(&org.kind) {
-        Some(OrgKind::Education) => Role::Education,
-        Some(OrgKind::Carrier) => Role::Carrier,
+    let role = match org.kind {
+        OrgKind::Education => Role::Education,
+        OrgKind::Carrier => Role::Carrier,
         _ => return Err(format!("{code} is an overseer; only education bodies and carriers register items")),
     };
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -58,7 +58,7 @@ pub struct CsvOut {
 impl CsvOut {
     /// A new file; `with_bom` for a whole file, not for a later chunk of a
     /// streamed one. [`CsvOut::file`] and [`CsvOut::continued`] say which.
-    pub fn new(with_bom: bool) -> Self {
+    fn new(with_bom: bool) -> Self {
         let start = if with_bom { BOM.as_bytes().to_vec() } else { Vec::new() };
         CsvOut { writer: csv::Writer::from_writer(start) }
     }

@@ -11,7 +11,7 @@ use diesel::QueryResult;
 
 use crate::db::DbConn;
 use crate::domain::cases::{self, CaseAction, CaseKind, CaseOutcome, CaseState, Watch, DELAY_KINDS, TOP_LEVEL};
-use crate::domain::{ItemStatus, Priority};
+use crate::domain::ItemStatus;
 use crate::notify::{self, templates::{CandidateNews, CaseNews}};
 use crate::store::cases::{Case, NewCase, StateChanges};
 use crate::store::events::Refreshed;
@@ -33,16 +33,15 @@ fn owner_at(conn: &mut DbConn, item: &Item, level: i32) -> QueryResult<String> {
 
 /// Opens a case of `kind` for the item unless one is active.
 pub fn open_case(conn: &mut DbConn, item: &Item, kind: CaseKind, trigger_event_id: Option<i64>, now: DateTime<Utc>) -> QueryResult<Option<Case>> {
-    let priority = Priority::parse(&item.priority).unwrap_or(Priority::Standard);
-    let rule = store::rules::for_priority(conn, priority)?;
-    let severity = cases::severity(kind, priority);
+    let rule = store::rules::for_priority(conn, item.priority)?;
+    let severity = cases::severity(kind, item.priority);
     let new = NewCase {
         public_id: uuid::Uuid::now_v7().to_string(),
         item_id: item.id,
-        kind: kind.as_str().into(),
-        severity: severity.as_str().into(),
+        kind,
+        severity,
         level: 1,
-        state: CaseState::Open.as_str().into(),
+        state: CaseState::Open,
         owner_org_id: owner_at(conn, item, 1)?,
         response_due_at: cases::response_due(now, severity, &rule).naive_utc(),
         trigger_event_id,
@@ -67,10 +66,10 @@ pub fn open_case(conn: &mut DbConn, item: &Item, kind: CaseKind, trigger_event_i
 /// Settles a case with an outcome (resolving it first if needed).
 /// `false` when the case cannot be resolved from its state, or changed meanwhile.
 pub fn resolve(conn: &mut DbConn, case: &Case, outcome: CaseOutcome, actor: &str, note: Option<&str>, now: DateTime<Utc>) -> QueryResult<bool> {
-    let Some(next) = CaseState::parse(&case.state).and_then(|state| cases::transition(state, CaseAction::Resolved).ok()) else {
+    let Ok(next) = cases::transition(case.state, CaseAction::Resolved) else {
         return Ok(false);
     };
-    let changes = StateChanges { outcome: Some(outcome.as_str().into()), ..Default::default() };
+    let changes = StateChanges { outcome: Some(outcome), ..Default::default() };
     let changed = store::cases::change_state(conn, case, next, changes, now.naive_utc())?;
     if changed {
         let note = note.map(str::to_string).unwrap_or_else(|| format!("outcome: {outcome}"));
@@ -84,7 +83,7 @@ pub fn resolve(conn: &mut DbConn, case: &Case, outcome: CaseOutcome, actor: &str
 
 /// After an item's events changed and its status was refreshed: tells who
 /// follows it when the status moved.
-pub fn after_refresh(conn: &mut DbConn, item: &Item, previous_status: &str, now: DateTime<Utc>) -> QueryResult<()> {
+pub fn after_refresh(conn: &mut DbConn, item: &Item, previous_status: ItemStatus, now: DateTime<Utc>) -> QueryResult<()> {
     if item.status != previous_status {
         let hooks = notify::Hooks::load(conn, &notify::following_orgs(item))?;
         notify::item_status_changed(conn, &hooks, item, previous_status, now)?;
@@ -104,28 +103,27 @@ pub fn after_events(conn: &mut DbConn, refreshed: &[Refreshed], new_event_ids: &
     let hooks = notify::Hooks::load(conn, &orgs)?;
     let finished: Vec<i64> = refreshed
         .iter()
-        .filter(|r| matches!(ItemStatus::parse(&r.item.status), Some(ItemStatus::Delivered | ItemStatus::Returned)))
+        .filter(|r| matches!(r.item.status, ItemStatus::Delivered | ItemStatus::Returned))
         .map(|r| r.item.id)
         .collect();
     let mut active = store::cases::active_for_items(conn, &finished)?;
     for refreshed in refreshed {
         let item = &refreshed.item;
         if item.status != refreshed.previous_status {
-            notify::item_status_changed(conn, &hooks, item, &refreshed.previous_status, now)?;
+            notify::item_status_changed(conn, &hooks, item, refreshed.previous_status, now)?;
         }
         let new_ids = new_event_ids.get(&item.id).map_or(&[][..], Vec::as_slice);
         let mut active_now = active.remove(&item.id).unwrap_or_default();
         for (kind, event_id) in cases::incidents(&refreshed.facts, new_ids) {
             active_now.extend(open_case(conn, item, kind, Some(event_id), now)?);
         }
-        let outcome = match ItemStatus::parse(&item.status) {
-            Some(ItemStatus::Delivered) => CaseOutcome::FoundAndDelivered,
-            Some(ItemStatus::Returned) => CaseOutcome::Returned,
+        let outcome = match item.status {
+            ItemStatus::Delivered => CaseOutcome::FoundAndDelivered,
+            ItemStatus::Returned => CaseOutcome::Returned,
             _ => continue,
         };
         for case in active_now {
-            let delay = CaseKind::parse(&case.kind).is_some_and(|k| DELAY_KINDS.contains(&k));
-            if delay {
+            if DELAY_KINDS.contains(&case.kind) {
                 resolve(conn, &case, outcome, "system", Some(&format!("settled by the item's {} scan", item.status)), now)?;
             }
         }
@@ -137,11 +135,9 @@ pub fn after_events(conn: &mut DbConn, refreshed: &[Refreshed], new_event_ids: &
 pub fn rise(conn: &mut DbConn, case: &Case, actor: &str, note: Option<&str>, now: DateTime<Utc>) -> QueryResult<bool> {
     let item = store::items::find(conn, case.item_id)?;
     let level = case.level + 1;
-    let priority = Priority::parse(&item.priority).unwrap_or(Priority::Standard);
-    let rule = store::rules::for_priority(conn, priority)?;
-    let severity = cases::Severity::parse(&case.severity).unwrap_or(cases::Severity::Medium);
+    let rule = store::rules::for_priority(conn, item.priority)?;
     let owner = owner_at(conn, &item, level)?;
-    let due = cases::response_due(now, severity, &rule).naive_utc();
+    let due = cases::response_due(now, case.severity, &rule).naive_utc();
     if !store::cases::rise(conn, case, &owner, due, now.naive_utc())? {
         return Ok(false);
     }
@@ -170,10 +166,9 @@ pub fn due_openings(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<DueOpe
     let items_checked = candidates.len();
     let mut openings = Vec::new();
     for item in candidates {
-        let priority = Priority::parse(&item.priority).unwrap_or(Priority::Standard);
-        let rule = cases::rule_for(&rules, priority);
+        let rule = cases::rule_for(&rules, item.priority);
         let watch = Watch {
-            status: ItemStatus::parse(&item.status).unwrap_or(ItemStatus::Registered),
+            status: item.status,
             due_at: item.due_at.map(|t| t.and_utc()),
             last_event_at: item.last_event_at.map(|t| t.and_utc()),
             must_arrive_by: item.must_arrive_by.map(|t| t.and_utc()),
@@ -195,6 +190,6 @@ pub fn due_to_rise(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<Vec<Cas
     let candidates = store::cases::due_to_rise(conn, now.naive_utc(), TOP_LEVEL)?;
     Ok(candidates
         .into_iter()
-        .filter(|case| CaseState::parse(&case.state).is_some_and(|state| cases::must_rise(state, case.level, case.response_due_at.and_utc(), now)))
+        .filter(|case| cases::must_rise(case.state, case.level, case.response_due_at.and_utc(), now))
         .collect())
 }

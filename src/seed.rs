@@ -4,16 +4,10 @@
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::app::administration::{self, ChosenCredentials, CreateClient, CreateOrganization};
-// TODO(merge): app::scans — the scans are still recorded through the HTTP layer's ingest.
-use crate::api::events::{record_all, BatchEventEntry, Outcome};
-// TODO(merge): app::scans
-use crate::api::extract::from_value;
-// TODO(merge): app::scans
-use crate::api::problem::ApiError;
 use crate::app::registration::{self, Candidate, Destination, Recipient, RegisterItem, Registration};
+use crate::app::scans::{self, RecordScan, ScanDetail};
 use crate::app::{self as services, Actor};
 use crate::clock::ManualClock;
 use crate::db::DbConn;
@@ -60,7 +54,41 @@ struct ItemFixture {
     registered_at: Option<DateTime<FixedOffset>>,
     /// Scans in the form of a batch entry, without the item's number and season.
     #[serde(default)]
-    events: Vec<Value>,
+    events: Vec<ScanFixture>,
+}
+
+/// A scan of the story, in the form of an API batch entry without the
+/// item's number and season.
+#[derive(Deserialize)]
+struct ScanFixture {
+    client_event_id: String,
+    occurred_at: DateTime<FixedOffset>,
+    office_code: String,
+    #[serde(default)]
+    office_name: Option<String>,
+    #[serde(default)]
+    operator_id: Option<String>,
+    #[serde(default)]
+    device_id: Option<String>,
+    #[serde(flatten)]
+    detail: ScanDetail,
+}
+
+impl ScanFixture {
+    /// The scan of item `tracking_number`, moved by `shift`.
+    fn scan(self, tracking_number: &str, season: &str, shift: Duration) -> RecordScan {
+        RecordScan {
+            tracking_number: tracking_number.to_string(),
+            season: Some(season.to_string()),
+            client_event_id: self.client_event_id,
+            occurred_at: (self.occurred_at + shift).to_rfc3339(),
+            office_code: self.office_code,
+            office_name: self.office_name,
+            operator_id: self.operator_id,
+            device_id: self.device_id,
+            detail: self.detail,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -169,27 +197,8 @@ pub enum SeedError {
     Refused(String, String),
     #[error(transparent)]
     Service(#[from] services::Error),
-    /// A database failure, or a scan the ingest refused as a whole.
-    #[error("{0}")]
-    Api(String),
-}
-
-// TODO(merge): app::scans — goes with the ingest's `ApiError`.
-impl From<ApiError> for SeedError {
-    fn from(e: ApiError) -> Self {
-        SeedError::Api(format!("{e}: {}", e.problem().detail))
-    }
-}
-
-impl From<diesel::result::Error> for SeedError {
-    fn from(e: diesel::result::Error) -> Self {
-        SeedError::Api(e.to_string())
-    }
-}
-
-fn shift_time(text: &str, shift: Duration) -> Result<String, SeedError> {
-    let t = DateTime::parse_from_rfc3339(text).map_err(|e| SeedError::Fixture(format!("{text}: {e}")))?;
-    Ok((t + shift).to_rfc3339())
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
 }
 
 /// Loads the demo into an empty database, all or nothing.
@@ -237,20 +246,12 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
                 Err(other) => return Err(other.into()),
             };
             let number = item.tracking_number;
-            let mut entries = Vec::new();
-            for mut scan in scans {
-                let at = scan["occurred_at"].as_str().ok_or_else(|| SeedError::Fixture("event without occurred_at".into()))?;
-                scan["occurred_at"] = shift_time(at, shift)?.into();
-                scan["tracking_number"] = number.clone().into();
-                scan["season"] = item.season.clone().into();
-                entries.push(Ok(from_value::<BatchEventEntry>(scan).map_err(|e| SeedError::Fixture(format!("{number}: {} {}", e.field, e.reason)))?));
-            }
-            // TODO(merge): app::scans
-            for (outcome, _) in record_all(conn, &actor, entries, now)? {
-                match outcome {
-                    Outcome::Created(_) => events += 1,
-                    Outcome::Replayed(e) => return Err(SeedError::Refused(number, format!("event {} repeated", e.client_event_id))),
-                    Outcome::Rejected(p) => return Err(SeedError::Refused(number, format!("{} {:?}", p.detail, p.errors))),
+            let scans: Vec<RecordScan> = scans.into_iter().map(|scan| scan.scan(&number, &item.season, shift)).collect();
+            for recorded in scans::record_batch(conn, &clock, &actor, &scans)? {
+                match recorded.outcome {
+                    scans::Outcome::Created(_) => events += 1,
+                    scans::Outcome::Replayed(e) => return Err(SeedError::Refused(number, format!("event {} repeated", e.client_event_id))),
+                    scans::Outcome::Rejected(error) => return Err(SeedError::Refused(number, error.to_string())),
                 }
             }
         }

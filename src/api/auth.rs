@@ -22,7 +22,6 @@ use super::problem::{ApiError, Problem, PROBLEM_JSON};
 use super::AppState;
 use crate::auth::{SecretVerifier, TokenError, TokenSubject};
 use crate::config::TokenLimits;
-use crate::domain::Role;
 use crate::store::{self, clients::ClientStanding};
 
 pub fn config(cfg: &mut ServiceConfig) {
@@ -396,7 +395,7 @@ pub async fn create_token(state: web::Data<AppState>, req: HttpRequest, body: we
             return Err(TokenRefusal::invalid_client(credentials.via_basic));
         }
     };
-    let role = Role::parse(&client.role).ok_or_else(|| ApiError::internal(format!("stored role {:?}", client.role)))?;
+    let role = client.role;
     let subject = TokenSubject {
         client_id: &client.id,
         org_id: &org.id,

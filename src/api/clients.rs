@@ -77,7 +77,7 @@ pub async fn create_client(
 pub struct ClientView {
     pub id: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub organization_id: String,
     pub organization_code: String,
     pub created_at: chrono::DateTime<chrono::Utc>,

@@ -48,7 +48,7 @@ pub struct AppState {
     /// Judges the guesses of one number at a time; their counts are in the database.
     pub guesses: throttle::GuessThrottle,
     /// Single scans, recorded in groups by one writer.
-    pub scans: events::IngestQueue,
+    pub scans: crate::app::scans::writer::IngestQueue,
     /// Where webhook subscriptions may point.
     pub webhook_policy: crate::notify::egress::WebhookPolicy,
     /// Proxies whose `X-Forwarded-For` / `Forwarded` is believed.

@@ -43,7 +43,7 @@ pub struct OrganizationView {
     pub id: String,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: OrgKind,
     /// Province code.
     pub province: String,
     pub created_at: chrono::DateTime<chrono::Utc>,

@@ -10,7 +10,8 @@ use super::auth::Caller;
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::app::reports::{self as service, ReportQuery};
-use crate::csv_out::CsvOut;
+use crate::csv_out;
+use crate::domain::cases::{CaseKind, CaseState, Severity};
 use crate::domain::report::Totals;
 
 pub fn config(cfg: &mut ServiceConfig) {
@@ -37,7 +38,7 @@ pub struct ReportParams {
 /// Open cases of one kind at one level.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CaseCount {
-    pub kind: String,
+    pub kind: CaseKind,
     pub level: i32,
     pub count: u64,
 }
@@ -47,10 +48,10 @@ pub struct CaseCount {
 pub struct CaseLine {
     pub case_id: String,
     pub tracking_number: String,
-    pub kind: String,
-    pub severity: String,
+    pub kind: CaseKind,
+    pub severity: Severity,
     pub level: i32,
-    pub state: String,
+    pub state: CaseState,
     /// Owner organization code.
     pub owner_org: String,
     pub opened_at: chrono::DateTime<chrono::Utc>,
@@ -177,25 +178,22 @@ pub async fn summary_report(state: web::Data<AppState>, caller: Caller, query: w
     Ok(web::Json(summary.into()))
 }
 
-fn csv_text(report: &SteeringReport) -> Result<String, ApiError> {
-    let mut out = CsvOut::new(true);
-    out.row(["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "opened_at", "response_due_at"])
-        .map_err(ApiError::internal)?;
-    for c in &report.escalated_cases {
-        out.row([
+fn csv_text(report: &SteeringReport) -> Result<Vec<u8>, ApiError> {
+    let header = ["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "opened_at", "response_due_at"];
+    let rows = report.escalated_cases.iter().map(|c| {
+        [
             c.case_id.clone(),
             c.tracking_number.clone(),
-            c.kind.clone(),
-            c.severity.clone(),
+            c.kind.as_str().into(),
+            c.severity.as_str().into(),
             c.level.to_string(),
-            c.state.clone(),
+            c.state.as_str().into(),
             c.owner_org.clone(),
             c.opened_at.to_rfc3339(),
             c.response_due_at.to_rfc3339(),
-        ])
-        .map_err(ApiError::internal)?;
-    }
-    String::from_utf8(out.finish().map_err(ApiError::internal)?).map_err(ApiError::internal)
+        ]
+    });
+    csv_out::file(header, rows).map_err(ApiError::internal)
 }
 
 fn escape(text: &str) -> String {
@@ -215,7 +213,7 @@ fn html_page(report: &SteeringReport) -> String {
             p.median_delivery_hours.map(|x| format!("{x} h")).unwrap_or("-".into()), p.overdue.to_string()]))
         .collect();
     let cases: String = report.escalated_cases.iter()
-        .map(|c| row(vec![c.tracking_number.clone(), c.kind.clone(), c.severity.clone(), c.level.to_string(), c.state.clone(), c.owner_org.clone(), vn_time(c.response_due_at)]))
+        .map(|c| row(vec![c.tracking_number.clone(), c.kind.as_str().into(), c.severity.as_str().into(), c.level.to_string(), c.state.as_str().into(), c.owner_org.clone(), vn_time(c.response_due_at)]))
         .collect();
     let contacts: String = report.contacts.iter()
         .map(|c| row(vec![c.organization.clone(), c.name.clone(), c.position.clone().unwrap_or_default(), c.phone.clone().unwrap_or_default(), c.email.clone().unwrap_or_default()]))
@@ -265,7 +263,7 @@ pub async fn steering_report(state: web::Data<AppState>, caller: Caller, query: 
     let report: SteeringReport = state.db(move |conn| Ok(service::steering(conn, &*clock, &caller, &query)?)).await?.into();
     Ok(match format.as_str() {
         "csv" => HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
+            .content_type(csv_out::CONTENT_TYPE)
             .insert_header(("content-disposition", format!("attachment; filename=\"steering-{}.csv\"", report.summary.season)))
             .body(csv_text(&report)?),
         "html" => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html_page(&report)),

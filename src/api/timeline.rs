@@ -64,8 +64,7 @@ fn offset_text(minutes: i32) -> String {
 }
 
 fn event_view(event: &Event, void: Option<&EventVoid>, anomaly: Option<Anomaly>) -> EventView {
-    let event_type = EventType::parse(&event.event_type).unwrap_or(EventType::Accepted);
-    let office_type = event.office_type.as_deref().and_then(OfficeType::parse);
+    let (event_type, office_type) = (event.event_type, event.office_type);
     EventView {
         id: event.public_id.clone(),
         client_event_id: event.client_event_id.clone(),
@@ -81,7 +80,7 @@ fn event_view(event: &Event, void: Option<&EventVoid>, anomaly: Option<Anomaly>)
         device_id: event.device_id.clone(),
         details: serde_json::from_str(&event.details).unwrap_or_default(),
         voided: void.map(|v| VoidView {
-            reason: VoidReason::parse(&v.reason).unwrap_or(VoidReason::IncorrectData),
+            reason: v.reason,
             note: v.note.clone(),
             voided_by: v.voided_by.clone(),
             voided_at: v.voided_at.and_utc(),

@@ -162,8 +162,7 @@ pub fn act(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, id: &str, comman
     conn.write_transaction(|conn| {
         let (case, item) = visible_case(conn, actor, id)?;
         allowed(actor, &item, action)?;
-        let current = CaseState::parse(&case.state).ok_or_else(|| Error::internal("bad stored case state"))?;
-        let next = transition(current, action).map_err(|detail| Error::Conflict { detail, existing_id: None })?;
+        let next = transition(case.state, action).map_err(|detail| Error::Conflict { detail, existing_id: None })?;
         apply(conn, actor, &case, &item, next, command, now)?;
         file(conn, case.id)
     })
@@ -180,7 +179,7 @@ fn apply(conn: &mut DbConn, actor: &Actor, case: &Case, item: &Item, next: CaseS
         Checked::Comment { note } => store::cases::add_entry(conn, case, CaseAction::Commented, &actor.client_id, Some(&note), at)?,
         Checked::Resolve { outcome, note } => {
             changed(escalation::resolve(conn, case, outcome, &actor.client_id, note.as_deref(), now)?)?;
-            if outcome == CaseOutcome::DeclaredLost && item.status != ItemStatus::Lost.as_str() {
+            if outcome == CaseOutcome::DeclaredLost && item.status != ItemStatus::Lost {
                 declare_lost(conn, actor, case, item, now)?;
             }
         }
@@ -233,11 +232,11 @@ pub struct CaseQuery {
 pub fn filter(conn: &mut DbConn, actor: &Actor, query: &CaseQuery) -> Result<CaseFilter, Error> {
     let mut errors = FieldErrors::default();
     let mut filter = CaseFilter {
-        kind: query.kind.as_deref().and_then(|v| errors.check("kind", v.parse::<CaseKind>())).map(|k| k.as_str().into()),
+        kind: query.kind.as_deref().and_then(|v| errors.check("kind", v.parse::<CaseKind>())),
         level: query.level.as_deref().and_then(|v| {
             errors.check("level", v.parse::<i32>().ok().filter(|l| (1..=TOP_LEVEL).contains(l)).ok_or_else(|| "must be 1, 2 or 3".to_string()))
         }),
-        state: query.state.as_deref().and_then(|v| errors.check("state", v.parse::<CaseState>())).map(|s| s.as_str().into()),
+        state: query.state.as_deref().and_then(|v| errors.check("state", v.parse::<CaseState>())),
         ..Default::default()
     };
     if let Some(code) = &query.owner {

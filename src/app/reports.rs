@@ -10,6 +10,7 @@ use super::{Actor, Error};
 use crate::clock::Clock;
 use crate::db::DbConn;
 use crate::domain::report::{self, ItemFact, Totals};
+use crate::domain::cases::{CaseKind, CaseState, Severity};
 use crate::domain::{fields, province, FieldErrors, Role};
 use crate::store;
 use crate::store::reports::ReportFilter;
@@ -34,7 +35,7 @@ pub struct ReportQuery {
 /// Active cases of one kind at one level.
 #[derive(Debug)]
 pub struct CaseCount {
-    pub kind: String,
+    pub kind: CaseKind,
     pub level: i32,
     pub count: u64,
 }
@@ -44,10 +45,10 @@ pub struct CaseCount {
 pub struct CaseLine {
     pub case_id: String,
     pub tracking_number: String,
-    pub kind: String,
-    pub severity: String,
+    pub kind: CaseKind,
+    pub severity: Severity,
     pub level: i32,
-    pub state: String,
+    pub state: CaseState,
     /// The owner's organization code.
     pub owner_org: String,
     pub opened_at: DateTime<Utc>,
@@ -175,12 +176,13 @@ fn figures(conn: &mut DbConn, actor: &Actor, filter: &ReportFilter, now: DateTim
         })
         .collect();
     let cases = store::reports::active_cases(conn, &scope, filter)?;
-    let mut counts: BTreeMap<(String, i32), u64> = BTreeMap::new();
+    // Keyed by the kind's wire text, so that the report lists kinds alphabetically.
+    let mut counts: BTreeMap<(&'static str, i32), CaseCount> = BTreeMap::new();
     let mut owners: BTreeMap<String, String> = BTreeMap::new();
     let mut lines = Vec::with_capacity(cases.len());
     for active in cases {
         let case = active.case;
-        *counts.entry((case.kind.clone(), case.level)).or_default() += 1;
+        counts.entry((case.kind.as_str(), case.level)).or_insert(CaseCount { kind: case.kind, level: case.level, count: 0 }).count += 1;
         if !owners.contains_key(&case.owner_org_id) {
             let code = store::organizations::find(conn, &case.owner_org_id)?.map(|o| o.code).unwrap_or_default();
             owners.insert(case.owner_org_id.clone(), code);
@@ -202,7 +204,7 @@ fn figures(conn: &mut DbConn, actor: &Actor, filter: &ReportFilter, now: DateTim
         province: filter.province.clone(),
         generated_at: now,
         totals: report::totals(&facts, now),
-        open_cases: counts.into_iter().map(|((kind, level), count)| CaseCount { kind, level, count }).collect(),
+        open_cases: counts.into_values().collect(),
         oldest_open_cases: Vec::new(),
     };
     Ok((summary, lines))

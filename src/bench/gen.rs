@@ -12,7 +12,7 @@ use exampost::db::schema::{events, items, organizations};
 use exampost::db::DbConn;
 use exampost::domain::events::EventType;
 use exampost::domain::province::PROVINCES;
-use exampost::domain::{ItemKind, ItemStatus, Priority};
+use exampost::domain::{ItemKind, ItemStatus, OrgKind, Priority};
 use exampost::store::events::NewEvent;
 use exampost::store::items::NewItem;
 use exampost::store::organizations::NewOrganization;
@@ -55,17 +55,17 @@ struct Parties {
 fn ensure_orgs(conn: &mut DbConn, now: chrono::NaiveDateTime) -> QueryResult<Parties> {
     let mut carriers = Vec::new();
     for code in ["BENCH-VNPOST", "BENCH-VTP", "BENCH-EMS"] {
-        carriers.push(org(conn, code, "carrier", "ha-noi", now)?);
+        carriers.push(org(conn, code, OrgKind::Carrier, "ha-noi", now)?);
     }
     let mut senders = Vec::new();
     for p in PROVINCES {
-        senders.push(org(conn, &format!("BENCH-SGD-{}", p.code.to_uppercase()), "education", p.code, now)?);
+        senders.push(org(conn, &format!("BENCH-SGD-{}", p.code.to_uppercase()), OrgKind::Education, p.code, now)?);
     }
     Ok(Parties { carriers, senders })
 }
 
 /// An organization, created if missing.
-fn org(conn: &mut DbConn, code: &str, kind: &str, province: &str, now: chrono::NaiveDateTime) -> QueryResult<OrgRef> {
+fn org(conn: &mut DbConn, code: &str, kind: OrgKind, province: &str, now: chrono::NaiveDateTime) -> QueryResult<OrgRef> {
     if let Some(found) = exampost::store::organizations::find_by_code(conn, code)? {
         return Ok(OrgRef { id: found.id, province: found.province });
     }
@@ -130,7 +130,7 @@ pub fn event_row(scan: Scan, received: chrono::NaiveDateTime, created_by: &str) 
         carrier_org_id: carrier_org_id.into(),
         content_hash: format!("{created_by}-{client_event_id}"),
         client_event_id,
-        event_type: event_type.as_str().into(),
+        event_type,
         occurred_at: at.naive_utc(),
         occurred_offset_min: 420,
         received_at: received,
@@ -212,9 +212,9 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
                 public_id: uuid::Uuid::now_v7().to_string(),
                 tracking_number: tracking_number(seed, n),
                 season: season.into(),
-                kind: kinds[n % kinds.len()].as_str().into(),
-                priority: priority.as_str().into(),
-                status: status_after(JOURNEY[steps - 1]).as_str().into(),
+                kind: kinds[n % kinds.len()],
+                priority,
+                status: status_after(JOURNEY[steps - 1]),
                 sender_org_id: sender_id.clone(),
                 carrier_org_id: carrier_id.clone(),
                 origin_province: sender_province.clone(),

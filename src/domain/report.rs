@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::cases::settled;
-use super::ItemStatus;
+use super::{ItemKind, ItemStatus, Priority};
 
 /// What a report needs to know of one item.
 #[derive(Debug, Clone)]
 pub struct ItemFact {
-    pub kind: String,
-    pub status: String,
-    pub priority: String,
+    pub kind: ItemKind,
+    pub status: ItemStatus,
+    pub priority: Priority,
     /// Carrier organization code.
     pub carrier: String,
     pub accepted_at: Option<DateTime<Utc>>,
@@ -26,8 +26,8 @@ pub struct ItemFact {
 /// Count of items of one kind in one status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct KindStatusCount {
-    pub kind: String,
-    pub status: String,
+    pub kind: ItemKind,
+    pub status: ItemStatus,
     pub count: u64,
 }
 
@@ -53,7 +53,7 @@ fn round1(x: f64) -> f64 {
 }
 
 fn performance(group: String, facts: &[&ItemFact], now: DateTime<Utc>) -> Performance {
-    let delivered: Vec<&&ItemFact> = facts.iter().filter(|f| f.status == ItemStatus::Delivered.as_str()).collect();
+    let delivered: Vec<&&ItemFact> = facts.iter().filter(|f| f.status == ItemStatus::Delivered).collect();
     let on_time = delivered.iter().filter(|f| match (f.due_at, f.last_event_at) {
         (Some(due), Some(at)) => at <= due,
         _ => true,
@@ -70,10 +70,7 @@ fn performance(group: String, facts: &[&ItemFact], now: DateTime<Utc>) -> Perfor
     };
     let overdue = facts
         .iter()
-        .filter(|f| {
-            let status = ItemStatus::parse(&f.status).unwrap_or(ItemStatus::Registered);
-            !settled(status) && f.due_at.is_some_and(|due| due < now)
-        })
+        .filter(|f| !settled(f.status) && f.due_at.is_some_and(|due| due < now))
         .count() as u64;
     let delivered_on_time = on_time.count() as u64;
     Performance {
@@ -98,9 +95,13 @@ pub struct Totals {
 }
 
 pub fn totals(facts: &[ItemFact], now: DateTime<Utc>) -> Totals {
-    let mut by_kind_status: BTreeMap<(String, String), u64> = BTreeMap::new();
+    // Keyed by the wire texts, so that the report lists them alphabetically.
+    let mut by_kind_status: BTreeMap<(&str, &str), KindStatusCount> = BTreeMap::new();
     for f in facts {
-        *by_kind_status.entry((f.kind.clone(), f.status.clone())).or_default() += 1;
+        by_kind_status
+            .entry((f.kind.as_str(), f.status.as_str()))
+            .or_insert(KindStatusCount { kind: f.kind, status: f.status, count: 0 })
+            .count += 1;
     }
     let group = |key: &dyn Fn(&ItemFact) -> String| {
         let mut groups: BTreeMap<String, Vec<&ItemFact>> = BTreeMap::new();
@@ -113,8 +114,8 @@ pub fn totals(facts: &[ItemFact], now: DateTime<Utc>) -> Totals {
     Totals {
         items: facts.len() as u64,
         overdue: performance(String::new(), &all, now).overdue,
-        by_kind_and_status: by_kind_status.into_iter().map(|((kind, status), count)| KindStatusCount { kind, status, count }).collect(),
-        by_priority: group(&|f| f.priority.clone()),
+        by_kind_and_status: by_kind_status.into_values().collect(),
+        by_priority: group(&|f| f.priority.as_str().to_string()),
         by_carrier: group(&|f| f.carrier.clone()),
     }
 }
@@ -128,11 +129,11 @@ mod tests {
         "2026-07-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::hours(h)
     }
 
-    fn fact(status: &str, priority: &str, carrier: &str, accepted: Option<i64>, due: Option<i64>, last: Option<i64>) -> ItemFact {
+    fn fact(status: ItemStatus, priority: Priority, carrier: &str, accepted: Option<i64>, due: Option<i64>, last: Option<i64>) -> ItemFact {
         ItemFact {
-            kind: "exam_notice".into(),
-            status: status.into(),
-            priority: priority.into(),
+            kind: ItemKind::ExamNotice,
+            status,
+            priority,
             carrier: carrier.into(),
             accepted_at: accepted.map(t),
             due_at: due.map(t),
@@ -143,12 +144,12 @@ mod tests {
     #[test]
     fn counts_rates_medians_and_overdue_by_hand() {
         let facts = vec![
-            fact("delivered", "urgent", "VNPOST", Some(0), Some(24), Some(10)), // on time, 10 h
-            fact("delivered", "urgent", "VNPOST", Some(0), Some(24), Some(30)), // late, 30 h
-            fact("delivered", "urgent", "VTP", Some(0), Some(24), Some(20)),    // on time, 20 h
-            fact("in_transit", "urgent", "VTP", Some(0), Some(24), Some(5)),    // overdue at 48
-            fact("lost", "standard", "VTP", Some(0), Some(24), Some(5)),        // settled: not overdue
-            fact("registered", "standard", "VNPOST", None, None, None),
+            fact(ItemStatus::Delivered, Priority::Urgent, "VNPOST", Some(0), Some(24), Some(10)), // on time, 10 h
+            fact(ItemStatus::Delivered, Priority::Urgent, "VNPOST", Some(0), Some(24), Some(30)), // late, 30 h
+            fact(ItemStatus::Delivered, Priority::Urgent, "VTP", Some(0), Some(24), Some(20)),    // on time, 20 h
+            fact(ItemStatus::InTransit, Priority::Urgent, "VTP", Some(0), Some(24), Some(5)),    // overdue at 48
+            fact(ItemStatus::Lost, Priority::Standard, "VTP", Some(0), Some(24), Some(5)),        // settled: not overdue
+            fact(ItemStatus::Registered, Priority::Standard, "VNPOST", None, None, None),
         ];
         let totals = totals(&facts, t(48));
         assert_eq!((totals.items, totals.overdue), (6, 1));

@@ -11,8 +11,8 @@ use diesel::QueryResult;
 use serde_json::json;
 
 use crate::db::DbConn;
-use crate::domain::cases::{CaseKind, TOP_LEVEL};
-use crate::domain::ItemKind;
+use crate::domain::cases::{CaseKind, CaseOutcome, TOP_LEVEL};
+use crate::domain::ItemStatus;
 use crate::store::cases::Case;
 use crate::store::items::Item;
 use crate::store::outbox::{NewMessage, Webhook};
@@ -61,7 +61,7 @@ fn webhooks(conn: &mut DbConn, hooks: &Hooks, orgs: &[String], topic: &str, data
 /// sender must replace, and for tampering); at the top the overseer.
 fn case_audience(case: &Case, item: &Item) -> Vec<String> {
     let mut orgs = vec![item.carrier_org_id.clone()];
-    let sender_at_once = matches!(CaseKind::parse(&case.kind), Some(CaseKind::Lost | CaseKind::Tampering));
+    let sender_at_once = matches!(case.kind, CaseKind::Lost | CaseKind::Tampering);
     if case.level >= 2 || sender_at_once {
         orgs.push(item.sender_org_id.clone());
     }
@@ -74,16 +74,14 @@ fn case_audience(case: &Case, item: &Item) -> Vec<String> {
 
 /// E-mails to the matching contact points and webhooks about a case.
 pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews, now: DateTime<Utc>) -> QueryResult<()> {
-    let Some(kind) = CaseKind::parse(&case.kind) else { return Ok(()) };
-    let item_kind = ItemKind::parse(&item.kind).unwrap_or(ItemKind::OfficialDispatch);
     let audience = case_audience(case, item);
     let facts = CaseFacts {
-        kind,
+        kind: case.kind,
         level: case.level,
         tracking_number: &item.tracking_number,
-        item_kind,
+        item_kind: item.kind,
         response_due: case.response_due_at.and_utc().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%H:%M %d/%m/%Y").to_string(),
-        outcome: case.outcome.as_deref(),
+        outcome: case.outcome.map(CaseOutcome::as_str),
         case_id: &case.public_id,
     };
     let topic = match news {
@@ -93,7 +91,7 @@ pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews,
     };
     for contact in store::contacts::for_orgs(conn, &audience)? {
         let Some(email) = contact.email.as_deref() else { continue };
-        if contact.answers_for(&case.kind, case.level) {
+        if contact.answers_for(case.kind, case.level) {
             let (subject, body) = templates::case_email(news, &facts, Lang::parse(&contact.lang));
             store::outbox::enqueue(conn, &message("email", email, topic, Some(subject), body, now))?;
         }
@@ -116,7 +114,7 @@ pub fn following_orgs(item: &Item) -> Vec<String> {
 }
 
 /// `hooks` must hold those of the item's carrier, sender and recipient organization.
-pub fn item_status_changed(conn: &mut DbConn, hooks: &Hooks, item: &Item, previous: &str, now: DateTime<Utc>) -> QueryResult<()> {
+pub fn item_status_changed(conn: &mut DbConn, hooks: &Hooks, item: &Item, previous: ItemStatus, now: DateTime<Utc>) -> QueryResult<()> {
     let orgs = following_orgs(item);
     let data = json!({
         "tracking_number": item.tracking_number, "season": item.season, "status": item.status,
@@ -124,9 +122,9 @@ pub fn item_status_changed(conn: &mut DbConn, hooks: &Hooks, item: &Item, previo
         "last_office_code": item.last_office_code,
     });
     webhooks(conn, hooks, &orgs, "item.status_changed", data, now)?;
-    match item.status.as_str() {
-        "delivered" => candidate(conn, item, CandidateNews::Delivered, now),
-        "lost" => candidate(conn, item, CandidateNews::Lost, now),
+    match item.status {
+        ItemStatus::Delivered => candidate(conn, item, CandidateNews::Delivered, now),
+        ItemStatus::Lost => candidate(conn, item, CandidateNews::Lost, now),
         _ => Ok(()),
     }
 }
@@ -134,7 +132,6 @@ pub fn item_status_changed(conn: &mut DbConn, hooks: &Hooks, item: &Item, previo
 /// An e-mail to the candidate an item concerns, if they gave an address.
 pub fn candidate(conn: &mut DbConn, item: &Item, news: CandidateNews, now: DateTime<Utc>) -> QueryResult<()> {
     let Some(email) = item.candidate_email.as_deref() else { return Ok(()) };
-    let kind = ItemKind::parse(&item.kind).unwrap_or(ItemKind::OfficialDispatch);
-    let (subject, body) = templates::candidate_email(&news, kind, &item.tracking_number);
+    let (subject, body) = templates::candidate_email(&news, item.kind, &item.tracking_number);
     store::outbox::enqueue(conn, &message("email", email, "candidate", Some(subject), body, now))
 }

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{case_entries, cases, items, organizations};
 use crate::db::DbConn;
-use crate::domain::cases::{CaseAction, CaseState, ACTIVE_STATES};
+use crate::domain::cases::{CaseAction, CaseKind, CaseOutcome, CaseState, Severity, ACTIVE_STATES};
 use crate::store::items::{within_scope, ItemScope};
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
@@ -12,16 +12,16 @@ pub struct Case {
     pub id: i64,
     pub public_id: String,
     pub item_id: i64,
-    pub kind: String,
-    pub severity: String,
+    pub kind: CaseKind,
+    pub severity: Severity,
     pub level: i32,
-    pub state: String,
+    pub state: CaseState,
     pub owner_org_id: String,
     pub response_due_at: NaiveDateTime,
     pub trigger_event_id: Option<i64>,
     pub plan: Option<String>,
     pub expected_at: Option<NaiveDateTime>,
-    pub outcome: Option<String>,
+    pub outcome: Option<CaseOutcome>,
     pub replacement_requested: bool,
     pub opened_at: NaiveDateTime,
     pub acknowledged_at: Option<NaiveDateTime>,
@@ -35,10 +35,10 @@ pub struct Case {
 pub struct NewCase {
     pub public_id: String,
     pub item_id: i64,
-    pub kind: String,
-    pub severity: String,
+    pub kind: CaseKind,
+    pub severity: Severity,
     pub level: i32,
-    pub state: String,
+    pub state: CaseState,
     pub owner_org_id: String,
     pub response_due_at: NaiveDateTime,
     pub trigger_event_id: Option<i64>,
@@ -51,7 +51,7 @@ pub struct NewCase {
 pub struct CaseEntry {
     pub id: i64,
     pub case_id: i64,
-    pub action: String,
+    pub action: CaseAction,
     pub level: i32,
     pub actor: String,
     pub note: Option<String>,
@@ -62,7 +62,7 @@ pub struct CaseEntry {
 #[diesel(table_name = case_entries)]
 struct NewCaseEntry<'a> {
     case_id: i64,
-    action: &'a str,
+    action: CaseAction,
     level: i32,
     actor: &'a str,
     note: Option<&'a str>,
@@ -97,7 +97,7 @@ pub fn open(conn: &mut DbConn, new: &NewCase) -> QueryResult<Option<Case>> {
 }
 
 pub fn add_entry(conn: &mut DbConn, case: &Case, action: CaseAction, actor: &str, note: Option<&str>, at: NaiveDateTime) -> QueryResult<()> {
-    let entry = NewCaseEntry { case_id: case.id, action: action.as_str(), level: case.level, actor, note, at };
+    let entry = NewCaseEntry { case_id: case.id, action, level: case.level, actor, note, at };
     diesel::insert_into(case_entries::table).values(&entry).execute(conn).map(|_| ())
 }
 
@@ -196,7 +196,7 @@ pub fn change_state(conn: &mut DbConn, case: &Case, state: CaseState, changes: S
 pub struct StateChanges {
     pub plan: Option<String>,
     pub expected_at: Option<NaiveDateTime>,
-    pub outcome: Option<String>,
+    pub outcome: Option<CaseOutcome>,
 }
 
 pub fn mark_replacement_requested(conn: &mut DbConn, case_id: i64) -> QueryResult<()> {
@@ -206,9 +206,9 @@ pub fn mark_replacement_requested(conn: &mut DbConn, case_id: i64) -> QueryResul
 /// Filters of the case list.
 #[derive(Debug, Default, Clone)]
 pub struct CaseFilter {
-    pub kind: Option<String>,
+    pub kind: Option<CaseKind>,
     pub level: Option<i32>,
-    pub state: Option<String>,
+    pub state: Option<CaseState>,
     pub owner_org_id: Option<String>,
     pub item_id: Option<i64>,
 }

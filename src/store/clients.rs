@@ -3,6 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{api_clients, organizations};
 use crate::db::DbConn;
+use crate::domain::Role;
 use crate::store::organizations::Organization;
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
@@ -11,7 +12,7 @@ pub struct ApiClient {
     pub id: String,
     pub organization_id: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub secret_hash: String,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
@@ -25,7 +26,7 @@ pub struct NewApiClient<'a> {
     pub id: &'a str,
     pub organization_id: &'a str,
     pub name: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub secret_hash: &'a str,
     pub created_at: NaiveDateTime,
 }

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::contact_points;
 use crate::db::DbConn;
+use crate::domain::cases::CaseKind;
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = contact_points)]
@@ -23,8 +24,8 @@ pub struct ContactPoint {
 
 impl ContactPoint {
     /// Whether this contact answers for a case of `kind` at `level`.
-    pub fn answers_for(&self, kind: &str, level: i32) -> bool {
-        let kind_ok = self.case_kinds.is_empty() || self.case_kinds.split(',').any(|k| k == kind);
+    pub fn answers_for(&self, kind: CaseKind, level: i32) -> bool {
+        let kind_ok = self.case_kinds.is_empty() || self.case_kinds.split(',').any(|k| k == kind.as_str());
         let level_ok = self.levels.is_empty() || self.levels.split(',').any(|l| l == level.to_string());
         kind_ok && level_ok
     }

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use crate::db::schema::{event_voids, events, items};
 use crate::db::DbConn;
 use crate::domain::cases;
-use crate::domain::events::{derive, seal_ok, Derived, EventFact, EventType};
-use crate::domain::Priority;
+use crate::domain::events::{derive, seal_ok, Derived, EventFact, EventType, OfficeType, VoidReason};
+use crate::domain::ItemStatus;
 use crate::store::items::Item;
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
@@ -18,13 +18,13 @@ pub struct Event {
     pub item_id: i64,
     pub carrier_org_id: String,
     pub client_event_id: String,
-    pub event_type: String,
+    pub event_type: EventType,
     pub occurred_at: NaiveDateTime,
     pub occurred_offset_min: i32,
     pub received_at: NaiveDateTime,
     pub office_code: String,
     pub office_name: Option<String>,
-    pub office_type: Option<String>,
+    pub office_type: Option<OfficeType>,
     pub operator_id: Option<String>,
     pub device_id: Option<String>,
     pub details: String,
@@ -39,13 +39,13 @@ pub struct NewEvent {
     pub item_id: i64,
     pub carrier_org_id: String,
     pub client_event_id: String,
-    pub event_type: String,
+    pub event_type: EventType,
     pub occurred_at: NaiveDateTime,
     pub occurred_offset_min: i32,
     pub received_at: NaiveDateTime,
     pub office_code: String,
     pub office_name: Option<String>,
-    pub office_type: Option<String>,
+    pub office_type: Option<OfficeType>,
     pub operator_id: Option<String>,
     pub device_id: Option<String>,
     pub details: String,
@@ -57,7 +57,7 @@ pub struct NewEvent {
 #[diesel(table_name = event_voids)]
 pub struct EventVoid {
     pub event_id: i64,
-    pub reason: String,
+    pub reason: VoidReason,
     pub note: Option<String>,
     pub voided_by: String,
     pub voided_at: NaiveDateTime,
@@ -211,14 +211,13 @@ pub fn insert_void(conn: &mut DbConn, void: &EventVoid) -> QueryResult<()> {
 }
 
 /// The derivation input for a stored event.
-pub fn fact(event: &Event, void: Option<&EventVoid>) -> Option<EventFact> {
-    fact_of(event.id, &event.event_type, event.occurred_at, &event.client_event_id, &event.details, void.is_some())
+pub fn fact(event: &Event, void: Option<&EventVoid>) -> EventFact {
+    fact_of(event.id, event.event_type, event.occurred_at, &event.client_event_id, &event.details, void.is_some())
 }
 
-fn fact_of(id: i64, event_type: &str, occurred_at: NaiveDateTime, client_event_id: &str, details: &str, voided: bool) -> Option<EventFact> {
-    let event_type = EventType::parse(event_type)?;
+fn fact_of(id: i64, event_type: EventType, occurred_at: NaiveDateTime, client_event_id: &str, details: &str, voided: bool) -> EventFact {
     let seal_ok = seal_ok(event_type, details);
-    Some(EventFact { id, event_type, occurred_at, tie_key: client_event_id.to_string(), seal_ok, voided })
+    EventFact { id, event_type, occurred_at, tie_key: client_event_id.to_string(), seal_ok, voided }
 }
 
 /// The columns of an event that its item's derived state depends on.
@@ -226,7 +225,7 @@ fn fact_of(id: i64, event_type: &str, occurred_at: NaiveDateTime, client_event_i
 struct FactRow {
     id: i64,
     item_id: i64,
-    event_type: String,
+    event_type: EventType,
     occurred_at: NaiveDateTime,
     client_event_id: String,
     details: String,
@@ -235,8 +234,8 @@ struct FactRow {
 }
 
 impl FactRow {
-    fn fact(&self) -> Option<EventFact> {
-        fact_of(self.id, &self.event_type, self.occurred_at, &self.client_event_id, &self.details, self.voided.is_some())
+    fn fact(&self) -> EventFact {
+        fact_of(self.id, self.event_type, self.occurred_at, &self.client_event_id, &self.details, self.voided.is_some())
     }
 }
 
@@ -244,7 +243,7 @@ impl FactRow {
 pub struct Refreshed {
     pub item: Item,
     /// Its status before.
-    pub previous_status: String,
+    pub previous_status: ItemStatus,
     /// Its events, as the derivation saw them.
     pub facts: Vec<EventFact>,
     pub derived: Derived,
@@ -299,12 +298,11 @@ pub fn refresh_items(conn: &mut DbConn, item_ids: &[i64], now: NaiveDateTime) ->
         .into_iter()
         .map(|before| {
             let rows = facts_of.remove(&before.id).unwrap_or_default();
-            let facts: Vec<EventFact> = rows.iter().filter_map(FactRow::fact).collect();
+            let facts: Vec<EventFact> = rows.iter().map(FactRow::fact).collect();
             let derived = derive(&facts);
             let last = derived.last_event.and_then(|id| rows.iter().find(|row| row.id == id));
             let accepted_at = facts.iter().filter(|f| !f.voided && f.event_type == EventType::Accepted).map(|f| f.occurred_at).min();
-            let priority = Priority::parse(&before.priority).unwrap_or(Priority::Standard);
-            let rule = cases::rule_for(&rules, priority);
+            let rule = cases::rule_for(&rules, before.priority);
             let due_at = cases::due_at(
                 accepted_at.map(|t| t.and_utc()),
                 before.must_arrive_by.map(|t| t.and_utc()),
@@ -312,7 +310,7 @@ pub fn refresh_items(conn: &mut DbConn, item_ids: &[i64], now: NaiveDateTime) ->
                 before.origin_province == before.dest_province,
             );
             let item = Item {
-                status: derived.status.as_str().into(),
+                status: derived.status,
                 accepted_at,
                 due_at: due_at.map(|t| t.naive_utc()),
                 last_event_id: last.map(|e| e.id),

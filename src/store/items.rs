@@ -5,7 +5,7 @@ use diesel::sql_types;
 use crate::db::schema::items;
 use crate::db::DbConn;
 use crate::domain::cases::Rule;
-use crate::domain::ItemStatus;
+use crate::domain::{ItemKind, ItemStatus, Priority};
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
 #[diesel(table_name = items)]
@@ -14,9 +14,9 @@ pub struct Item {
     pub public_id: String,
     pub tracking_number: String,
     pub season: String,
-    pub kind: String,
-    pub priority: String,
-    pub status: String,
+    pub kind: ItemKind,
+    pub priority: Priority,
+    pub status: ItemStatus,
     pub sender_org_id: String,
     pub carrier_org_id: String,
     pub origin_province: String,
@@ -54,9 +54,9 @@ pub struct NewItem {
     pub public_id: String,
     pub tracking_number: String,
     pub season: String,
-    pub kind: String,
-    pub priority: String,
-    pub status: String,
+    pub kind: ItemKind,
+    pub priority: Priority,
+    pub status: ItemStatus,
     pub sender_org_id: String,
     pub carrier_org_id: String,
     pub origin_province: String,
@@ -109,9 +109,9 @@ impl ItemScope {
 /// Optional filters of the item list; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct ItemFilter {
-    pub kind: Option<String>,
-    pub priority: Option<String>,
-    pub status: Option<String>,
+    pub kind: Option<ItemKind>,
+    pub priority: Option<Priority>,
+    pub status: Option<ItemStatus>,
     pub carrier_org_id: Option<String>,
     pub sender_org_id: Option<String>,
     pub dest_province: Option<String>,
@@ -193,9 +193,9 @@ pub struct PublicFacts {
     #[diesel(sql_type = sql_types::Text)]
     pub tracking_number: String,
     #[diesel(sql_type = sql_types::Text)]
-    pub kind: String,
+    pub kind: ItemKind,
     #[diesel(sql_type = sql_types::Text)]
-    pub status: String,
+    pub status: ItemStatus,
     #[diesel(sql_type = sql_types::Nullable<sql_types::Text>)]
     pub candidate_number: Option<String>,
     #[diesel(sql_type = sql_types::Nullable<sql_types::Date>)]

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::organizations;
 use crate::db::DbConn;
+use crate::domain::OrgKind;
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
 #[diesel(table_name = organizations)]
@@ -12,7 +13,7 @@ pub struct Organization {
     pub id: String,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: OrgKind,
     pub province: String,
     pub created_at: NaiveDateTime,
 }
@@ -23,7 +24,7 @@ pub struct NewOrganization<'a> {
     pub id: &'a str,
     pub code: &'a str,
     pub name: &'a str,
-    pub kind: &'a str,
+    pub kind: OrgKind,
     pub province: &'a str,
     pub created_at: NaiveDateTime,
 }

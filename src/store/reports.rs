@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{cases, items, organizations};
 use crate::db::DbConn;
+use crate::domain::{ItemKind, ItemStatus, Priority};
 use crate::store::cases::Case;
 use crate::store::items::{within_scope, ItemScope};
 
@@ -39,9 +40,9 @@ macro_rules! covered {
 /// What a report reads of one item.
 #[derive(Debug, Queryable)]
 pub struct FactRow {
-    pub kind: String,
-    pub status: String,
-    pub priority: String,
+    pub kind: ItemKind,
+    pub status: ItemStatus,
+    pub priority: Priority,
     /// The carrier's organization code.
     pub carrier: String,
     pub accepted_at: Option<NaiveDateTime>,

@@ -65,20 +65,20 @@ fn timeline_types(detail: &Value) -> Vec<String> {
     detail["timeline"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
 }
 
-/// Items registered in 2020 so that 2020 scan times are neither future nor too early.
-pub(crate) fn backdate_items(app: &TestApp) {
-    use diesel::RunQueryDsl;
-    diesel::sql_query("UPDATE items SET created_at = '2020-07-01 00:00:00'").execute(&mut *app.conn()).unwrap();
+/// A day after the scan logs' July 2020 (the clock a test of them starts at):
+/// their times are neither in the future nor more than a year before their
+/// items were registered.
+pub(crate) fn in_the_scan_logs_season() -> chrono::DateTime<chrono::Utc> {
+    "2020-07-20T00:00:00Z".parse().expect("a valid time")
 }
 
 #[actix_web::test]
 async fn in_order_and_shuffled_scan_logs_reach_the_same_state() {
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let (first, second) = (s10(1), s10(2));
     register(&app, &dept, &first).await;
     register(&app, &dept, &second).await;
-    backdate_items(&app);
 
     for event in scan_log("a") {
         let reply = post_event(&app, &carrier, &first, &event).await;
@@ -112,11 +112,10 @@ async fn in_order_and_shuffled_scan_logs_reach_the_same_state() {
 
 #[actix_web::test]
 async fn retries_are_idempotent_and_reused_ids_conflict() {
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let number = s10(1);
     register(&app, &dept, &number).await;
-    backdate_items(&app);
     let event = scan("x-1", "accepted", "2020-07-10T08:00:00");
     let first = post_event(&app, &carrier, &number, &event).await;
     assert_eq!(first.status, 201, "{}", first.text);
@@ -137,12 +136,11 @@ async fn retries_are_idempotent_and_reused_ids_conflict() {
 
 #[actix_web::test]
 async fn repeats_inside_one_batch_are_stored_once() {
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let (first, second) = (s10(1), s10(2));
     register(&app, &dept, &first).await;
     register(&app, &dept, &second).await;
-    backdate_items(&app);
     let stored_before = scan("r-0", "accepted", "2020-07-10T08:00:00");
     assert_eq!(post_event(&app, &carrier, &first, &stored_before).await.status, 201);
 
@@ -177,13 +175,12 @@ async fn repeats_inside_one_batch_are_stored_once() {
 /// PostgreSQL each transaction would otherwise miss the other's events).
 #[actix_web::test]
 async fn concurrent_batches_on_the_same_items_derive_from_all_events() {
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let numbers: Vec<String> = (1..=20).map(s10).collect();
     for number in &numbers {
         register(&app, &dept, number).await;
     }
-    backdate_items(&app);
     let (mut odd, mut even) = (Vec::new(), Vec::new());
     for number in &numbers {
         for (n, event) in scan_log(number).into_iter().enumerate() {
@@ -206,11 +203,10 @@ async fn concurrent_batches_on_the_same_items_derive_from_all_events() {
 
 #[actix_web::test]
 async fn concurrent_identical_scans_store_one_event() {
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let number = s10(1);
     register(&app, &dept, &number).await;
-    backdate_items(&app);
     let event = scan("c-1", "accepted", "2020-07-10T08:00:00");
     let replies = futures_util::future::join_all((0..8).map(|_| post_event(&app, &carrier, &number, &event))).await;
     let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
@@ -221,7 +217,7 @@ async fn concurrent_identical_scans_store_one_event() {
 
 #[actix_web::test]
 async fn a_batch_of_good_and_bad_events_lands_the_good_ones() {
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let other_carrier = app.new_party("VTP", OrgKind::Carrier, "ho-chi-minh");
     let (ours, theirs) = (s10(1), s10(2));
@@ -229,7 +225,6 @@ async fn a_batch_of_good_and_bad_events_lands_the_good_ones() {
     let mut body = item_json(&theirs, "2020-THPT");
     body["carrier_org"] = json!("VTP");
     assert_eq!(app.post("/api/v1/items", Some(&dept.token), &body).await.status, 201);
-    backdate_items(&app);
 
     let mut no_offset = batch_entry(&ours, &scan("b-2", "arrived_office", "2020-07-10T14:00:00"));
     no_offset["occurred_at"] = json!("10/07/2020 14:00:00");
@@ -283,12 +278,11 @@ async fn a_batch_of_good_and_bad_events_lands_the_good_ones() {
 
 #[actix_web::test]
 async fn voiding_keeps_the_history_and_recomputes_the_status() {
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let other_carrier = app.new_party("VTP", OrgKind::Carrier, "ho-chi-minh");
     let number = s10(1);
     register(&app, &dept, &number).await;
-    backdate_items(&app);
     for event in [
         scan("v-0", "accepted", "2020-07-10T08:00:00"),
         scan("v-1", "out_for_delivery", "2020-07-11T07:30:00"),
@@ -320,11 +314,10 @@ async fn voiding_keeps_the_history_and_recomputes_the_status() {
 
 #[actix_web::test]
 async fn scans_after_delivery_are_anomalies() {
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let number = s10(1);
     register(&app, &dept, &number).await;
-    backdate_items(&app);
     for event in [scan("d-0", "accepted", "2020-07-10T08:00:00"), scan("d-1", "delivered", "2020-07-11T09:00:00")] {
         assert_eq!(post_event(&app, &carrier, &number, &event).await.status, 201);
     }
@@ -343,11 +336,10 @@ async fn scans_after_delivery_are_anomalies() {
 
 #[actix_web::test]
 async fn broken_or_foreign_seals_and_unchecked_identity() {
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let number = s10(1);
     register(&app, &dept, &number).await;
-    backdate_items(&app);
     let mut foreign = scan("s-1", "seal_checked", "2020-07-10T09:00:00");
     foreign["seal_number"] = json!("SEAL-9999");
     let reply = post_event(&app, &carrier, &number, &foreign).await;
@@ -367,11 +359,10 @@ async fn broken_or_foreign_seals_and_unchecked_identity() {
 
 #[actix_web::test]
 async fn timeline_pages() {
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let number = s10(1);
     register(&app, &dept, &number).await;
-    backdate_items(&app);
     let log = scan_log("p");
     let entries: Vec<Value> = log.iter().map(|e| batch_entry(&number, e)).collect();
     assert_eq!(app.post("/api/v1/events/batch", Some(&carrier.token), &json!({ "events": entries })).await.body["created"], 9);

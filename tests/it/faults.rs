@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::events::{backdate_items, batch_entry, register, scan};
+use crate::events::{batch_entry, in_the_scan_logs_season, register, scan};
 use crate::items::{department_and_carrier, item_json, s10};
 use crate::util::{test_config, Reply, TestApp, TestDb};
 
@@ -25,13 +25,12 @@ fn assert_retry_later(reply: &Reply) {
 async fn concurrent_batches_with_the_same_scans_reversed_store_each_once() {
     const SCANS_PER_ITEM: u64 = 25;
     const SCANS: u64 = 40 * SCANS_PER_ITEM;
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let (dept, carrier) = department_and_carrier(&app);
     let numbers: Vec<String> = (1..=40).map(s10).collect();
     for number in &numbers {
         register(&app, &dept, number).await;
     }
-    backdate_items(&app);
     for round in 0..10 {
         let forward: Vec<Value> = numbers
             .iter()
@@ -218,12 +217,12 @@ async fn app_on_a_small_disk() -> (SmallDisk, TestApp) {
 #[actix_web::test]
 async fn a_full_disk_answers_503_and_readiness_follows_writes() {
     let (disk, app) = app_on_a_small_disk().await;
+    app.clock.set(in_the_scan_logs_season());
     let (dept, carrier) = department_and_carrier(&app);
     let numbers: Vec<String> = (1..=5).map(s10).collect();
     for number in &numbers {
         register(&app, &dept, number).await;
     }
-    backdate_items(&app);
     assert_eq!(app.get("/readyz", None).await.status, 200);
     let scans: Vec<Value> = numbers
         .iter()
@@ -256,12 +255,11 @@ async fn a_full_disk_answers_503_and_readiness_follows_writes() {
 async fn a_write_lock_held_past_the_busy_timeout_answers_503() {
     use diesel::connection::SimpleConnection;
     use diesel::Connection;
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let TestDb::Sqlite { url, .. } = &app.db else { return };
     let (dept, carrier) = department_and_carrier(&app);
     let number = s10(1);
     register(&app, &dept, &number).await;
-    backdate_items(&app);
     let mut other_process = diesel::SqliteConnection::establish(url.trim_start_matches("sqlite://")).unwrap();
     other_process.batch_execute("BEGIN IMMEDIATE").unwrap();
     let event = scan("busy-1", "accepted", "2020-07-10T08:00:00");
@@ -292,12 +290,11 @@ async fn an_exhausted_pool_answers_503_with_retry_after() {
 #[actix_web::test]
 async fn connections_lost_to_a_database_restart_are_replaced() {
     use diesel::RunQueryDsl;
-    let app = TestApp::new().await;
+    let app = TestApp::at(in_the_scan_logs_season()).await;
     let TestDb::Postgres { name, .. } = &app.db else { return };
     let (dept, carrier) = department_and_carrier(&app);
     let number = s10(1);
     register(&app, &dept, &number).await;
-    backdate_items(&app);
     let mut outside = <diesel::PgConnection as diesel::Connection>::establish(app.db.url()).unwrap();
     let killed = diesel::sql_query(format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"

@@ -65,7 +65,7 @@ async fn generated_season_matches_what_ingest_would_derive() {
     // Recomputing from the scans, as the ingest does, changes nothing.
     use diesel::prelude::*;
     use exampost::db::schema::items::dsl;
-    let sample: Vec<(i64, String, Option<chrono::NaiveDateTime>)> =
+    let sample: Vec<(i64, exampost::domain::ItemStatus, Option<chrono::NaiveDateTime>)> =
         dsl::items.select((dsl::id, dsl::status, dsl::last_event_at)).filter(dsl::id.lt(400)).load(&mut *app.conn()).unwrap();
     for (id, status, last) in sample {
         let item = exampost::store::events::refresh_item(&mut app.conn(), id, exampost::store::stored_time(exampost::clock::Clock::now(app.clock.as_ref()))).unwrap().item;

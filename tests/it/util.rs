@@ -143,6 +143,11 @@ impl TestApp {
         Self::with_config(|_| {}).await
     }
 
+    /// A server whose clock starts at `start`.
+    pub async fn at(start: chrono::DateTime<chrono::Utc>) -> TestApp {
+        Self::build(TestDb::new(), Arc::new(ManualClock::new(start)), |_| {}).await
+    }
+
     /// A server whose configuration differs from the tests' usual one.
     pub async fn with_config(edit: impl FnOnce(&mut Config)) -> TestApp {
         Self::build(TestDb::new(), Arc::new(ManualClock::new(chrono::Utc::now())), edit).await

@@ -15,9 +15,7 @@ use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::app::cases::{self, CaseCommand, CaseFile, CaseQuery};
-use crate::csv_out::CsvOut;
-use crate::domain::cases::{CaseAction, CaseKind, CaseOutcome, CaseState, Severity};
-use crate::domain::ItemStatus;
+use crate::csv_out;
 use crate::store::cases::Case;
 use crate::store::items::Item;
 
@@ -31,55 +29,54 @@ pub fn config(cfg: &mut ServiceConfig) {
         .service(escalate_case);
 }
 
-fn case_view(case: &Case, item: &Item, owner_code: &str) -> Result<CaseView, ApiError> {
-    let bad = || ApiError::internal(format!("case {} has bad stored values", case.public_id));
-    Ok(CaseView {
+fn case_view(case: &Case, item: &Item, owner_code: &str) -> CaseView {
+    CaseView {
         id: case.public_id.clone(),
         item: CaseItem {
             tracking_number: item.tracking_number.clone(),
             season: item.season.clone(),
-            status: ItemStatus::parse(&item.status).ok_or_else(bad)?,
+            status: item.status,
             due_at: item.due_at.map(|t| t.and_utc()),
         },
-        kind: CaseKind::parse(&case.kind).ok_or_else(bad)?,
-        severity: Severity::parse(&case.severity).ok_or_else(bad)?,
+        kind: case.kind,
+        severity: case.severity,
         level: case.level,
-        state: CaseState::parse(&case.state).ok_or_else(bad)?,
+        state: case.state,
         owner_org: owner_code.to_string(),
         response_due_at: case.response_due_at.and_utc(),
         plan: case.plan.clone(),
         expected_at: case.expected_at.map(|t| t.and_utc()),
-        outcome: case.outcome.as_deref().and_then(CaseOutcome::parse),
+        outcome: case.outcome,
         replacement_requested: case.replacement_requested,
         opened_at: case.opened_at.and_utc(),
         acknowledged_at: case.acknowledged_at.map(|t| t.and_utc()),
         resolved_at: case.resolved_at.map(|t| t.and_utc()),
         closed_at: case.closed_at.map(|t| t.and_utc()),
         updated_at: case.updated_at.and_utc(),
-    })
+    }
 }
 
-fn case_detail(file: CaseFile) -> Result<CaseDetail, ApiError> {
-    let case = case_view(&file.case, &file.item, &file.owner_code)?;
+fn case_detail(file: CaseFile) -> CaseDetail {
+    let case = case_view(&file.case, &file.item, &file.owner_code);
     let timeline = file
         .entries
         .into_iter()
         .map(|e| CaseEntryView {
-            action: CaseAction::parse(&e.action).unwrap_or(CaseAction::Commented),
+            action: e.action,
             level: e.level,
             actor: e.actor,
             note: e.note,
             at: e.at.and_utc(),
         })
         .collect();
-    Ok(CaseDetail { case, timeline })
+    CaseDetail { case, timeline }
 }
 
 /// Runs one action on the case and answers with the case as it is after.
 async fn act(state: web::Data<AppState>, caller: Caller, id: String, command: CaseCommand) -> Result<web::Json<CaseDetail>, ApiError> {
     let clock = state.clock.clone();
     let file = state.db(move |conn| Ok(cases::act(conn, clock.as_ref(), &caller, &id, command)?)).await?;
-    Ok(web::Json(case_detail(file)?))
+    Ok(web::Json(case_detail(file)))
 }
 
 /// List the cases of the items you can see, newest first.
@@ -122,7 +119,7 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
                 let full = rows.len() as i64 > limit;
                 let (rows, next_cursor) = take_page(rows, limit, Listing::Cases, |c| c.case.id.to_string());
                 let last = rows.last().map(|c| c.case.id);
-                let items = rows.iter().map(|c| case_view(&c.case, &c.item, &c.owner_code)).collect::<Result<Vec<_>, _>>()?;
+                let items = rows.iter().map(|c| case_view(&c.case, &c.item, &c.owner_code)).collect::<Vec<_>>();
                 Ok((Page { items, next_cursor }, last, full))
             })
             .await?;
@@ -135,20 +132,17 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
         }
         before = last;
     }
-    let mut out = CsvOut::new(true);
-    out.row(["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "outcome", "opened_at", "response_due_at", "resolved_at"])
-        .map_err(ApiError::internal)?;
-    for c in &views {
-        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-        out.row([
+    let header = ["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "outcome", "opened_at", "response_due_at", "resolved_at"];
+    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let rows = views.iter().map(|c| {
+        [
             c.id.clone(), c.item.tracking_number.clone(), c.kind.as_str().into(), c.severity.as_str().into(), c.level.to_string(),
             c.state.as_str().into(), c.owner_org.clone(), c.outcome.map(|o| o.as_str().to_string()).unwrap_or_default(),
             c.opened_at.to_rfc3339(), c.response_due_at.to_rfc3339(), time(c.resolved_at),
-        ])
-        .map_err(ApiError::internal)?;
-    }
-    let body = out.finish().map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").insert_header(("content-disposition", "attachment; filename=\"cases.csv\"")).body(body))
+        ]
+    });
+    let body = csv_out::file(header, rows).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type(csv_out::CONTENT_TYPE).insert_header(("content-disposition", "attachment; filename=\"cases.csv\"")).body(body))
 }
 
 /// Read a case with its timeline.
@@ -162,7 +156,7 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
 pub async fn find_case(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<web::Json<CaseDetail>, ApiError> {
     let id = id.into_inner();
     let file = state.db(move |conn| Ok(cases::find(conn, &caller, &id)?)).await?;
-    let detail = case_detail(file)?;
+    let detail = case_detail(file);
     Ok(web::Json(detail))
 }
 

@@ -7,7 +7,6 @@ mod dto;
 pub use dto::*;
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::Caller;
@@ -17,14 +16,12 @@ use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::app::scans::{self, ItemRef, RecordScan};
-use crate::clock::{Clock, ManualClock};
+use crate::clock::Clock;
 use crate::db::DbConn;
-use crate::domain::{ItemStatus, Role};
+use crate::domain::Role;
 use crate::store::events::Event;
 use crate::store::{self};
-// The item detail shows the timeline too; it reads it from `api::timeline`.
-pub use super::timeline::{timeline, EventView, VoidView};
-pub use crate::app::scans::writer::IngestQueue;
+use super::timeline::{timeline, EventView};
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(create_event).service(create_events_batch).service(void_event).service(list_item_events);
@@ -37,26 +34,14 @@ fn recorded_view(conn: &mut DbConn, event: &Event) -> Result<RecordedEventView, 
         .into_iter()
         .find(|v| v.id == event.public_id)
         .ok_or_else(|| ApiError::internal("recorded event missing from its timeline"))?;
-    let item_status = ItemStatus::parse(&item.status).ok_or_else(|| ApiError::internal("bad stored status"))?;
-    Ok(RecordedEventView { event: view, item_status })
+    Ok(RecordedEventView { event: view, item_status: item.status })
 }
 
 /// What happened to one entry of a batch, as the API reports it.
-pub enum Outcome {
+enum Outcome {
     Created(Event),
     Replayed(Event),
     Rejected(Problem),
-}
-
-/// [`record_entries`] at `now`.
-// TODO(merge): the seed calls this; it should call `app::scans::record_batch` with commands.
-pub fn record_all(
-    conn: &mut DbConn,
-    caller: &Caller,
-    entries: Vec<Result<BatchEventEntry, Problem>>,
-    now: DateTime<Utc>,
-) -> Result<Vec<(Outcome, Option<String>)>, ApiError> {
-    record_entries(conn, &ManualClock::new(now), caller, entries)
 }
 
 /// Records the entries of a batch (already parsed, or the problem parsing

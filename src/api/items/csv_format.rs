@@ -43,10 +43,7 @@ pub fn row(item: &ItemView) -> Vec<String> {
 
 /// Rows as CSV text; the first chunk of an export starts with the BOM and the header.
 pub fn write_rows(rows: &[Vec<String>], first_chunk: bool) -> Result<Vec<u8>, csv::Error> {
-    let mut out = CsvOut::new(first_chunk);
-    if first_chunk {
-        out.row(COLUMNS)?;
-    }
+    let mut out = if first_chunk { CsvOut::file(COLUMNS)? } else { CsvOut::continued() };
     for row in rows {
         out.row(row)?;
     }

@@ -188,7 +188,7 @@ pub struct ItemDetail {
     #[serde(flatten)]
     pub item: ItemView,
     /// Every event in the order it happened, void ones marked.
-    pub timeline: Vec<crate::api::events::EventView>,
+    pub timeline: Vec<crate::api::timeline::EventView>,
 }
 
 /// Who receives an item: a candidate, or an organization by code.
@@ -268,13 +268,7 @@ pub struct ItemListParams {
     pub cursor: Option<String>,
 }
 
-/// Selects one season's item when a number was used in several seasons.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct SeasonParam {
-    /// Season; default: the newest item with this number you can see.
-    pub season: Option<String>,
-}
+pub use crate::api::extract::SeasonParam;
 
 impl From<NewItemRequest> for registration::RegisterItem {
     fn from(request: NewItemRequest) -> Self {

@@ -22,8 +22,7 @@ use super::AppState;
 use crate::app::registration::{self, EntryOutcome, Registration};
 use crate::app::Actor;
 use crate::db::DbConn;
-use crate::domain::{ItemKind, ItemStatus, Priority};
-use crate::store::items::{Item, ItemFilter, ItemScope};
+use crate::store::items::{Item, ItemFilter};
 use crate::store::organizations::Organization;
 use crate::store::{self};
 
@@ -34,13 +33,6 @@ pub fn config(cfg: &mut ServiceConfig) {
         .service(find_item)
         .service(replacement::create_replacement)
         .service(import_items);
-}
-
-/// The items a caller may see: [`Actor::item_scope`], kept while the
-/// reports, cases and events handlers still call it by this name.
-// TODO(merge): those callers use `caller.item_scope()`, and this goes.
-pub fn scope_of(caller: &Caller) -> ItemScope {
-    caller.item_scope()
 }
 
 /// Renders items with their organizations' codes (one query for the page).
@@ -84,9 +76,9 @@ fn view(item: Item, orgs: &HashMap<String, Organization>, numbers: &HashMap<i64,
         None => (RecipientView::Candidate(candidate.ok_or_else(|| bad("candidate"))?), None),
     };
     Ok(ItemView {
-        kind: ItemKind::parse(&item.kind).ok_or_else(|| bad("kind"))?,
-        priority: Priority::parse(&item.priority).ok_or_else(|| bad("priority"))?,
-        status: ItemStatus::parse(&item.status).ok_or_else(|| bad("status"))?,
+        kind: item.kind,
+        priority: item.priority,
+        status: item.status,
         sender_org: code(&item.sender_org_id)?,
         carrier_org: code(&item.carrier_org_id)?,
         recipient,
@@ -235,7 +227,7 @@ pub async fn find_item(
     let view = state
         .db(move |conn| {
             let item = registration::find_item(conn, &caller, &tracking_number, season.as_deref())?;
-            let timeline = super::events::timeline(conn, &item)?;
+            let timeline = super::timeline::timeline(conn, &item)?;
             Ok(ItemDetail { item: one_view(conn, item)?, timeline })
         })
         .await?;
@@ -321,7 +313,7 @@ fn csv_export(state: web::Data<AppState>, actor: Actor, filter: ItemFilter) -> H
         }
     });
     HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
+        .content_type(crate::csv_out::CONTENT_TYPE)
         .insert_header(("content-disposition", "attachment; filename=\"items.csv\""))
         .streaming(body)
 }

@@ -75,7 +75,7 @@ pub fn create_client_with(
     let org = by_code(conn, "organization", &command.organization)?;
     let role = command.role;
     if let Some(kind) = role.required_org_kind() {
-        if org.kind != kind.as_str() {
+        if org.kind != kind {
             return Err(Error::field("role", format!("role {role} needs a {kind} organization; {} is a {}", org.code, org.kind)));
         }
     }
@@ -84,7 +84,7 @@ pub fn create_client_with(
         id: &chosen.id,
         organization_id: &org.id,
         name: &name,
-        role: role.as_str(),
+        role,
         secret_hash: &hash,
         created_at: stored_now(clock),
     };

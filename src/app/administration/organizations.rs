@@ -36,7 +36,7 @@ pub fn create_organization(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, 
             return Err(Error::Conflict { detail: format!("organization code {code} is taken"), existing_id: Some(existing.id) });
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let new = NewOrganization { id: &id, code: &code, name: &name, kind: command.kind.as_str(), province: province.code, created_at };
+        let new = NewOrganization { id: &id, code: &code, name: &name, kind: command.kind, province: province.code, created_at };
         Ok(store::organizations::create(conn, &new)?)
     })
 }

@@ -64,9 +64,9 @@ pub fn item_filter(conn: &mut DbConn, now: DateTime<Utc>, params: &ListItems) ->
         value.as_deref().and_then(|v| errors.check(name, fields::timestamp(v).map(|t| t.naive_utc())))
     };
     let filter = ItemFilter {
-        kind: params.kind.as_deref().and_then(|v| errors.check("kind", v.parse::<ItemKind>())).map(|v| v.as_str().into()),
-        priority: params.priority.as_deref().and_then(|v| errors.check("priority", v.parse::<Priority>())).map(|v| v.as_str().into()),
-        status: params.status.as_deref().and_then(|v| errors.check("status", v.parse::<ItemStatus>())).map(|v| v.as_str().into()),
+        kind: params.kind.as_deref().and_then(|v| errors.check("kind", v.parse::<ItemKind>())),
+        priority: params.priority.as_deref().and_then(|v| errors.check("priority", v.parse::<Priority>())),
+        status: params.status.as_deref().and_then(|v| errors.check("status", v.parse::<ItemStatus>())),
         carrier_org_id,
         sender_org_id,
         dest_province: params.province.as_deref().and_then(|p| {

@@ -9,7 +9,7 @@ use crate::app::{Actor, Error};
 use crate::clock::Clock;
 use crate::db::DbConn;
 use crate::domain::cases::{CaseKind, CaseOutcome};
-use crate::domain::{ItemKind, ItemStatus, Priority, Role};
+use crate::domain::{ItemStatus, Priority, Role};
 use crate::escalation;
 use crate::notify::templates::CandidateNews;
 use crate::store::items::{Item, Registered};
@@ -41,7 +41,7 @@ pub fn replace(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: Rep
         if actor.role != Role::Admin && lost.sender_org_id != actor.org_id {
             return Err(Error::Forbidden("only the item's sender issues a replacement".into()));
         }
-        if lost.status != ItemStatus::Lost.as_str() {
+        if lost.status != ItemStatus::Lost {
             return Err(Error::Conflict {
                 detail: format!("{number} is not lost (it is {}); only a lost item is replaced", lost.status),
                 existing_id: None,
@@ -72,7 +72,7 @@ pub fn replace(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: Rep
         };
         store::items::link_replacement(conn, lost.id, replacement.id, now.naive_utc())?;
         for case in store::cases::active_for_item(conn, lost.id)? {
-            if CaseKind::parse(&case.kind) == Some(CaseKind::Lost) {
+            if case.kind == CaseKind::Lost {
                 let note = format!("replaced by {}", replacement.tracking_number);
                 escalation::resolve(conn, &case, CaseOutcome::Replaced, &actor.client_id, Some(&note), now)?;
             }
@@ -108,7 +108,7 @@ fn replacement_of(conn: &mut DbConn, lost: &Item, command: &ReplaceItem, now: Da
     Ok(RegisterItem {
         tracking_number: command.new_tracking_number.clone(),
         season: lost.season.clone(),
-        kind: ItemKind::parse(&lost.kind).ok_or_else(|| bad("kind"))?,
+        kind: lost.kind,
         priority: Some(Priority::Urgent),
         sender_org: Some(code(&lost.sender_org_id)?),
         carrier_org: Some(match &command.carrier_org {

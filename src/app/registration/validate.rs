@@ -76,7 +76,7 @@ fn organization<'a>(
         errors.push(field, format!("no organization with code {code}"));
         return None;
     };
-    if !kinds.iter().any(|k| k.as_str() == org.kind) {
+    if !kinds.contains(&org.kind) {
         let wanted = kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ");
         errors.push(field, format!("{code} is a {} organization; this needs {wanted}", org.kind));
         return None;
@@ -184,9 +184,9 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
         public_id: uuid::Uuid::now_v7().to_string(),
         tracking_number,
         season,
-        kind: request.kind.as_str().into(),
-        priority: priority.as_str().into(),
-        status: ItemStatus::Registered.as_str().into(),
+        kind: request.kind,
+        priority,
+        status: ItemStatus::Registered,
         sender_org_id: sender.id.clone(),
         carrier_org_id: carrier.id.clone(),
         origin_province: sender.province.clone(),

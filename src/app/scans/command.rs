@@ -23,22 +23,54 @@ pub struct RecordScan {
     pub detail: ScanDetail,
 }
 
-/// The event type and the fields that go with it.
-#[derive(Debug, Clone, PartialEq)]
+/// The event type and the fields that go with it. It reads from the
+/// `type`-tagged form the fixtures and the API's documents share.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ScanDetail {
     Accepted,
-    ArrivedOffice { office_type: Option<OfficeType> },
-    DepartedOffice { office_type: Option<OfficeType> },
+    ArrivedOffice {
+        #[serde(default)]
+        office_type: Option<OfficeType>,
+    },
+    DepartedOffice {
+        #[serde(default)]
+        office_type: Option<OfficeType>,
+    },
     ArrivedDeliveryOffice,
     OutForDelivery,
-    DeliveryFailed { reason: NonDeliveryReason, action: NonDeliveryAction, note: Option<String> },
-    Delivered { recipient_name: String, identity_check: Option<IdentityCheck> },
-    HeldAtOffice { note: Option<String> },
-    ReturnedToSender { reason: Option<String> },
+    DeliveryFailed {
+        reason: NonDeliveryReason,
+        action: NonDeliveryAction,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    Delivered {
+        recipient_name: String,
+        #[serde(default)]
+        identity_check: Option<IdentityCheck>,
+    },
+    HeldAtOffice {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    ReturnedToSender {
+        #[serde(default)]
+        reason: Option<String>,
+    },
     SealChecked { seal_number: String, intact: bool },
-    Damaged { description: Option<String> },
-    Misrouted { note: Option<String> },
-    LostDeclared { note: Option<String> },
+    Damaged {
+        #[serde(default)]
+        description: Option<String>,
+    },
+    Misrouted {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    LostDeclared {
+        #[serde(default)]
+        note: Option<String>,
+    },
 }
 
 impl ScanDetail {

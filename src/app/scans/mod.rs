@@ -40,14 +40,14 @@ pub fn void(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: VoidSc
         }
         let declaration = EventVoid {
             event_id: event.id,
-            reason: command.reason.as_str().into(),
+            reason: command.reason,
             note,
             voided_by: actor.client_id.clone(),
             voided_at: now.naive_utc(),
         };
         store::events::insert_void(conn, &declaration)?;
         let refreshed = store::events::refresh_item(conn, event.item_id, store::stored_time(now))?;
-        crate::escalation::after_refresh(conn, &refreshed.item, &refreshed.previous_status, now)?;
+        crate::escalation::after_refresh(conn, &refreshed.item, refreshed.previous_status, now)?;
         Ok(event)
     })
 }
@@ -65,7 +65,7 @@ pub struct TimelineEvent {
 /// declarations and anomalies.
 pub fn timeline(conn: &mut DbConn, item: &Item) -> Result<Vec<TimelineEvent>, Error> {
     let rows = store::events::for_item(conn, item.id)?;
-    let mut facts: Vec<_> = rows.iter().filter_map(|(e, v)| store::events::fact(e, v.as_ref())).collect();
+    let mut facts: Vec<_> = rows.iter().map(|(e, v)| store::events::fact(e, v.as_ref())).collect();
     let anomalies: HashMap<i64, Anomaly> = derive(&facts).anomalies.into_iter().collect();
     in_occurred_order(&mut facts);
     let mut by_id: HashMap<i64, (Event, Option<EventVoid>)> = rows.into_iter().map(|row| (row.0.id, row)).collect();

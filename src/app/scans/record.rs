@@ -99,7 +99,7 @@ fn check(scan: &RecordScan, item: &Item, now: DateTime<Utc>) -> Result<Checked, 
 fn new_event(scan: &RecordScan, item: &Item, actor: &Actor, now: DateTime<Utc>) -> Result<NewEvent, Error> {
     let checked = check(scan, item, now)?;
     let event_type = scan.detail.event_type();
-    let office_type = scan.detail.office_type().map(|t| t.as_str().to_string());
+    let office_type = scan.detail.office_type();
     let details = serde_json::Value::Object(checked.details);
     // The content a retry must repeat to be one: its hash tells a retry from
     // a different scan sent under the same client event id.
@@ -119,7 +119,7 @@ fn new_event(scan: &RecordScan, item: &Item, actor: &Actor, now: DateTime<Utc>) 
         item_id: item.id,
         carrier_org_id: item.carrier_org_id.clone(),
         client_event_id: checked.client_event_id,
-        event_type: event_type.as_str().into(),
+        event_type,
         occurred_at: checked.occurred.naive_utc(),
         occurred_offset_min: checked.occurred.offset().local_minus_utc() / 60,
         received_at: store::stored_time(now),
