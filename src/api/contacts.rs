@@ -80,8 +80,8 @@ fn contact_view(OrgContact { contact: c, organization_code }: OrgContact) -> Con
         position: c.position,
         phone: c.phone,
         email: c.email,
-        case_kinds: c.case_kinds.split(',').filter_map(CaseKind::parse).collect(),
-        levels: c.levels.split(',').filter_map(|l| l.parse().ok()).collect(),
+        case_kinds: c.case_kinds.into_vec(),
+        levels: c.levels.into_vec(),
         lang: c.lang,
     }
 }

@@ -49,7 +49,7 @@ fn view(hook: Webhook, with_secret: bool) -> WebhookView {
     WebhookView {
         id: hook.id,
         url: hook.url,
-        topics: hook.topics.split(',').map(str::to_string).collect(),
+        topics: hook.topics.into_vec(),
         secret: with_secret.then_some(hook.secret),
         created_at: hook.created_at.and_utc(),
     }

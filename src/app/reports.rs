@@ -120,8 +120,8 @@ pub fn steering(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &Rep
             position: c.position,
             phone: c.phone,
             email: c.email,
-            case_kinds: c.case_kinds,
-            levels: c.levels,
+            case_kinds: c.case_kinds.to_string(),
+            levels: c.levels.to_string(),
         })
         .collect();
     Ok(Steering { summary, escalated_cases, contacts })

@@ -8,6 +8,9 @@
 
 pub mod faults;
 pub mod schema;
+mod text_list;
+
+pub use text_list::TextList;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

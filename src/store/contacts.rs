@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::contact_points;
-use crate::db::DbConn;
+use crate::db::{DbConn, TextList};
 use crate::domain::cases::CaseKind;
 
 #[derive(Debug, Clone, Queryable, Insertable)]
@@ -14,10 +14,10 @@ pub struct ContactPoint {
     pub position: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
-    /// Comma-separated case kinds; empty means every kind.
-    pub case_kinds: String,
-    /// Comma-separated levels; empty means every level.
-    pub levels: String,
+    /// Empty means every kind.
+    pub case_kinds: TextList<CaseKind>,
+    /// Empty means every level.
+    pub levels: TextList<i32>,
     pub lang: String,
     pub created_at: NaiveDateTime,
 }
@@ -25,8 +25,8 @@ pub struct ContactPoint {
 impl ContactPoint {
     /// Whether this contact answers for a case of `kind` at `level`.
     pub fn answers_for(&self, kind: CaseKind, level: i32) -> bool {
-        let kind_ok = self.case_kinds.is_empty() || self.case_kinds.split(',').any(|k| k == kind.as_str());
-        let level_ok = self.levels.is_empty() || self.levels.split(',').any(|l| l == level.to_string());
+        let kind_ok = self.case_kinds.is_empty() || self.case_kinds.values().contains(&kind);
+        let level_ok = self.levels.is_empty() || self.levels.values().contains(&level);
         kind_ok && level_ok
     }
 }

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{outbox, webhooks};
-use crate::db::DbConn;
+use crate::db::{DbConn, TextList};
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
 #[diesel(table_name = outbox)]
@@ -116,14 +116,13 @@ pub struct Webhook {
     pub organization_id: String,
     pub url: String,
     pub secret: String,
-    /// Comma-separated topics.
-    pub topics: String,
+    pub topics: TextList<String>,
     pub created_at: NaiveDateTime,
 }
 
 impl Webhook {
     pub fn wants(&self, topic: &str) -> bool {
-        self.topics.split(',').any(|t| t == topic)
+        self.topics.values().iter().any(|t| t == topic)
     }
 }
 

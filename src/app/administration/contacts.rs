@@ -5,7 +5,7 @@ use super::organizations::{by_code, own};
 use super::stored_now;
 use crate::app::{Actor, Error};
 use crate::clock::Clock;
-use crate::db::DbConn;
+use crate::db::{DbConn, TextList};
 use crate::domain::cases::{CaseKind, TOP_LEVEL};
 use crate::domain::{fields, FieldErrors, Role};
 use crate::store;
@@ -73,8 +73,6 @@ pub fn add_contact(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command:
         Some(code) => by_code(conn, "organization", code)?,
         None => own(conn, actor)?,
     };
-    let kinds: Vec<&str> = command.case_kinds.iter().map(|k| k.as_str()).collect();
-    let levels: Vec<String> = command.levels.iter().map(|l| l.to_string()).collect();
     let contact = ContactPoint {
         id: uuid::Uuid::now_v7().to_string(),
         organization_id: org.id,
@@ -82,8 +80,8 @@ pub fn add_contact(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command:
         position,
         phone,
         email,
-        case_kinds: kinds.join(","),
-        levels: levels.join(","),
+        case_kinds: TextList::new(command.case_kinds),
+        levels: TextList::new(command.levels),
         lang,
         created_at: stored_now(clock),
     };

@@ -6,7 +6,7 @@ use rand::RngCore;
 use super::stored_now;
 use crate::app::{Actor, Error};
 use crate::clock::Clock;
-use crate::db::DbConn;
+use crate::db::{DbConn, TextList};
 use crate::domain::{FieldErrors, Role};
 use crate::notify::egress::WebhookPolicy;
 use crate::notify::TOPICS;
@@ -46,7 +46,7 @@ pub fn create_webhook(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, comma
     let (Some(url), true) = (url, errors.is_empty()) else {
         return Err(Error::Invalid(errors.0));
     };
-    let topics = if command.topics.is_empty() { TOPICS.join(",") } else { command.topics.join(",") };
+    let topics = if command.topics.is_empty() { TOPICS.iter().map(|t| t.to_string()).collect() } else { command.topics };
     let mut secret = [0u8; 24];
     rand::thread_rng().fill_bytes(&mut secret);
     let hook = Webhook {
@@ -54,7 +54,7 @@ pub fn create_webhook(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, comma
         organization_id: actor.org_id.clone(),
         url,
         secret: format!("whsec_{}", hex::encode(secret)),
-        topics,
+        topics: TextList::new(topics),
         created_at: stored_now(clock),
     };
     store::outbox::create_webhook(conn, &hook)?;
