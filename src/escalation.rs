@@ -1,6 +1,6 @@
 //! The escalation rules that touch the store: opening cases (from events at
-//! once, from time in the sweep), the ladder, and settling cases when an
-//! item is delivered or returned. The floor below `app`: the services
+//! once, from time in the sweep), the ladder, the committee's directions,
+//! and settling cases when an item's journey ends. The floor below `app`: the services
 //! (`app::scans`, `app::cases`) call it inside the transactions they own;
 //! nothing here begins one.
 
@@ -10,12 +10,14 @@ use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 
 use crate::db::DbConn;
-use crate::domain::cases::{self, CaseAction, CaseKind, CaseOutcome, CaseState, Watch, DELAY_KINDS, TOP_LEVEL};
-use crate::domain::ItemStatus;
+use crate::domain::cases::{self, CaseAction, CaseKind, CaseOutcome, CaseState, Watch, TOP_LEVEL};
+use crate::domain::{incidents, ItemStatus};
 use crate::notify::{self, templates::{CandidateNews, CaseNews}};
 use crate::store::cases::{Case, NewCase, StateChanges};
 use crate::store::events::Refreshed;
 use crate::store::items::Item;
+use crate::store::incidents::Incident;
+use crate::store::organizations::Organization;
 use crate::store::{self};
 
 /// The organization that owns a case at a level: the carrier at levels 1
@@ -31,10 +33,16 @@ fn owner_at(conn: &mut DbConn, item: &Item, level: i32) -> QueryResult<String> {
     Ok(item.carrier_org_id.clone())
 }
 
+/// The deadline a case of this item protects.
+pub fn deadline_of(item: &Item) -> Option<DateTime<Utc>> {
+    cases::protected_deadline(item.must_arrive_by.map(|t| t.and_utc()), item.due_at.map(|t| t.and_utc()))
+}
+
 /// Opens a case of `kind` for the item unless one is active.
 pub fn open_case(conn: &mut DbConn, item: &Item, kind: CaseKind, trigger_event_id: Option<i64>, now: DateTime<Utc>) -> QueryResult<Option<Case>> {
     let rule = store::rules::for_priority(conn, item.priority)?;
     let severity = cases::severity(kind, item.priority);
+    let incident = if incidents::groups(kind) { store::incidents::open_for_item(conn, item.id)? } else { None };
     let new = NewCase {
         public_id: uuid::Uuid::now_v7().to_string(),
         item_id: item.id,
@@ -43,11 +51,12 @@ pub fn open_case(conn: &mut DbConn, item: &Item, kind: CaseKind, trigger_event_i
         level: 1,
         state: CaseState::Open,
         owner_org_id: owner_at(conn, item, 1)?,
-        response_due_at: cases::response_due(now, severity, &rule).naive_utc(),
+        response_due_at: cases::response_due(now, severity, &rule, deadline_of(item)).naive_utc(),
         trigger_event_id,
         replacement_requested: kind == CaseKind::Lost,
         opened_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        incident_id: incident.map(|i| i.id),
     };
     let opened = store::cases::open(conn, &new)?;
     if let Some(case) = &opened {
@@ -101,12 +110,9 @@ pub fn after_events(conn: &mut DbConn, refreshed: &[Refreshed], new_event_ids: &
     orgs.sort();
     orgs.dedup();
     let hooks = notify::Hooks::load(conn, &orgs)?;
-    let finished: Vec<i64> = refreshed
-        .iter()
-        .filter(|r| matches!(r.item.status, ItemStatus::Delivered | ItemStatus::Returned))
-        .map(|r| r.item.id)
-        .collect();
-    let mut active = store::cases::active_for_items(conn, &finished)?;
+    let accepted = |r: &Refreshed| r.previous_status == ItemStatus::Registered && r.item.status != ItemStatus::Registered;
+    let settling: Vec<i64> = refreshed.iter().filter(|r| cases::outcome_of(r.item.status).is_some() || accepted(r)).map(|r| r.item.id).collect();
+    let mut active = store::cases::active_for_items(conn, &settling)?;
     for refreshed in refreshed {
         let item = &refreshed.item;
         if item.status != refreshed.previous_status {
@@ -114,36 +120,79 @@ pub fn after_events(conn: &mut DbConn, refreshed: &[Refreshed], new_event_ids: &
         }
         let new_ids = new_event_ids.get(&item.id).map_or(&[][..], Vec::as_slice);
         let mut active_now = active.remove(&item.id).unwrap_or_default();
-        for (kind, event_id) in cases::incidents(&refreshed.facts, new_ids) {
-            active_now.extend(open_case(conn, item, kind, Some(event_id), now)?);
-        }
-        let outcome = match item.status {
-            ItemStatus::Delivered => CaseOutcome::FoundAndDelivered,
-            ItemStatus::Returned => CaseOutcome::Returned,
-            _ => continue,
-        };
-        for case in active_now {
-            if DELAY_KINDS.contains(&case.kind) {
-                resolve(conn, &case, outcome, "system", Some(&format!("settled by the item's {} scan", item.status)), now)?;
+        for trigger in cases::event_cases(&refreshed.facts, new_ids, item.confidential) {
+            let opened = open_case(conn, item, trigger.kind, Some(trigger.event_id), now)?;
+            if let Some(reason) = trigger.reason {
+                // A second finding on a sealed item lands on the case already open for it.
+                let case = match &opened {
+                    Some(case) => Some(case.clone()),
+                    None => store::cases::active_for_item(conn, item.id)?.into_iter().find(|c| c.kind == trigger.kind),
+                };
+                if let Some(case) = case {
+                    store::cases::add_entry(conn, &case, CaseAction::Commented, "system", Some(reason), now.naive_utc())?;
+                }
             }
+            active_now.extend(opened);
+        }
+        if accepted(refreshed) {
+            for case in active_now.iter().filter(|c| c.kind == CaseKind::NotAccepted) {
+                resolve(conn, case, CaseOutcome::Accepted, "system", Some("the carrier accepted the item"), now)?;
+            }
+        }
+        if let Some(outcome) = cases::outcome_of(item.status) {
+            let note = format!("settled by the item's {} scan", item.status);
+            settle(conn, &active_now, outcome, "system", &note, now)?;
         }
     }
     Ok(())
 }
 
-/// Moves an unacknowledged case up one level (by the ladder or by hand).
+/// Settles the cases among `active` that an item's end settles (see
+/// `domain::cases::settled_by`), with that outcome.
+pub fn settle(conn: &mut DbConn, active: &[Case], outcome: CaseOutcome, actor: &str, note: &str, now: DateTime<Utc>) -> QueryResult<()> {
+    for case in active.iter().filter(|case| cases::settled_by(case.kind, outcome)) {
+        resolve(conn, case, outcome, actor, Some(note), now)?;
+    }
+    Ok(())
+}
+
+/// Moves a case up one level (by the ladder or by hand); the new owner
+/// must acknowledge it again.
 pub fn rise(conn: &mut DbConn, case: &Case, actor: &str, note: Option<&str>, now: DateTime<Utc>) -> QueryResult<bool> {
     let item = store::items::find(conn, case.item_id)?;
     let level = case.level + 1;
     let rule = store::rules::for_priority(conn, item.priority)?;
     let owner = owner_at(conn, &item, level)?;
-    let due = cases::response_due(now, case.severity, &rule).naive_utc();
+    let due = cases::response_due(now, case.severity, &rule, deadline_of(&item)).naive_utc();
     if !store::cases::rise(conn, case, &owner, due, now.naive_utc())? {
         return Ok(false);
     }
     let risen = store::cases::find(conn, case.id)?;
     store::cases::add_entry(conn, &risen, CaseAction::Escalated, actor, note, now.naive_utc())?;
     notify::case_changed(conn, &risen, &item, CaseNews::Escalated, now)?;
+    Ok(true)
+}
+
+/// What the steering committee tells an organization to do about a case.
+pub struct Direction<'a> {
+    pub instruction: &'a str,
+    pub organization: &'a Organization,
+    pub respond_by: DateTime<Utc>,
+}
+
+/// Hands a top-level case to the organization the committee directs, with
+/// its time to answer; that organization's contacts are told at once.
+/// `false` when the case changed meanwhile.
+pub fn direct(conn: &mut DbConn, case: &Case, item: &Item, direction: &Direction, actor: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+    let org = direction.organization;
+    if !store::cases::direct(conn, case, &org.id, direction.respond_by.naive_utc(), now.naive_utc())? {
+        return Ok(false);
+    }
+    let directed = store::cases::find(conn, case.id)?;
+    let by = direction.respond_by.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%H:%M %d/%m/%Y");
+    let note = format!("{} ({}) to act by {by}: {}", org.code, org.name, direction.instruction);
+    store::cases::add_entry(conn, &directed, CaseAction::Directed, actor, Some(&note), now.naive_utc())?;
+    notify::case_changed(conn, &directed, item, CaseNews::Directed { instruction: direction.instruction }, now)?;
     Ok(true)
 }
 
@@ -169,6 +218,7 @@ pub fn due_openings(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<DueOpe
         let rule = cases::rule_for(&rules, item.priority);
         let watch = Watch {
             status: item.status,
+            registered_at: item.created_at.and_utc(),
             due_at: item.due_at.map(|t| t.and_utc()),
             last_event_at: item.last_event_at.map(|t| t.and_utc()),
             must_arrive_by: item.must_arrive_by.map(|t| t.and_utc()),
@@ -184,12 +234,23 @@ pub fn due_openings(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<DueOpe
     Ok(DueOpenings { items_checked, openings })
 }
 
-/// The open cases that must rise a level at `now`: the database selects
-/// the candidates, the state machine decides.
+/// The cases that must rise a level at `now` (unacknowledged in time, or a
+/// promise broken): the database selects the candidates, the state machine
+/// decides. Cases grouped under an open incident wait for it: the incident
+/// is what the committee follows.
 pub fn due_to_rise(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<Vec<Case>> {
     let candidates = store::cases::due_to_rise(conn, now.naive_utc(), TOP_LEVEL)?;
+    let open_incidents = store::incidents::open_ids(conn)?;
     Ok(candidates
         .into_iter()
-        .filter(|case| cases::must_rise(case.state, case.level, case.response_due_at.and_utc(), now))
+        .filter(|case| case.incident_id.is_none_or(|id| !open_incidents.contains(&id)))
+        .filter(|case| cases::must_rise(case.state, case.level, case.response_due_at.and_utc(), case.expected_at.map(|t| t.and_utc()), now))
         .collect())
+}
+
+/// Puts the active delay cases of these items under an incident.
+pub fn group_under(conn: &mut DbConn, incident: &Incident, item_ids: &[i64]) -> QueryResult<usize> {
+    let active = store::cases::active_for_items(conn, item_ids)?;
+    let ids: Vec<i64> = active.values().flatten().filter(|c| incidents::groups(c.kind)).map(|c| c.id).collect();
+    store::cases::group_under(conn, incident.id, &ids)
 }

@@ -7,10 +7,11 @@ use serde::Deserialize;
 
 use crate::app::administration::{self, ChosenCredentials, CreateClient, CreateOrganization};
 use crate::app::registration::{self, Candidate, Destination, Recipient, RegisterItem, Registration};
-use crate::app::scans::{self, RecordScan, ScanDetail};
+use crate::app::scans::{self, RecordScan, ScanDetail, SealReading};
 use crate::app::{self as services, Actor};
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 use crate::db::DbConn;
+use crate::domain::cases::{CaseKind, TOP_LEVEL};
 use crate::domain::{ItemKind, OrgKind, Priority, Role};
 use crate::store::{self};
 
@@ -23,6 +24,20 @@ struct Demo {
     organizations: Vec<OrgFixture>,
     clients: Vec<ClientFixture>,
     items: Vec<ItemFixture>,
+    /// Level-3 cases the steering committee directs, once they have climbed.
+    #[serde(default)]
+    directions: Vec<DirectionFixture>,
+}
+
+/// The committee's direction on a case the story leaves unanswered.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectionFixture {
+    tracking_number: String,
+    case_kind: CaseKind,
+    organization: String,
+    respond_within_hours: i64,
+    instruction: String,
 }
 
 /// An item of the story: a registration, when it happened, and its scans.
@@ -44,6 +59,8 @@ struct ItemFixture {
     destination: DestinationFixture,
     #[serde(default)]
     seal_number: Option<String>,
+    #[serde(default)]
+    confidential: bool,
     /// A day of the story, moved by whole days.
     #[serde(default)]
     must_arrive_by: Option<NaiveDate>,
@@ -70,6 +87,8 @@ struct ScanFixture {
     operator_id: Option<String>,
     #[serde(default)]
     device_id: Option<String>,
+    #[serde(default)]
+    seal: Option<SealReading>,
     #[serde(flatten)]
     detail: ScanDetail,
 }
@@ -86,6 +105,7 @@ impl ScanFixture {
             office_name: self.office_name,
             operator_id: self.operator_id,
             device_id: self.device_id,
+            seal: self.seal,
             detail: self.detail,
         }
     }
@@ -155,6 +175,7 @@ impl ItemFixture {
                 address_line: self.destination.address_line,
             },
             seal_number: self.seal_number,
+            confidential: self.confidential,
             must_arrive_by: self.must_arrive_by.map(|day| (day + shift_days).format("%Y-%m-%d").to_string()),
             reference: self.reference,
         }
@@ -219,6 +240,7 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
             administration::create_organization(conn, &clock, &operator, command)?;
         }
         let mut admin_actor = None;
+        let mut overseers = Vec::new();
         for c in &demo.clients {
             let command = CreateClient { organization: c.organization.clone(), name: c.name.clone(), role: c.role };
             let chosen = ChosenCredentials { id: c.client_id.clone(), secret: c.client_secret.clone() };
@@ -227,6 +249,10 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
                 let org = store::organizations::find(conn, &client.organization_id)?
                     .ok_or_else(|| SeedError::Fixture(format!("the organization of client {} is gone", client.id)))?;
                 admin_actor = Some(Actor { client_id: client.id, org_id: org.id, role: Role::Admin, province: org.province });
+            } else if c.role == Role::Overseer {
+                let org = store::organizations::find(conn, &client.organization_id)?
+                    .ok_or_else(|| SeedError::Fixture(format!("the organization of client {} is gone", client.id)))?;
+                overseers.push(Actor { client_id: client.id, org_id: org.id, role: Role::Overseer, province: org.province });
             }
         }
         let actor = admin_actor.ok_or_else(|| SeedError::Fixture("no admin client".into()))?;
@@ -255,6 +281,29 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
                 }
             }
         }
+        for direction in &demo.directions {
+            direct(conn, &clock, &overseers, direction)?;
+        }
         Ok(Seeded { organizations, clients, items, events })
     })
+}
+
+/// Lets a case climb to the committee (as the ladder would once nobody
+/// answers) and records the committee's direction on it.
+fn direct(conn: &mut DbConn, clock: &ManualClock, overseers: &[Actor], direction: &DirectionFixture) -> Result<(), SeedError> {
+    use crate::app::cases::{self, CaseCommand};
+    let missing = || SeedError::Fixture(format!("no {} case of {} to direct", direction.case_kind, direction.tracking_number));
+    let item = store::items::find_visible(conn, &store::items::ItemScope::All, &direction.tracking_number, None)?.ok_or_else(missing)?;
+    let committee = overseers
+        .iter()
+        .find(|o| o.province == item.dest_province || o.province == item.origin_province)
+        .ok_or_else(|| SeedError::Fixture(format!("no overseer client for the province of {}", item.tracking_number)))?;
+    let case = store::cases::active_for_item(conn, item.id)?.into_iter().find(|c| c.kind == direction.case_kind).ok_or_else(missing)?;
+    for _ in case.level..TOP_LEVEL {
+        cases::act(conn, clock, committee, &case.public_id, CaseCommand::Escalate { note: Some("not acknowledged in time".into()) })?;
+    }
+    let respond_by = (clock.now() + Duration::hours(direction.respond_within_hours)).to_rfc3339();
+    let command = CaseCommand::Direct { instruction: direction.instruction.clone(), organization: direction.organization.clone(), respond_by };
+    cases::act(conn, clock, committee, &case.public_id, command)?;
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod extract;
 pub mod fallback;
 pub mod health;
+pub mod incidents;
 pub mod items;
 pub mod openapi;
 pub mod organizations;
@@ -109,11 +110,12 @@ token from `POST /api/v1/auth/token`.",
         (name = "items", description = "The item registry"),
         (name = "events", description = "Scan events, mapped to UPU EMSEVT codes"),
         (name = "contacts", description = "Contact points: who answers for which cases"),
-        (name = "rules", description = "Deadlines and response times per priority"),
+        (name = "rules", description = "Acceptance windows, deadlines and response times per priority; default priority per kind"),
         (name = "reports", description = "Summary and the steering committee's daily report"),
         (name = "public", description = "Candidates' lookups: no token, a second factor, minimal answers, rate limited"),
         (name = "webhooks", description = "Signed notifications to carrier and department systems"),
         (name = "cases", description = "Escalation cases: delay, loss and tampering, up a three-level ladder"),
+        (name = "incidents", description = "Area incidents (flood, storm, fire, road closure, outage): one story for many delayed items"),
     )
 )]
 struct ApiDoc;
@@ -140,6 +142,7 @@ fn routes() -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig)
                 .configure(items::config)
                 .configure(events::config)
                 .configure(cases::config)
+                .configure(incidents::config)
                 .configure(contacts::config)
                 .configure(rules::config)
                 .configure(webhooks::config)

@@ -87,6 +87,8 @@ pub struct LookupView {
     pub replaced_by: Option<String>,
     /// The recipient's name, masked.
     pub recipient_name: String,
+    /// The area incident delaying it, in plain words ("Chậm do lũ lụt"), if any.
+    pub incident_label: Option<String>,
 }
 
 /// The items of one candidate's season.
@@ -122,6 +124,10 @@ fn view(item: PublicItem, lang: Lang) -> LookupView {
         case_label: item.has_open_case.then(|| templates::open_case_label(lang).into()),
         replaced_by: item.replaced_by,
         recipient_name: item.recipient_name,
+        incident_label: item.delayed_by.map(|kind| match lang {
+            Lang::Vi => format!("Chậm do {}", crate::domain::incidents::label(kind, true)),
+            Lang::En => format!("Delayed by {}", crate::domain::incidents::label(kind, false)),
+        }),
     }
 }
 

@@ -9,12 +9,26 @@ use crate::app::scans::{RecordScan, ScanDetail};
 use crate::app::{Actor, Error};
 use crate::clock::Clock;
 use crate::db::DbConn;
-use crate::domain::cases::{transition, CaseAction, CaseKind, CaseOutcome, CaseState, TOP_LEVEL};
+use crate::domain::cases::{minutes_left, transition, CaseAction, CaseKind, CaseOutcome, CaseState, TOP_LEVEL};
 use crate::domain::{fields, s10, FieldErrors, ItemStatus, Role};
 use crate::escalation;
 use crate::store::cases::{Case, CaseEntry, CaseFilter, StateChanges};
 use crate::store::items::Item;
 use crate::store::{self};
+
+/// The deadline a case protects, as it stands when the case is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protected {
+    pub deadline: DateTime<Utc>,
+    /// Negative once the deadline has passed.
+    pub minutes_left: i64,
+}
+
+impl Protected {
+    fn of(item: &Item, now: DateTime<Utc>) -> Option<Protected> {
+        escalation::deadline_of(item).map(|deadline| Protected { deadline, minutes_left: minutes_left(deadline, now) })
+    }
+}
 
 /// A case with what its readers see with it.
 #[derive(Debug, Clone)]
@@ -23,6 +37,7 @@ pub struct CaseFile {
     pub item: Item,
     /// Code of the organization that must answer now.
     pub owner_code: String,
+    pub protected: Option<Protected>,
     /// The case's timeline, oldest first.
     pub entries: Vec<CaseEntry>,
 }
@@ -33,6 +48,7 @@ pub struct ListedCase {
     pub case: Case,
     pub item: Item,
     pub owner_code: String,
+    pub protected: Option<Protected>,
 }
 
 /// Something done to a case. The texts are as sent: the service checks them.
@@ -49,6 +65,10 @@ pub enum CaseCommand {
     Close { note: Option<String> },
     /// Raise the case one level by hand.
     Escalate { note: Option<String> },
+    /// The steering committee, at the top level, tells an organization (by
+    /// code) what to do and by when (RFC 3339 with offset): that time is the
+    /// case's new response time and that organization its owner.
+    Direct { instruction: String, organization: String, respond_by: String },
 }
 
 impl CaseCommand {
@@ -59,6 +79,7 @@ impl CaseCommand {
             CaseCommand::Resolve { .. } => CaseAction::Resolved,
             CaseCommand::Close { .. } => CaseAction::Closed,
             CaseCommand::Escalate { .. } => CaseAction::Escalated,
+            CaseCommand::Direct { .. } => CaseAction::Directed,
         }
     }
 }
@@ -70,6 +91,7 @@ enum Checked {
     Resolve { outcome: CaseOutcome, note: Option<String> },
     Close { note: Option<String> },
     Escalate { note: Option<String> },
+    Direct { instruction: String, organization: String, respond_by: DateTime<Utc> },
 }
 
 fn note(text: Option<&str>) -> Result<Option<String>, Error> {
@@ -91,35 +113,57 @@ fn check(command: CaseCommand) -> Result<Checked, Error> {
         CaseCommand::Resolve { outcome, note: text } => Checked::Resolve { outcome, note: note(text.as_deref())? },
         CaseCommand::Close { note: text } => Checked::Close { note: note(text.as_deref())? },
         CaseCommand::Escalate { note: text } => Checked::Escalate { note: note(text.as_deref())? },
+        CaseCommand::Direct { instruction, organization, respond_by } => {
+            let mut errors = FieldErrors::default();
+            let instruction = errors.check("instruction", fields::text(&instruction, 2000));
+            let organization = errors.check("organization", fields::text(&organization, 64));
+            let respond_by = errors.check("respond_by", fields::timestamp(&respond_by));
+            match (instruction, organization, respond_by) {
+                (Some(instruction), Some(organization), Some(by)) if errors.is_empty() => {
+                    Checked::Direct { instruction, organization: organization.to_uppercase(), respond_by: by.with_timezone(&Utc) }
+                }
+                _ => return Err(Error::Invalid(errors.0)),
+            }
+        }
     })
 }
 
-/// The case and its item, if the actor may see the item.
+/// The case and its item, if the actor may see the item or the case was
+/// directed to the actor's organization.
 fn visible_case(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<(Case, Item), Error> {
     let not_found = || Error::NotFound(format!("no case {id} that you can see"));
     let case = store::cases::find_by_public_id(conn, id)?.ok_or_else(not_found)?;
     let item = store::items::find(conn, case.item_id)?;
-    if !actor.item_scope().includes(&item) {
+    if !actor.item_scope().includes(&item) && case.owner_org_id != actor.org_id {
         return Err(not_found());
     }
     Ok((case, item))
 }
 
-/// Who may take which action on a case they can see.
-fn allowed(actor: &Actor, item: &Item, action: CaseAction) -> Result<(), Error> {
+/// Who may take which action on a case they can see: the item's carrier
+/// answers for it, and so does an organization the committee directed it
+/// to; at the top level the steering committee (overseer) may direct,
+/// acknowledge, resolve and close; the sender closes.
+fn allowed(actor: &Actor, case: &Case, item: &Item, action: CaseAction) -> Result<(), Error> {
+    use CaseAction::*;
+    let top = case.level >= TOP_LEVEL;
+    let owns = case.owner_org_id == actor.org_id;
     let ok = match (actor.role, action) {
         (Role::Admin, _) => true,
-        (_, CaseAction::Commented | CaseAction::Escalated) => true,
-        (Role::Carrier, CaseAction::Acknowledged | CaseAction::Resolved) => item.carrier_org_id == actor.org_id,
-        (Role::Education, CaseAction::Closed) => item.sender_org_id == actor.org_id,
+        (_, Commented | Escalated) => true,
+        (Role::Overseer, Acknowledged | Resolved | Closed | Directed) => top,
+        (Role::Carrier, Acknowledged | Resolved) => item.carrier_org_id == actor.org_id || owns,
+        (Role::Education, Acknowledged | Resolved) => owns,
+        (Role::Education, Closed) => item.sender_org_id == actor.org_id,
         _ => false,
     };
     if ok {
         return Ok(());
     }
     let who = match action {
-        CaseAction::Acknowledged | CaseAction::Resolved => "the item's carrier",
-        CaseAction::Closed => "the item's sender",
+        Acknowledged | Resolved => "the item's carrier, the organization the case is directed to, or the steering committee at level 3",
+        Closed => "the item's sender, or the steering committee at level 3",
+        Directed => "the steering committee (overseer), once the case is at level 3,",
         _ => "an admin",
     };
     Err(Error::Forbidden(format!("only {who} may do this")))
@@ -138,18 +182,19 @@ fn owner_code(conn: &mut DbConn, case: &Case) -> Result<String, Error> {
 }
 
 /// A case as stored now, with its item, owner and timeline.
-fn file(conn: &mut DbConn, case_id: i64) -> Result<CaseFile, Error> {
+fn file(conn: &mut DbConn, case_id: i64, now: DateTime<Utc>) -> Result<CaseFile, Error> {
     let case = store::cases::find(conn, case_id)?;
     let item = store::items::find(conn, case.item_id)?;
     let owner_code = owner_code(conn, &case)?;
     let entries = store::cases::entries(conn, case.id)?;
-    Ok(CaseFile { case, item, owner_code, entries })
+    let protected = Protected::of(&item, now);
+    Ok(CaseFile { case, item, owner_code, protected, entries })
 }
 
 /// A case the actor can see, with its timeline.
-pub fn find(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<CaseFile, Error> {
+pub fn find(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, id: &str) -> Result<CaseFile, Error> {
     let (case, _) = visible_case(conn, actor, id)?;
-    file(conn, case.id)
+    file(conn, case.id, clock.now())
 }
 
 /// Runs one action on a case: visibility, permission and state checks, the
@@ -161,10 +206,10 @@ pub fn act(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, id: &str, comman
     let now = clock.now();
     conn.write_transaction(|conn| {
         let (case, item) = visible_case(conn, actor, id)?;
-        allowed(actor, &item, action)?;
+        allowed(actor, &case, &item, action)?;
         let next = transition(case.state, action).map_err(|detail| Error::Conflict { detail, existing_id: None })?;
         apply(conn, actor, &case, &item, next, command, now)?;
-        file(conn, case.id)
+        file(conn, case.id, now)
     })
 }
 
@@ -193,6 +238,18 @@ fn apply(conn: &mut DbConn, actor: &Actor, case: &Case, item: &Item, next: CaseS
             }
             changed(escalation::rise(conn, case, &actor.client_id, note.as_deref(), now)?)?;
         }
+        Checked::Direct { instruction, organization, respond_by } => {
+            if case.level < TOP_LEVEL {
+                return Err(Error::Conflict { detail: "only a case at level 3 can be directed; escalate it first".into(), existing_id: None });
+            }
+            if respond_by <= now {
+                return Err(Error::field("respond_by", "must be in the future"));
+            }
+            let org = store::organizations::find_by_code(conn, &organization)?
+                .ok_or_else(|| Error::field("organization", format!("no organization with code {organization}")))?;
+            let direction = escalation::Direction { instruction: &instruction, organization: &org, respond_by };
+            changed(escalation::direct(conn, case, item, &direction, &actor.client_id, now)?)?;
+        }
     }
     Ok(())
 }
@@ -209,6 +266,7 @@ fn declare_lost(conn: &mut DbConn, actor: &Actor, case: &Case, item: &Item, now:
         office_name: None,
         operator_id: Some(actor.client_id.clone()),
         device_id: None,
+        seal: None,
         detail: ScanDetail::LostDeclared { note: Some(format!("declared lost when resolving case {}", case.public_id)) },
     };
     match crate::app::scans::record_at(conn, now, actor, &scan)?.outcome {
@@ -260,7 +318,8 @@ pub fn filter(conn: &mut DbConn, actor: &Actor, query: &CaseQuery) -> Result<Cas
 
 /// Up to `limit` cases the actor can see that match `filter`, newest
 /// first, from before the case with id `before_id`.
-pub fn list(conn: &mut DbConn, actor: &Actor, filter: &CaseFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<ListedCase>, Error> {
+pub fn list(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, filter: &CaseFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<ListedCase>, Error> {
+    let now = clock.now();
     let rows = store::cases::list_visible(conn, &actor.item_scope(), filter, before_id, limit)?;
     let mut items: std::collections::HashMap<i64, Item> = std::collections::HashMap::new();
     let mut listed = Vec::with_capacity(rows.len());
@@ -269,7 +328,8 @@ pub fn list(conn: &mut DbConn, actor: &Actor, filter: &CaseFilter, before_id: Op
             slot.insert(store::items::find(conn, case.item_id)?);
         }
         let owner_code = owner_code(conn, &case)?;
-        listed.push(ListedCase { item: items[&case.item_id].clone(), case, owner_code });
+        let item = items[&case.item_id].clone();
+        listed.push(ListedCase { protected: Protected::of(&item, now), item, case, owner_code });
     }
     Ok(listed)
 }

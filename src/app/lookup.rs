@@ -106,6 +106,8 @@ pub struct PublicItem {
     pub replaced_by: Option<String>,
     /// The recipient's name, masked.
     pub recipient_name: String,
+    /// The open area incident (flood, storm...) that delays it, if any.
+    pub delayed_by: Option<crate::domain::incidents::IncidentKind>,
 }
 
 fn date_of_birth(text: &str) -> Result<NaiveDate, String> {
@@ -193,6 +195,7 @@ fn public_item(item: PublicFacts) -> Result<PublicItem, Error> {
         has_open_case: item.has_open_case,
         replaced_by: item.replaced_by,
         recipient_name: mask_name(item.candidate_name.as_deref().unwrap_or("")),
+        delayed_by: item.incident_kind,
     })
 }
 

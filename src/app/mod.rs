@@ -11,6 +11,7 @@
 pub mod administration;
 pub mod cases;
 mod error;
+pub mod incidents;
 pub mod lookup;
 pub mod registration;
 pub mod reports;

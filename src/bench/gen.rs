@@ -237,6 +237,7 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
                 created_at: (start - Duration::hours(2)).naive_utc(),
                 updated_at: last.naive_utc(),
                 due_at: Some((start + Duration::hours(transit)).naive_utc()),
+                confidential: false,
             };
             rows.push(GeneratedItem {
                 item,

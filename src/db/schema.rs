@@ -62,6 +62,8 @@ diesel::table! {
         due_at -> Nullable<Timestamp>,
         replaces_item_id -> Nullable<BigInt>,
         replaced_by_item_id -> Nullable<BigInt>,
+        confidential -> Bool,
+        due_extension_minutes -> Integer,
     }
 }
 
@@ -74,6 +76,14 @@ diesel::table! {
         ack_hours -> Integer,
         suspected_loss_hours -> Integer,
         at_risk_margin_hours -> Integer,
+        accept_hours -> Integer,
+    }
+}
+
+diesel::table! {
+    kind_priorities (kind) {
+        kind -> Text,
+        priority -> Text,
     }
 }
 
@@ -98,6 +108,36 @@ diesel::table! {
         resolved_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        incident_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    incidents (id) {
+        id -> BigInt,
+        public_id -> Text,
+        kind -> Text,
+        provinces -> Text,
+        wards -> Text,
+        office_codes -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        description -> Text,
+        declared_by_org_id -> Text,
+        declared_by -> Text,
+        state -> Text,
+        extension_minutes -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    incident_items (incident_id, item_id) {
+        incident_id -> BigInt,
+        item_id -> BigInt,
+        linked_at -> Timestamp,
     }
 }
 
@@ -204,6 +244,9 @@ diesel::joinable!(events -> items (item_id));
 diesel::joinable!(event_voids -> events (event_id));
 diesel::joinable!(cases -> items (item_id));
 diesel::joinable!(case_entries -> cases (case_id));
+diesel::joinable!(incident_items -> incidents (incident_id));
+diesel::joinable!(incident_items -> items (item_id));
 diesel::allow_tables_to_appear_in_same_query!(
-    organizations, api_clients, items, events, event_voids, priority_rules, cases, case_entries, contact_points, webhooks, outbox
+    organizations, api_clients, items, events, event_voids, priority_rules, kind_priorities, cases, case_entries, contact_points, webhooks,
+    outbox, incidents, incident_items
 );

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::events::{EventFact, EventType};
+use super::events::{custody_gap, is_handover, EventFact, EventType};
 use super::{ItemStatus, Priority};
 
 string_enum! {
@@ -28,6 +28,8 @@ string_enum! {
         RepeatedFailure => "repeated_failure",
         /// The carrier declared the item lost: the sender must issue a replacement.
         Lost => "lost",
+        /// Registered but not accepted by its carrier within the priority's acceptance window.
+        NotAccepted => "not_accepted",
     }
 }
 
@@ -58,6 +60,8 @@ string_enum! {
         Returned => "returned",
         Replaced => "replaced",
         DeclaredLost => "declared_lost",
+        /// The carrier accepted the item after all (settles `not_accepted`).
+        Accepted => "accepted",
     }
 }
 
@@ -71,14 +75,40 @@ string_enum! {
         Resolved => "resolved",
         Closed => "closed",
         ReplacementRequested => "replacement_requested",
+        /// The steering committee told an organization what to do, and by when.
+        Directed => "directed",
     }
 }
 
 /// The states of a case still waiting for someone.
 pub const ACTIVE_STATES: &[CaseState] = &[CaseState::Open, CaseState::Acknowledged];
 
-/// The kinds a delivery settles.
-pub const DELAY_KINDS: &[CaseKind] = &[CaseKind::Overdue, CaseKind::Stalled, CaseKind::SuspectedLoss, CaseKind::DeadlineAtRisk, CaseKind::Lost];
+/// Whether an item's end (delivered, returned, declared lost, replaced)
+/// settles its active case of `kind` with that `outcome`. Everything about
+/// the item's journey settles; a tampering case never does (a broken seal is
+/// a security incident someone must see through), nor a damage case while
+/// the damaged paper is what arrived; a declaration of loss leaves the
+/// `lost` case it opens.
+pub fn settled_by(kind: CaseKind, outcome: CaseOutcome) -> bool {
+    use CaseOutcome::*;
+    match kind {
+        CaseKind::Tampering => false,
+        CaseKind::NotAccepted => true,
+        CaseKind::Damaged => outcome == Replaced,
+        CaseKind::Lost => outcome != DeclaredLost,
+        _ => true,
+    }
+}
+
+/// The outcome an item's new status gives its other cases, if it ends its journey.
+pub fn outcome_of(status: ItemStatus) -> Option<CaseOutcome> {
+    match status {
+        ItemStatus::Delivered => Some(CaseOutcome::FoundAndDelivered),
+        ItemStatus::Returned => Some(CaseOutcome::Returned),
+        ItemStatus::Lost => Some(CaseOutcome::DeclaredLost),
+        _ => None,
+    }
+}
 
 /// Highest level: the provincial overseer (DIC and steering committee).
 pub const TOP_LEVEL: i32 = 3;
@@ -86,9 +116,11 @@ pub const TOP_LEVEL: i32 = 3;
 /// The timing rules of one priority (an admin may change them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"priority": "urgent", "transit_hours_same_province": 24, "transit_hours_other_province": 48,
-    "stall_hours": 12, "ack_hours": 2, "suspected_loss_hours": 72, "at_risk_margin_hours": 24}))]
+    "stall_hours": 12, "ack_hours": 2, "suspected_loss_hours": 72, "at_risk_margin_hours": 24, "accept_hours": 4}))]
 pub struct Rule {
     pub priority: Priority,
+    /// Longest time from registration to the carrier's acceptance scan.
+    pub accept_hours: i32,
     /// Hours from acceptance to delivery within one province.
     pub transit_hours_same_province: i32,
     /// Hours from acceptance to delivery between provinces.
@@ -106,13 +138,14 @@ pub struct Rule {
 impl Rule {
     /// The defaults of the provincial plans.
     pub fn default_for(priority: Priority) -> Rule {
-        let (same, other, stall, ack) = match priority {
-            Priority::Urgent => (24, 48, 12, 2),
-            Priority::Priority => (48, 72, 24, 4),
-            Priority::Standard => (72, 120, 48, 8),
+        let (same, other, stall, ack, accept) = match priority {
+            Priority::Urgent => (24, 48, 12, 2, 4),
+            Priority::Priority => (48, 72, 24, 4, 12),
+            Priority::Standard => (72, 120, 48, 8, 24),
         };
         Rule {
             priority,
+            accept_hours: accept,
             transit_hours_same_province: same,
             transit_hours_other_province: other,
             stall_hours: stall,
@@ -131,6 +164,7 @@ impl Rule {
             ("ack_hours", self.ack_hours),
             ("suspected_loss_hours", self.suspected_loss_hours),
             ("at_risk_margin_hours", self.at_risk_margin_hours),
+            ("accept_hours", self.accept_hours),
         ];
         for (name, value) in fields {
             if !(1..=24 * 60).contains(&value) {
@@ -181,6 +215,7 @@ pub fn settled(status: ItemStatus) -> bool {
 #[derive(Debug, Clone)]
 pub struct Watch {
     pub status: ItemStatus,
+    pub registered_at: DateTime<Utc>,
     pub due_at: Option<DateTime<Utc>>,
     pub last_event_at: Option<DateTime<Utc>>,
     pub must_arrive_by: Option<DateTime<Utc>>,
@@ -191,6 +226,9 @@ pub fn time_rules(item: &Watch, rule: &Rule, now: DateTime<Utc>) -> Vec<CaseKind
     let mut kinds = Vec::new();
     if settled(item.status) {
         return kinds;
+    }
+    if item.status == ItemStatus::Registered && now - item.registered_at > Duration::hours(rule.accept_hours.into()) {
+        kinds.push(CaseKind::NotAccepted);
     }
     if let Some(due) = item.due_at.filter(|due| *due < now) {
         kinds.push(CaseKind::Overdue);
@@ -215,23 +253,44 @@ pub fn time_rules(item: &Watch, rule: &Rule, now: DateTime<Utc>) -> Vec<CaseKind
     kinds
 }
 
+/// A case that a newly recorded event calls for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    pub kind: CaseKind,
+    pub event_id: i64,
+    /// What was found, for the case's timeline, when the kind does not say it all.
+    pub reason: Option<&'static str>,
+}
+
 /// Cases that newly recorded events call for at once: a broken or foreign
-/// seal, misrouting, damage, a declared loss, a second failed attempt.
-pub fn incidents(all: &[EventFact], new_ids: &[i64]) -> Vec<(CaseKind, i64)> {
-    let mut found = Vec::new();
-    let live: Vec<&EventFact> = all.iter().filter(|e| !e.voided).collect();
+/// seal, misrouting, damage, a declared loss, a second failed attempt; for
+/// a sealed (confidential) item also a handover that did not read the seal
+/// or breaks the chain of custody. One per kind.
+pub fn event_cases(all: &[EventFact], new_ids: &[i64], sealed: bool) -> Vec<Trigger> {
+    let mut found: Vec<Trigger> = Vec::new();
+    let mut live: Vec<&EventFact> = all.iter().filter(|e| !e.voided).collect();
+    live.sort_by(|a, b| (a.occurred_at, &a.tie_key).cmp(&(b.occurred_at, &b.tie_key)));
+    let handovers: Vec<&EventFact> = live.iter().copied().filter(|e| is_handover(e.event_type)).collect();
     let failed_attempts = live.iter().filter(|e| e.event_type == EventType::DeliveryFailed).count();
     for event in live.iter().filter(|e| new_ids.contains(&e.id)) {
-        let kind = match event.event_type {
-            EventType::SealChecked if !event.seal_ok => CaseKind::Tampering,
-            EventType::Misrouted => CaseKind::Misrouted,
-            EventType::Damaged => CaseKind::Damaged,
-            EventType::LostDeclared => CaseKind::Lost,
-            EventType::DeliveryFailed if failed_attempts >= 2 => CaseKind::RepeatedFailure,
+        let (kind, reason) = match event.event_type {
+            _ if !event.seal_ok => (CaseKind::Tampering, Some("the seal was found broken or not the registered one")),
+            t if sealed && is_handover(t) && !event.seal_checked => (CaseKind::Tampering, Some("a handover of a sealed item without a seal check")),
+            t if sealed && is_handover(t) => {
+                let index = handovers.iter().position(|h| h.id == event.id);
+                match index.and_then(|i| custody_gap(&handovers, i)) {
+                    Some(gap) => (CaseKind::Tampering, Some(gap)),
+                    None => continue,
+                }
+            }
+            EventType::Misrouted => (CaseKind::Misrouted, None),
+            EventType::Damaged => (CaseKind::Damaged, None),
+            EventType::LostDeclared => (CaseKind::Lost, None),
+            EventType::DeliveryFailed if failed_attempts >= 2 => (CaseKind::RepeatedFailure, None),
             _ => continue,
         };
-        if !found.iter().any(|(k, _)| *k == kind) {
-            found.push((kind, event.id));
+        if !found.iter().any(|t| t.kind == kind) {
+            found.push(Trigger { kind, event_id: event.id, reason });
         }
     }
     found
@@ -243,21 +302,56 @@ pub fn severity(kind: CaseKind, priority: Priority) -> Severity {
     match (kind, priority) {
         (Tampering, _) => Severity::Critical,
         (Lost | SuspectedLoss, _) => Severity::High,
-        (Overdue | DeadlineAtRisk | Stalled | Misrouted | Damaged | RepeatedFailure, Priority::Urgent) => Severity::High,
-        (Overdue | DeadlineAtRisk | Misrouted | Damaged | RepeatedFailure, _) => Severity::Medium,
+        (Overdue | DeadlineAtRisk | Stalled | Misrouted | Damaged | RepeatedFailure | NotAccepted, Priority::Urgent) => Severity::High,
+        (Overdue | DeadlineAtRisk | Misrouted | Damaged | RepeatedFailure | NotAccepted, _) => Severity::Medium,
         (Stalled, _) => Severity::Low,
     }
 }
 
-/// The time a case at a new level has to be acknowledged.
-pub fn response_due(opened: DateTime<Utc>, severity: Severity, rule: &Rule) -> DateTime<Utc> {
-    let hours = if severity == Severity::Critical { 1.min(rule.ack_hours) } else { rule.ack_hours };
-    opened + Duration::hours(hours.into())
+/// The deadline a case protects: the candidate's must-arrive-by time when
+/// the sender gave one, else the item's effective due time.
+pub fn protected_deadline(must_arrive_by: Option<DateTime<Utc>>, due_at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    must_arrive_by.or(due_at)
 }
 
-/// Whether an unacknowledged case has waited too long and must rise.
-pub fn must_rise(state: CaseState, level: i32, response_due_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    state == CaseState::Open && level < TOP_LEVEL && now >= response_due_at
+/// How far a case's protected deadline is from `now`, in whole minutes
+/// (negative once it has passed).
+pub fn minutes_left(deadline: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (deadline - now).num_minutes()
+}
+
+/// Each level may take at most this fraction of the time left before the
+/// deadline, so that the top level is reached with (1 - 1/3)² = 4/9 of the
+/// time that was left when the case opened.
+pub const DEADLINE_SHARE: i32 = 3;
+
+/// The shortest response time, however near the deadline: nobody can act in
+/// less, and the sweep runs about once a minute.
+pub const MIN_RESPONSE_MINUTES: i64 = 10;
+
+/// The time a case at a new level has to be acknowledged: the rule's time
+/// (one hour at most for a critical case), shortened to a third of the time
+/// left while the deadline it protects is still ahead (never under
+/// [`MIN_RESPONSE_MINUTES`]). Once the deadline has passed the rule's time applies.
+pub fn response_due(opened: DateTime<Utc>, severity: Severity, rule: &Rule, deadline: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let hours = if severity == Severity::Critical { 1.min(rule.ack_hours) } else { rule.ack_hours };
+    let by_rule = Duration::hours(hours.into());
+    let window = match deadline.filter(|d| *d > opened) {
+        Some(deadline) => by_rule.min((deadline - opened) / DEADLINE_SHARE).max(Duration::minutes(MIN_RESPONSE_MINUTES)).min(by_rule),
+        None => by_rule,
+    };
+    opened + window
+}
+
+/// Whether a case must rise a level: unacknowledged past its response
+/// time, or acknowledged with a promised settling time that has passed.
+pub fn must_rise(state: CaseState, level: i32, response_due_at: DateTime<Utc>, expected_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    let late = match state {
+        CaseState::Open => now >= response_due_at,
+        CaseState::Acknowledged => expected_at.is_some_and(|promised| now >= promised),
+        CaseState::Resolved | CaseState::Closed => false,
+    };
+    late && level < TOP_LEVEL
 }
 
 /// The state an action leads to, or why it is not allowed now.
@@ -267,7 +361,8 @@ pub fn transition(state: CaseState, action: CaseAction) -> Result<CaseState, Str
         (S::Open, CaseAction::Acknowledged) => Ok(S::Acknowledged),
         (S::Open | S::Acknowledged, CaseAction::Resolved) => Ok(S::Resolved),
         (S::Resolved, CaseAction::Closed) => Ok(S::Closed),
-        (S::Open | S::Acknowledged, CaseAction::Escalated) => Ok(state),
+        // A new level has a new owner, who must acknowledge again.
+        (S::Open | S::Acknowledged, CaseAction::Escalated | CaseAction::Directed) => Ok(S::Open),
         (S::Open | S::Acknowledged | S::Resolved, CaseAction::Commented | CaseAction::ReplacementRequested) => Ok(state),
         (s, a) => Err(format!("cannot {} a case that is {}", verb(a), s)),
     }
@@ -282,6 +377,7 @@ fn verb(action: CaseAction) -> &'static str {
         CaseAction::Resolved => "resolve",
         CaseAction::Closed => "close",
         CaseAction::ReplacementRequested => "request a replacement for",
+        CaseAction::Directed => "direct",
     }
 }
 
@@ -294,7 +390,7 @@ mod tests {
     }
 
     fn watch(status: ItemStatus, due: Option<i64>, last: Option<i64>, by: Option<i64>) -> Watch {
-        Watch { status, due_at: due.map(t), last_event_at: last.map(t), must_arrive_by: by.map(t) }
+        Watch { status, registered_at: t(0), due_at: due.map(t), last_event_at: last.map(t), must_arrive_by: by.map(t) }
     }
 
     #[test]
@@ -352,11 +448,71 @@ mod tests {
 
     #[test]
     fn cases_rise_until_the_top_when_unacknowledged() {
-        assert!(!must_rise(CaseState::Open, 1, t(2), t(1)));
-        assert!(must_rise(CaseState::Open, 1, t(2), t(2)));
-        assert!(must_rise(CaseState::Open, 2, t(2), t(3)));
-        assert!(!must_rise(CaseState::Open, 3, t(2), t(3)));
-        assert!(!must_rise(CaseState::Acknowledged, 1, t(2), t(3)));
+        assert!(!must_rise(CaseState::Open, 1, t(2), None, t(1)));
+        assert!(must_rise(CaseState::Open, 1, t(2), None, t(2)));
+        assert!(must_rise(CaseState::Open, 2, t(2), None, t(3)));
+        assert!(!must_rise(CaseState::Open, 3, t(2), None, t(3)));
+        assert!(!must_rise(CaseState::Acknowledged, 1, t(2), None, t(3)), "acknowledged without a promise");
+        assert!(!must_rise(CaseState::Resolved, 1, t(2), None, t(3)));
+    }
+
+    #[test]
+    fn a_broken_promise_reopens_the_rise() {
+        assert!(!must_rise(CaseState::Acknowledged, 1, t(2), Some(t(10)), t(10) - Duration::seconds(1)));
+        assert!(must_rise(CaseState::Acknowledged, 1, t(2), Some(t(10)), t(10)));
+        assert!(!must_rise(CaseState::Acknowledged, 3, t(2), Some(t(10)), t(11)), "the top is the top");
+        assert_eq!(transition(CaseState::Acknowledged, CaseAction::Escalated), Ok(CaseState::Open));
+    }
+
+    #[test]
+    fn response_times_shrink_as_the_deadline_nears() {
+        let rule = Rule::default_for(Priority::Standard); // 8 h to acknowledge
+        // Far from the deadline the rule's time applies.
+        assert_eq!(response_due(t(0), Severity::Medium, &rule, Some(t(48))), t(8));
+        // Exactly three rule-times left: still the rule.
+        assert_eq!(response_due(t(0), Severity::Medium, &rule, Some(t(24))), t(8));
+        // Less: a third of what is left.
+        assert_eq!(response_due(t(0), Severity::Medium, &rule, Some(t(6))), t(2));
+        // The worked example of the README: 6 h left at opening, level 3 with 2 h 40 min left.
+        let level2 = response_due(t(0), Severity::Medium, &rule, Some(t(6)));
+        let level3 = response_due(level2, Severity::Medium, &rule, Some(t(6)));
+        assert_eq!(level3, t(3) + Duration::minutes(20));
+        assert_eq!(t(6) - level3, Duration::minutes(160));
+        // Never under the floor, even a minute before the deadline.
+        assert_eq!(response_due(t(0), Severity::Medium, &rule, Some(t(0) + Duration::minutes(1))), t(0) + Duration::minutes(MIN_RESPONSE_MINUTES));
+        // A deadline already passed protects nothing: the rule applies.
+        assert_eq!(response_due(t(0), Severity::Medium, &rule, Some(t(-1))), t(8));
+        assert_eq!(response_due(t(0), Severity::Medium, &rule, Some(t(0))), t(8));
+        // Critical cases keep their one hour when that is shorter.
+        assert_eq!(response_due(t(0), Severity::Critical, &rule, Some(t(48))), t(1));
+        assert_eq!(response_due(t(0), Severity::Critical, &rule, Some(t(1))), t(0) + Duration::minutes(20));
+    }
+
+    #[test]
+    fn an_item_not_accepted_in_its_window_calls_for_a_case() {
+        let rule = Rule::default_for(Priority::Priority); // 12 h to accept
+        let item = watch(ItemStatus::Registered, None, None, None);
+        assert!(!time_rules(&item, &rule, t(12)).contains(&CaseKind::NotAccepted));
+        assert!(time_rules(&item, &rule, t(12) + Duration::seconds(1)).contains(&CaseKind::NotAccepted));
+        let accepted = watch(ItemStatus::Accepted, None, Some(1), None);
+        assert!(!time_rules(&accepted, &rule, t(13)).contains(&CaseKind::NotAccepted));
+        assert_eq!(severity(CaseKind::NotAccepted, Priority::Urgent), Severity::High);
+    }
+
+    #[test]
+    fn an_items_end_settles_its_journey_cases_not_its_integrity_cases() {
+        use CaseOutcome::*;
+        for outcome in [FoundAndDelivered, Returned, DeclaredLost, Replaced] {
+            assert!(settled_by(CaseKind::Stalled, outcome));
+            assert!(settled_by(CaseKind::Overdue, outcome));
+            assert!(!settled_by(CaseKind::Tampering, outcome));
+        }
+        assert!(!settled_by(CaseKind::Lost, DeclaredLost));
+        assert!(settled_by(CaseKind::Lost, Replaced));
+        assert!(settled_by(CaseKind::Damaged, Replaced));
+        assert!(!settled_by(CaseKind::Damaged, FoundAndDelivered));
+        assert_eq!(outcome_of(ItemStatus::Lost), Some(DeclaredLost));
+        assert_eq!(outcome_of(ItemStatus::InTransit), None);
     }
 
     #[test]
@@ -376,27 +532,55 @@ mod tests {
         assert_eq!(severity(CaseKind::Stalled, Priority::Standard), Severity::Low);
         assert_eq!(severity(CaseKind::Overdue, Priority::Urgent), Severity::High);
         let rule = Rule::default_for(Priority::Standard);
-        assert_eq!(response_due(t(0), Severity::Medium, &rule), t(8));
-        assert_eq!(response_due(t(0), Severity::Critical, &rule), t(1));
+        assert_eq!(response_due(t(0), Severity::Medium, &rule, None), t(8));
+        assert_eq!(response_due(t(0), Severity::Critical, &rule, None), t(1));
+    }
+
+    fn fact(id: i64, event_type: EventType, seal_ok: bool, seal_checked: bool) -> EventFact {
+        EventFact { id, event_type, occurred_at: t(id).naive_utc(), tie_key: id.to_string(), seal_ok, seal_checked, voided: false }
+    }
+
+    fn kinds_of(triggers: Vec<Trigger>) -> Vec<(CaseKind, i64)> {
+        triggers.into_iter().map(|t| (t.kind, t.event_id)).collect()
     }
 
     #[test]
-    fn incidents_from_new_events() {
-        let fact = |id: i64, event_type: EventType, seal_ok: bool| EventFact {
-            id, event_type, occurred_at: t(id).naive_utc(), tie_key: id.to_string(), seal_ok, voided: false,
-        };
+    fn cases_from_new_events() {
         let events = vec![
-            fact(1, EventType::SealChecked, false),
-            fact(2, EventType::DeliveryFailed, true),
-            fact(3, EventType::DeliveryFailed, true),
-            fact(4, EventType::Misrouted, true),
+            fact(1, EventType::SealChecked, false, true),
+            fact(2, EventType::DeliveryFailed, true, false),
+            fact(3, EventType::DeliveryFailed, true, false),
+            fact(4, EventType::Misrouted, true, false),
         ];
-        assert_eq!(incidents(&events, &[1]), vec![(CaseKind::Tampering, 1)]);
-        assert_eq!(incidents(&events, &[3, 4]), vec![(CaseKind::RepeatedFailure, 3), (CaseKind::Misrouted, 4)]);
-        assert!(incidents(&events[1..2], &[2]).is_empty(), "one failed attempt is no case");
+        assert_eq!(kinds_of(event_cases(&events, &[1], false)), vec![(CaseKind::Tampering, 1)]);
+        assert_eq!(kinds_of(event_cases(&events, &[3, 4], false)), vec![(CaseKind::RepeatedFailure, 3), (CaseKind::Misrouted, 4)]);
+        assert!(event_cases(&events[1..2], &[2], false).is_empty(), "one failed attempt is no case");
         let mut voided = events.clone();
         voided[2].voided = true;
-        assert!(incidents(&voided, &[2]).is_empty());
+        assert!(event_cases(&voided, &[2], false).is_empty());
+    }
+
+    #[test]
+    fn a_sealed_item_needs_a_seal_check_at_every_handover_and_an_unbroken_chain() {
+        use EventType::*;
+        let sealed_chain = vec![fact(1, Accepted, true, true), fact(2, DepartedOffice, true, true), fact(3, ArrivedOffice, true, true)];
+        assert!(event_cases(&sealed_chain, &[1, 2, 3], true).is_empty());
+        // The same scans without seal readings: fine for an ordinary item, tampering for a sealed one.
+        let unread = vec![fact(1, Accepted, true, false), fact(2, DepartedOffice, true, true)];
+        assert!(event_cases(&unread, &[1], false).is_empty());
+        let found = event_cases(&unread, &[1], true);
+        assert_eq!(kinds_of(found.clone()), vec![(CaseKind::Tampering, 1)]);
+        assert!(found[0].reason.unwrap().contains("without a seal check"));
+        // A broken seal read at a handover.
+        let broken = vec![fact(1, Accepted, true, true), fact(2, DepartedOffice, false, true)];
+        assert_eq!(kinds_of(event_cases(&broken, &[2], true)), vec![(CaseKind::Tampering, 2)]);
+        // A gap: an arrival straight after the acceptance.
+        let gap = vec![fact(1, Accepted, true, true), fact(2, ArrivedOffice, true, true)];
+        let found = event_cases(&gap, &[2], true);
+        assert!(found[0].reason.unwrap().contains("without a departure"), "{found:?}");
+        // Non-handover scans need no reading.
+        let held = vec![fact(1, Accepted, true, true), fact(2, HeldAtOffice, true, false)];
+        assert!(event_cases(&held, &[2], true).is_empty());
     }
 
     #[test]

@@ -158,21 +158,50 @@ pub struct EventFact {
     pub occurred_at: NaiveDateTime,
     /// A stable tie-breaker independent of arrival order (the client event id).
     pub tie_key: String,
-    /// For `seal_checked`: intact and the registered number. Ignored otherwise.
+    /// The seal was found sound, or the event read no seal.
     pub seal_ok: bool,
+    /// The event read the seal: a `seal_checked` scan, or a handover that
+    /// carried a seal reading (`seal`).
+    pub seal_checked: bool,
     pub voided: bool,
 }
 
-/// Whether a seal check found the seal sound: intact, and not a number
+/// Whether an event read a seal and found it sound: intact, and not a number
 /// other than the registered one (`matches_registered` is absent when no
-/// number was registered). `details` is the event's stored JSON; any other
-/// event type has nothing to find wrong.
-pub fn seal_ok(event_type: EventType, details: &str) -> bool {
-    if event_type != EventType::SealChecked {
-        return true;
-    }
+/// number was registered). A `seal_checked` scan holds the reading in its
+/// own fields, any other scan in its `seal` object. `details` is the event's
+/// stored JSON. `(read, sound)`; an event that read no seal is sound.
+pub fn seal_reading(event_type: EventType, details: &str) -> (bool, bool) {
     let details: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
-    details["intact"] == true && details["matches_registered"] != false
+    let reading = if event_type == EventType::SealChecked { &details } else { &details["seal"] };
+    if event_type != EventType::SealChecked && !reading.is_object() {
+        return (false, true);
+    }
+    (true, reading["intact"] == true && reading["matches_registered"] != false)
+}
+
+/// Scans where the item changes hands or places: a sealed item's chain of
+/// custody, each of which must read its seal.
+pub fn is_handover(event_type: EventType) -> bool {
+    use EventType::*;
+    matches!(event_type, Accepted | ArrivedOffice | DepartedOffice | ArrivedDeliveryOffice | OutForDelivery | Delivered)
+}
+
+/// Why a new handover breaks a sealed item's chain of custody, if it does:
+/// the chain starts with an acceptance, an arrival follows a departure, and
+/// nothing departs twice without arriving in between. `handovers` are the
+/// item's live handovers in the order they happened.
+pub fn custody_gap(handovers: &[&EventFact], index: usize) -> Option<&'static str> {
+    use EventType::*;
+    let this = handovers.get(index)?.event_type;
+    let Some(previous) = index.checked_sub(1).and_then(|i| handovers.get(i)).map(|e| e.event_type) else {
+        return (this != Accepted).then_some("the chain of custody does not start with an acceptance scan");
+    };
+    match (previous, this) {
+        (p, ArrivedOffice | ArrivedDeliveryOffice) if p != DepartedOffice => Some("an arrival without a departure scan before it"),
+        (DepartedOffice, DepartedOffice) => Some("two departures without an arrival between them"),
+        _ => None,
+    }
 }
 
 /// Why an event is flagged.
@@ -246,12 +275,38 @@ mod tests {
 
     #[test]
     fn a_seal_is_sound_when_intact_and_not_foreign() {
-        assert!(seal_ok(EventType::SealChecked, r#"{"intact":true,"matches_registered":true,"seal_number":"S1"}"#));
-        assert!(seal_ok(EventType::SealChecked, r#"{"intact":true,"matches_registered":null,"seal_number":"S1"}"#));
-        assert!(!seal_ok(EventType::SealChecked, r#"{"intact":false,"matches_registered":true}"#));
-        assert!(!seal_ok(EventType::SealChecked, r#"{"intact":true,"matches_registered":false}"#));
-        assert!(!seal_ok(EventType::SealChecked, "not json"), "an unreadable check is no proof of a sound seal");
-        assert!(seal_ok(EventType::Delivered, "not json"));
+        let ok = |t, d| seal_reading(t, d).1;
+        assert!(ok(EventType::SealChecked, r#"{"intact":true,"matches_registered":true,"seal_number":"S1"}"#));
+        assert!(ok(EventType::SealChecked, r#"{"intact":true,"matches_registered":null,"seal_number":"S1"}"#));
+        assert!(!ok(EventType::SealChecked, r#"{"intact":false,"matches_registered":true}"#));
+        assert!(!ok(EventType::SealChecked, r#"{"intact":true,"matches_registered":false}"#));
+        assert!(!ok(EventType::SealChecked, "not json"), "an unreadable check is no proof of a sound seal");
+        assert_eq!(seal_reading(EventType::Delivered, "not json"), (false, true));
+        // A handover carries its reading in `seal`.
+        assert_eq!(seal_reading(EventType::ArrivedOffice, r#"{"seal":{"intact":true,"matches_registered":true}}"#), (true, true));
+        assert_eq!(seal_reading(EventType::ArrivedOffice, r#"{"seal":{"intact":true,"matches_registered":false}}"#), (true, false));
+        assert_eq!(seal_reading(EventType::DepartedOffice, r#"{"office_type":null}"#), (false, true));
+    }
+
+    #[test]
+    fn a_sealed_chain_alternates_departures_and_arrivals() {
+        use EventType::*;
+        let chain = |types: &[EventType]| -> Vec<EventFact> {
+            types.iter().enumerate().map(|(i, t)| EventFact {
+                id: i as i64, event_type: *t, occurred_at: at(i as i64), tie_key: format!("c{i}"), seal_ok: true, seal_checked: true, voided: false,
+            }).collect()
+        };
+        let whole = chain(&[Accepted, DepartedOffice, ArrivedOffice, DepartedOffice, ArrivedDeliveryOffice, OutForDelivery, Delivered]);
+        let refs: Vec<&EventFact> = whole.iter().collect();
+        assert!((0..refs.len()).all(|i| custody_gap(&refs, i).is_none()));
+        let skipped = chain(&[Accepted, ArrivedOffice]);
+        let refs: Vec<&EventFact> = skipped.iter().collect();
+        assert!(custody_gap(&refs, 1).unwrap().contains("arrival"));
+        let twice = chain(&[Accepted, DepartedOffice, DepartedOffice]);
+        let refs: Vec<&EventFact> = twice.iter().collect();
+        assert!(custody_gap(&refs, 2).is_some());
+        let headless = chain(&[DepartedOffice]);
+        assert!(custody_gap(&[&headless[0]], 0).unwrap().contains("acceptance"));
     }
 
     use super::*;
@@ -262,7 +317,7 @@ mod tests {
     }
 
     fn fact(id: i64, event_type: EventType, minute: i64) -> EventFact {
-        EventFact { id, event_type, occurred_at: at(minute), tie_key: format!("c{id}"), seal_ok: true, voided: false }
+        EventFact { id, event_type, occurred_at: at(minute), tie_key: format!("c{id}"), seal_ok: true, seal_checked: false, voided: false }
     }
 
     fn status_of(events: &[EventFact]) -> ItemStatus {
@@ -376,7 +431,7 @@ mod tests {
             seed in any::<u64>(),
         ) {
             let facts: Vec<EventFact> = events.iter().enumerate().map(|(i, (t, minute, seal_ok, voided))| EventFact {
-                id: i as i64, event_type: *t, occurred_at: at(*minute), tie_key: format!("k{i}"), seal_ok: *seal_ok, voided: *voided,
+                id: i as i64, event_type: *t, occurred_at: at(*minute), tie_key: format!("k{i}"), seal_ok: *seal_ok, seal_checked: false, voided: *voided,
             }).collect();
             let mut shuffled = facts.clone();
             // A deterministic shuffle from the seed.

@@ -117,6 +117,7 @@ macro_rules! string_enum {
 pub mod cases;
 pub mod events;
 pub mod fields;
+pub mod incidents;
 pub mod province;
 pub mod report;
 pub mod s10;
@@ -173,6 +174,8 @@ string_enum! {
         EnrollmentDossier => "enrollment_dossier",
         /// Công văn, công điện, tài liệu: official dispatch or document.
         OfficialDispatch => "official_dispatch",
+        /// Đề thi: sealed exam papers, always confidential.
+        ExamPaper => "exam_paper",
     }
 }
 

@@ -11,16 +11,19 @@ use diesel::QueryResult;
 use serde_json::json;
 
 use crate::db::DbConn;
-use crate::domain::cases::{CaseKind, CaseOutcome, TOP_LEVEL};
+use crate::domain::cases::{self, CaseKind, CaseOutcome, TOP_LEVEL};
 use crate::domain::ItemStatus;
 use crate::store::cases::Case;
 use crate::store::items::Item;
 use crate::store::outbox::{NewMessage, Webhook};
 use crate::store::{self};
-use templates::{CandidateNews, CaseFacts, CaseNews, Lang};
+use crate::domain::incidents::IncidentState;
+use crate::store::incidents::Incident;
+pub use templates::IncidentNews;
+use templates::{CandidateNews, CaseFacts, CaseNews, IncidentFacts, Lang};
 
 /// Webhook topics.
-pub const TOPICS: &[&str] = &["item.status_changed", "case.opened", "case.escalated", "case.resolved"];
+pub const TOPICS: &[&str] = &["item.status_changed", "case.opened", "case.escalated", "case.resolved", "case.directed", "incident.changed"];
 
 fn message(channel: &str, target: &str, topic: &str, subject: Option<String>, body: String, now: DateTime<Utc>) -> NewMessage {
     NewMessage {
@@ -56,11 +59,14 @@ fn webhooks(conn: &mut DbConn, hooks: &Hooks, orgs: &[String], topic: &str, data
     Ok(())
 }
 
-/// The organizations told about a case at its level: the carrier; from
-/// level 2 the sender's department too (at once for a loss, which the
-/// sender must replace, and for tampering); at the top the overseer.
+/// The organizations told about a case at its level: the carrier and the
+/// organization the item is addressed to (a school or university waiting
+/// for it); from level 2 the sender's department too (at once for a loss,
+/// which the sender must replace, and for tampering); at the top the
+/// overseer, or the organization it directed the case to.
 fn case_audience(case: &Case, item: &Item) -> Vec<String> {
     let mut orgs = vec![item.carrier_org_id.clone()];
+    orgs.extend(item.recipient_org_id.clone());
     let sender_at_once = matches!(case.kind, CaseKind::Lost | CaseKind::Tampering);
     if case.level >= 2 || sender_at_once {
         orgs.push(item.sender_org_id.clone());
@@ -68,6 +74,7 @@ fn case_audience(case: &Case, item: &Item) -> Vec<String> {
     if case.level >= TOP_LEVEL || case.owner_org_id != item.carrier_org_id {
         orgs.push(case.owner_org_id.clone());
     }
+    orgs.sort();
     orgs.dedup();
     orgs
 }
@@ -75,12 +82,15 @@ fn case_audience(case: &Case, item: &Item) -> Vec<String> {
 /// E-mails to the matching contact points and webhooks about a case.
 pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews, now: DateTime<Utc>) -> QueryResult<()> {
     let audience = case_audience(case, item);
+    let vietnam = |t: DateTime<Utc>| t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%H:%M %d/%m/%Y").to_string();
+    let deadline = cases::protected_deadline(item.must_arrive_by.map(|t| t.and_utc()), item.due_at.map(|t| t.and_utc()));
     let facts = CaseFacts {
         kind: case.kind,
         level: case.level,
         tracking_number: &item.tracking_number,
         item_kind: item.kind,
-        response_due: case.response_due_at.and_utc().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%H:%M %d/%m/%Y").to_string(),
+        response_due: vietnam(case.response_due_at.and_utc()),
+        deadline: deadline.map(|d| (vietnam(d), cases::minutes_left(d, now))),
         outcome: case.outcome.map(CaseOutcome::as_str),
         case_id: &case.public_id,
     };
@@ -88,10 +98,17 @@ pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews,
         CaseNews::Opened => "case.opened",
         CaseNews::Escalated => "case.escalated",
         CaseNews::Resolved => "case.resolved",
+        CaseNews::Directed { .. } => "case.directed",
+    };
+    // A case grouped under an open incident is told through the incident's
+    // mails (one per incident and update), not one mail per item.
+    let grouped = match case.incident_id {
+        Some(id) => store::incidents::find(conn, id)?.state == IncidentState::Open,
+        None => false,
     };
     for contact in store::contacts::for_orgs(conn, &audience)? {
         let Some(email) = contact.email.as_deref() else { continue };
-        if contact.answers_for(case.kind, case.level) {
+        if !grouped && contact.answers_for(case.kind, case.level) {
             let (subject, body) = templates::case_email(news, &facts, Lang::parse(&contact.lang));
             store::outbox::enqueue(conn, &message("email", email, topic, Some(subject), body, now))?;
         }
@@ -134,4 +151,41 @@ pub fn candidate(conn: &mut DbConn, item: &Item, news: CandidateNews, now: DateT
     let Some(email) = item.candidate_email.as_deref() else { return Ok(()) };
     let (subject, body) = templates::candidate_email(&news, item.kind, &item.tracking_number);
     store::outbox::enqueue(conn, &message("email", email, "candidate", Some(subject), body, now))
+}
+
+/// One mail per contact of every organization an incident concerns (the
+/// carriers, senders and recipients of its items, who declared it, and the
+/// overseers of its provinces), and one webhook per subscription: per
+/// incident and update, however many items it holds.
+pub fn incident_changed(conn: &mut DbConn, incident: &Incident, items: &[Item], news: IncidentNews, now: DateTime<Utc>) -> QueryResult<()> {
+    let mut orgs: Vec<String> = items.iter().flat_map(following_orgs).collect();
+    orgs.push(incident.declared_by_org_id.clone());
+    for province in incident.provinces.values() {
+        orgs.extend(store::cases::overseer_of(conn, province)?);
+    }
+    orgs.sort();
+    orgs.dedup();
+    let vietnam = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%H:%M %d/%m/%Y").to_string();
+    let area: Vec<String> = incident.provinces.values().iter().chain(incident.wards.values()).chain(incident.office_codes.values()).cloned().collect();
+    let facts = IncidentFacts {
+        kind: incident.kind,
+        area: area.join(", "),
+        window: format!("{} – {}", vietnam(incident.starts_at), vietnam(incident.ends_at)),
+        description: &incident.description,
+        items: items.len(),
+        incident_id: &incident.public_id,
+    };
+    for contact in store::contacts::for_orgs(conn, &orgs)? {
+        let Some(email) = contact.email.as_deref() else { continue };
+        let (subject, body) = templates::incident_email(news, &facts, Lang::parse(&contact.lang));
+        store::outbox::enqueue(conn, &message("email", email, "incident.changed", Some(subject), body, now))?;
+    }
+    let data = json!({
+        "incident_id": incident.public_id, "kind": incident.kind, "state": incident.state, "news": news.as_str(),
+        "provinces": incident.provinces.values(), "wards": incident.wards.values(), "office_codes": incident.office_codes.values(),
+        "starts_at": incident.starts_at.and_utc().to_rfc3339(), "ends_at": incident.ends_at.and_utc().to_rfc3339(),
+        "extension_minutes": incident.extension_minutes, "items": items.len(),
+    });
+    let hooks = Hooks::load(conn, &orgs)?;
+    webhooks(conn, &hooks, &orgs, "incident.changed", data, now)
 }

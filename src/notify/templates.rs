@@ -1,6 +1,7 @@
 //! Words for people: e-mail subjects and bodies in Vietnamese and English.
 
 use crate::domain::cases::CaseKind;
+use crate::domain::incidents::IncidentKind;
 use crate::domain::ItemKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub fn item_kind(kind: ItemKind, lang: Lang) -> &'static str {
         (EnrollmentDossier, Lang::En) => "Enrollment dossier",
         (OfficialDispatch, Lang::Vi) => "Công văn, tài liệu",
         (OfficialDispatch, Lang::En) => "Official dispatch",
+        (ExamPaper, Lang::Vi) => "Đề thi",
+        (ExamPaper, Lang::En) => "Exam papers",
     }
 }
 
@@ -60,15 +63,19 @@ pub fn case_kind(kind: CaseKind, lang: Lang) -> &'static str {
         (RepeatedFailure, Lang::En) => "Repeated delivery failure",
         (Lost, Lang::Vi) => "Thất lạc",
         (Lost, Lang::En) => "Lost",
+        (NotAccepted, Lang::Vi) => "Chưa được bưu điện tiếp nhận",
+        (NotAccepted, Lang::En) => "Not accepted by the carrier",
     }
 }
 
 /// What a case e-mail says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaseNews {
+pub enum CaseNews<'a> {
     Opened,
     Escalated,
     Resolved,
+    /// The steering committee directed the case to the case's (new) owner.
+    Directed { instruction: &'a str },
 }
 
 pub struct CaseFacts<'a> {
@@ -76,47 +83,149 @@ pub struct CaseFacts<'a> {
     pub level: i32,
     pub tracking_number: &'a str,
     pub item_kind: ItemKind,
+    /// Vietnam time, `HH:MM dd/mm/yyyy`.
     pub response_due: String,
+    /// The deadline the case protects (Vietnam time) and the minutes left to it.
+    pub deadline: Option<(String, i64)>,
     pub outcome: Option<&'a str>,
     pub case_id: &'a str,
+}
+
+/// "3 giờ 20 phút" / "3 h 20 min"; "đã quá 40 phút" / "passed 40 min ago".
+fn time_left(minutes: i64, lang: Lang) -> String {
+    let span = |m: i64| {
+        let (h, m) = (m / 60, m % 60);
+        match (lang, h) {
+            (Lang::Vi, 0) => format!("{m} phút"),
+            (Lang::Vi, _) => format!("{h} giờ {m} phút"),
+            (Lang::En, 0) => format!("{m} min"),
+            (Lang::En, _) => format!("{h} h {m} min"),
+        }
+    };
+    match (lang, minutes >= 0) {
+        (Lang::Vi, true) => format!("còn {}", span(minutes)),
+        (Lang::Vi, false) => format!("đã quá {}", span(-minutes)),
+        (Lang::En, true) => format!("{} left", span(minutes)),
+        (Lang::En, false) => format!("passed {} ago", span(-minutes)),
+    }
 }
 
 pub fn case_email(news: CaseNews, facts: &CaseFacts, lang: Lang) -> (String, String) {
     let kind = case_kind(facts.kind, lang);
     let item = item_kind(facts.item_kind, lang);
     let n = facts.tracking_number;
-    match lang {
-        Lang::Vi => {
-            let subject = match news {
+    let level = facts.level;
+    let (subject, mut body) = match lang {
+        Lang::Vi => (
+            match news {
                 CaseNews::Opened => format!("[ExamPost] Sự cố mới: {kind} – {n}"),
-                CaseNews::Escalated => format!("[ExamPost] Sự cố chuyển lên cấp {}: {kind} – {n}", facts.level),
+                CaseNews::Escalated => format!("[ExamPost] Sự cố chuyển lên cấp {level}: {kind} – {n}"),
                 CaseNews::Resolved => format!("[ExamPost] Sự cố đã xử lý: {kind} – {n}"),
-            };
-            let mut body = format!(
-                "Bưu gửi: {n} ({item})\nSự cố: {kind}\nCấp xử lý: {}\nMã sự cố: {}\n",
-                facts.level, facts.case_id
-            );
+                CaseNews::Directed { .. } => format!("[ExamPost] Ban chỉ đạo giao xử lý: {kind} – {n}"),
+            },
+            format!("Bưu gửi: {n} ({item})\nSự cố: {kind}\nCấp xử lý: {level}\nMã sự cố: {}\n", facts.case_id),
+        ),
+        Lang::En => (
             match news {
-                CaseNews::Resolved => body.push_str(&format!("Kết quả: {}\n", facts.outcome.unwrap_or("-"))),
-                _ => body.push_str(&format!("Cần xác nhận xử lý trước: {}\n", facts.response_due)),
-            }
-            body.push_str("\nVui lòng xử lý trên hệ thống ExamPost để bảo đảm quyền lợi của thí sinh.\n");
-            (subject, body)
-        }
-        Lang::En => {
-            let subject = match news {
                 CaseNews::Opened => format!("[ExamPost] New case: {kind} – {n}"),
-                CaseNews::Escalated => format!("[ExamPost] Case raised to level {}: {kind} – {n}", facts.level),
+                CaseNews::Escalated => format!("[ExamPost] Case raised to level {level}: {kind} – {n}"),
                 CaseNews::Resolved => format!("[ExamPost] Case resolved: {kind} – {n}"),
-            };
-            let mut body = format!("Item: {n} ({item})\nCase: {kind}\nLevel: {}\nCase id: {}\n", facts.level, facts.case_id);
-            match news {
-                CaseNews::Resolved => body.push_str(&format!("Outcome: {}\n", facts.outcome.unwrap_or("-"))),
-                _ => body.push_str(&format!("Acknowledge by: {}\n", facts.response_due)),
-            }
-            body.push_str("\nPlease handle it in ExamPost so that the candidate is protected.\n");
-            (subject, body)
+                CaseNews::Directed { .. } => format!("[ExamPost] The steering committee directs you: {kind} – {n}"),
+            },
+            format!("Item: {n} ({item})\nCase: {kind}\nLevel: {level}\nCase id: {}\n", facts.case_id),
+        ),
+    };
+    if let Some((deadline, minutes)) = &facts.deadline {
+        body.push_str(&match lang {
+            Lang::Vi => format!("Hạn của thí sinh: {deadline} ({})\n", time_left(*minutes, lang)),
+            Lang::En => format!("The candidate's deadline: {deadline} ({})\n", time_left(*minutes, lang)),
+        });
+    }
+    if let CaseNews::Directed { instruction } = news {
+        body.push_str(&match lang {
+            Lang::Vi => format!("Chỉ đạo: {instruction}\n"),
+            Lang::En => format!("Instruction: {instruction}\n"),
+        });
+    }
+    body.push_str(&match (news, lang) {
+        (CaseNews::Resolved, Lang::Vi) => format!("Kết quả: {}\n", facts.outcome.unwrap_or("-")),
+        (CaseNews::Resolved, Lang::En) => format!("Outcome: {}\n", facts.outcome.unwrap_or("-")),
+        (_, Lang::Vi) => format!("Cần xác nhận xử lý trước: {}\n", facts.response_due),
+        (_, Lang::En) => format!("Acknowledge by: {}\n", facts.response_due),
+    });
+    body.push_str(match lang {
+        Lang::Vi => "\nVui lòng xử lý trên hệ thống ExamPost để bảo đảm quyền lợi của thí sinh.\n",
+        Lang::En => "\nPlease handle it in ExamPost so that the candidate is protected.\n",
+    });
+    (subject, body)
+}
+
+/// What an incident mail says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentNews {
+    Declared,
+    Extended { hours: i32 },
+    Closed,
+}
+
+impl IncidentNews {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentNews::Declared => "declared",
+            IncidentNews::Extended { .. } => "extended",
+            IncidentNews::Closed => "closed",
         }
+    }
+}
+
+pub struct IncidentFacts<'a> {
+    pub kind: IncidentKind,
+    /// Provinces, wards and offices, comma-separated.
+    pub area: String,
+    /// Vietnam time, `HH:MM dd/mm/yyyy – HH:MM dd/mm/yyyy`.
+    pub window: String,
+    pub description: &'a str,
+    /// Items linked to the incident.
+    pub items: usize,
+    pub incident_id: &'a str,
+}
+
+pub fn incident_email(news: IncidentNews, facts: &IncidentFacts, lang: Lang) -> (String, String) {
+    let vi = lang == Lang::Vi;
+    let what = crate::domain::incidents::label(facts.kind, vi);
+    let (area, window, items, id, desc) = (&facts.area, &facts.window, facts.items, facts.incident_id, facts.description);
+    let subject = match (news, vi) {
+        (IncidentNews::Declared, true) => format!("[ExamPost] Sự cố diện rộng: {what} – {area}"),
+        (IncidentNews::Declared, false) => format!("[ExamPost] Area incident: {what} – {area}"),
+        (IncidentNews::Extended { hours }, true) => format!("[ExamPost] Gia hạn {hours} giờ do {what} – {area}"),
+        (IncidentNews::Extended { hours }, false) => format!("[ExamPost] Deadlines extended by {hours} h for {what} – {area}"),
+        (IncidentNews::Closed, true) => format!("[ExamPost] Kết thúc sự cố: {what} – {area}"),
+        (IncidentNews::Closed, false) => format!("[ExamPost] Incident over: {what} – {area}"),
+    };
+    let body = if vi {
+        format!(
+            "Sự cố: {what}\nKhu vực: {area}\nThời gian: {window}\nMô tả: {desc}\nSố bưu gửi bị ảnh hưởng: {items}\nMã sự cố: {id}\n\n\
+             Các trường hợp chậm của những bưu gửi này được gộp theo sự cố; không gửi thư riêng cho từng bưu gửi.\n"
+        )
+    } else {
+        format!(
+            "Incident: {what}\nArea: {area}\nWindow: {window}\nDescription: {desc}\nItems affected: {items}\nIncident id: {id}\n\n\
+             The delay cases of these items are grouped under the incident; no mail is sent per item.\n"
+        )
+    };
+    (subject, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_left_reads_naturally() {
+        assert_eq!(time_left(200, Lang::Vi), "còn 3 giờ 20 phút");
+        assert_eq!(time_left(45, Lang::En), "45 min left");
+        assert_eq!(time_left(-40, Lang::Vi), "đã quá 40 phút");
+        assert_eq!(time_left(-130, Lang::En), "passed 2 h 10 min ago");
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Case {
     pub resolved_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
+    /// The area incident this delay case is grouped under.
+    pub incident_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -45,6 +47,7 @@ pub struct NewCase {
     pub replacement_requested: bool,
     pub opened_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub incident_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable)]
@@ -147,11 +150,13 @@ pub fn for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Vec<Case>> {
     cases::table.filter(cases::item_id.eq(item_id)).order(cases::id.asc()).load(conn)
 }
 
-/// Open cases whose response time has passed, below the top level.
+/// Cases below the top level that are open past their response time, or
+/// acknowledged past the time their owner promised.
 pub fn due_to_rise(conn: &mut DbConn, now: NaiveDateTime, top_level: i32) -> QueryResult<Vec<Case>> {
+    let unanswered = cases::state.eq(CaseState::Open).and(cases::response_due_at.le(now));
+    let promise_broken = cases::state.eq(CaseState::Acknowledged).and(cases::expected_at.le(now));
     cases::table
-        .filter(cases::state.eq(CaseState::Open.as_str()))
-        .filter(cases::response_due_at.le(now))
+        .filter(unanswered.or(promise_broken))
         .filter(cases::level.lt(top_level))
         .order(cases::id.asc())
         .load(conn)
@@ -164,7 +169,24 @@ pub fn rise(conn: &mut DbConn, case: &Case, owner_org_id: &str, response_due_at:
         .filter(cases::level.eq(case.level))
         .filter(cases::state.eq(&case.state))
         .set((
+            cases::state.eq(CaseState::Open),
             cases::level.eq(case.level + 1),
+            cases::owner_org_id.eq(owner_org_id),
+            cases::response_due_at.eq(response_due_at),
+            cases::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Gives a case a new owner and response time, open again, if it is still
+/// where `case` saw it.
+pub fn direct(conn: &mut DbConn, case: &Case, owner_org_id: &str, response_due_at: NaiveDateTime, now: NaiveDateTime) -> QueryResult<bool> {
+    let changed = diesel::update(cases::table.find(case.id))
+        .filter(cases::level.eq(case.level))
+        .filter(cases::state.eq(&case.state))
+        .set((
+            cases::state.eq(CaseState::Open),
             cases::owner_org_id.eq(owner_org_id),
             cases::response_due_at.eq(response_due_at),
             cases::updated_at.eq(now),
@@ -197,6 +219,15 @@ pub struct StateChanges {
     pub plan: Option<String>,
     pub expected_at: Option<NaiveDateTime>,
     pub outcome: Option<CaseOutcome>,
+}
+
+/// Puts cases under an incident.
+pub fn group_under(conn: &mut DbConn, incident_id: i64, case_ids: &[i64]) -> QueryResult<usize> {
+    let mut changed = 0;
+    for part in case_ids.chunks(1000) {
+        changed += diesel::update(cases::table.filter(cases::id.eq_any(part))).set(cases::incident_id.eq(Some(incident_id))).execute(conn)?;
+    }
+    Ok(changed)
 }
 
 pub fn mark_replacement_requested(conn: &mut DbConn, case_id: i64) -> QueryResult<()> {

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::{event_voids, events, items};
 use crate::db::DbConn;
 use crate::domain::cases;
-use crate::domain::events::{derive, seal_ok, Derived, EventFact, EventType, OfficeType, VoidReason};
+use crate::domain::events::{derive, seal_reading, Derived, EventFact, EventType, OfficeType, VoidReason};
 use crate::domain::ItemStatus;
 use crate::store::items::Item;
 
@@ -216,8 +216,8 @@ pub fn fact(event: &Event, void: Option<&EventVoid>) -> EventFact {
 }
 
 fn fact_of(id: i64, event_type: EventType, occurred_at: NaiveDateTime, client_event_id: &str, details: &str, voided: bool) -> EventFact {
-    let seal_ok = seal_ok(event_type, details);
-    EventFact { id, event_type, occurred_at, tie_key: client_event_id.to_string(), seal_ok, voided }
+    let (seal_checked, seal_ok) = seal_reading(event_type, details);
+    EventFact { id, event_type, occurred_at, tie_key: client_event_id.to_string(), seal_ok, seal_checked, voided }
 }
 
 /// The columns of an event that its item's derived state depends on.
@@ -303,8 +303,11 @@ pub fn refresh_items(conn: &mut DbConn, item_ids: &[i64], now: NaiveDateTime) ->
             let last = derived.last_event.and_then(|id| rows.iter().find(|row| row.id == id));
             let accepted_at = facts.iter().filter(|f| !f.voided && f.event_type == EventType::Accepted).map(|f| f.occurred_at).min();
             let rule = cases::rule_for(&rules, before.priority);
+            // An incident's extension moves the transit time's end; it has
+            // already moved `must_arrive_by` itself.
+            let extension = chrono::Duration::minutes(before.due_extension_minutes.into());
             let due_at = cases::due_at(
-                accepted_at.map(|t| t.and_utc()),
+                accepted_at.map(|t| t.and_utc() + extension),
                 before.must_arrive_by.map(|t| t.and_utc()),
                 &rule,
                 before.origin_province == before.dest_province,

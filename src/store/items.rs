@@ -46,6 +46,10 @@ pub struct Item {
     pub due_at: Option<NaiveDateTime>,
     pub replaces_item_id: Option<i64>,
     pub replaced_by_item_id: Option<i64>,
+    /// Sealed: a seal check at every handover, never in the public lookup.
+    pub confidential: bool,
+    /// Added to the effective deadline by an incident's extension.
+    pub due_extension_minutes: i32,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -80,6 +84,7 @@ pub struct NewItem {
     pub updated_at: NaiveDateTime,
     /// Before acceptance the deadline is the sender's must-arrive-by time.
     pub due_at: Option<NaiveDateTime>,
+    pub confidential: bool,
 }
 
 /// Which items a caller may see.
@@ -212,13 +217,18 @@ pub struct PublicFacts {
     pub replaced_by: Option<String>,
     #[diesel(sql_type = sql_types::Bool)]
     pub has_open_case: bool,
+    /// The kind of the open area incident the item is delayed by, if any.
+    #[diesel(sql_type = sql_types::Nullable<sql_types::Text>)]
+    pub incident_kind: Option<crate::domain::incidents::IncidentKind>,
 }
 
 /// Written once as SQL both backends read: the lookup is the hottest read
 /// there is, and three queries per item cost three times one.
 const PUBLIC_FACTS: &str = "SELECT i.tracking_number, i.kind, i.status, i.candidate_number, i.candidate_dob, i.candidate_name, \
      i.last_event_at, i.due_at, COALESCE(e.office_name, e.office_code) AS last_place, r.tracking_number AS replaced_by, \
-     EXISTS (SELECT 1 FROM cases c WHERE c.item_id = i.id AND c.state IN ('open', 'acknowledged')) AS has_open_case \
+     EXISTS (SELECT 1 FROM cases c WHERE c.item_id = i.id AND c.state IN ('open', 'acknowledged')) AS has_open_case, \
+     (SELECT n.kind FROM incident_items ii JOIN incidents n ON n.id = ii.incident_id \
+      WHERE ii.item_id = i.id AND n.state = 'open' ORDER BY n.id DESC LIMIT 1) AS incident_kind \
      FROM items i LEFT JOIN events e ON e.id = i.last_event_id LEFT JOIN items r ON r.id = i.replaced_by_item_id";
 
 /// The lookup statements as types of their own, so that diesel caches their
@@ -246,7 +256,8 @@ mod public_queries {
     {
         fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
             out.push_sql(PUBLIC_FACTS);
-            out.push_sql(" WHERE i.tracking_number = ");
+            // Confidential items (exam papers) are never shown to the public.
+            out.push_sql(" WHERE NOT i.confidential AND i.tracking_number = ");
             out.push_bind_param::<Text, _>(self.0)?;
             out.push_sql(" ORDER BY i.id DESC");
             Ok(())
@@ -261,7 +272,7 @@ mod public_queries {
     {
         fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
             out.push_sql(PUBLIC_FACTS);
-            out.push_sql(" WHERE i.candidate_number = ");
+            out.push_sql(" WHERE NOT i.confidential AND i.candidate_number = ");
             out.push_bind_param::<Text, _>(self.0)?;
             out.push_sql(" AND i.candidate_dob = ");
             out.push_bind_param::<Date, _>(&self.1)?;
@@ -448,6 +459,13 @@ pub fn needing_attention(conn: &mut DbConn, rules: &[Rule], now: NaiveDateTime) 
             .filter(items::must_arrive_by.lt(horizon))
             .load(conn)?;
         found.extend(at_risk);
+        let waiting_since = now - chrono::Duration::hours(rule.accept_hours.into());
+        let not_accepted: Vec<Item> = items::table
+            .filter(items::status.eq(ItemStatus::Registered))
+            .filter(items::priority.eq(rule.priority))
+            .filter(items::created_at.lt(waiting_since))
+            .load(conn)?;
+        found.extend(not_accepted);
     }
     found.sort_by_key(|i| i.id);
     found.dedup_by_key(|i| i.id);

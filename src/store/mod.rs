@@ -5,6 +5,7 @@ pub mod cases;
 pub mod clients;
 pub mod contacts;
 pub mod events;
+pub mod incidents;
 pub mod items;
 pub mod organizations;
 pub mod outbox;

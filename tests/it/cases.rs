@@ -141,8 +141,9 @@ async fn lifecycle_rules_and_who_may_act() {
     assert_eq!((acked.body["state"].as_str(), acked.body["plan"].as_str()), (Some("acknowledged"), Some("Kiểm tra túi thư")));
     app.post(&format!("{base}/acknowledge"), Some(&carrier.token), &plan).await.problem(409);
 
-    // Acknowledged cases do not rise by themselves.
-    app.clock.advance(Duration::hours(10));
+    // Acknowledged cases do not rise while the promised time holds (a broken
+    // promise sends them up: see ladder.rs).
+    app.clock.advance(Duration::hours(6) - Duration::seconds(1));
     sweep(&app);
     assert_eq!(app.get(&base, Some(&dept.token)).await.body["level"], 1);
 
@@ -321,7 +322,10 @@ async fn departments_find_what_is_late_and_export_cases() {
     body["recipient"]["candidate_number"] = json!("15007777");
     body["destination"]["ward"] = json!("Phường Nông Trang");
     body.as_object_mut().unwrap().remove("must_arrive_by");
+    // Standard and accepted: 25 h later it is within every limit (accepted, 48 h stall, 72 h transit).
+    body["priority"] = json!("standard");
     assert_eq!(app.post("/api/v1/items", Some(&dept.token), &body).await.status, 201);
+    scan(&app, &carrier, &on_time, scan_now(&app, "acc-on-time", "accepted", json!({}))).await;
     app.clock.advance(Duration::hours(25));
     sweep(&app);
 

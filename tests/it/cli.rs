@@ -108,7 +108,7 @@ async fn readme_walkthrough_from_org_to_item() {
 fn seed_command_loads_the_demo_once() {
     let db = TestDb::new();
     let seeded = json_out(&exampost(db.url(), &["seed"]));
-    assert_eq!(seeded["items"], 61);
+    assert_eq!(seeded["items"], 63);
     let again = exampost(db.url(), &["seed"]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already seeded"));

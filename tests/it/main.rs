@@ -15,6 +15,7 @@ mod faults;
 mod health;
 mod hostile;
 mod items;
+mod ladder;
 mod notifications;
 mod public;
 mod reports;

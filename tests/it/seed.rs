@@ -11,11 +11,11 @@ async fn demo_season_loads_once_and_its_credentials_work() {
     let app = TestApp::new().await;
     let now = chrono::Utc::now();
     let seeded = exampost::seed::seed(&mut app.conn(), exampost::seed::DEMO, now).unwrap();
-    assert_eq!((seeded.organizations, seeded.clients, seeded.items), (12, 6, 61));
+    assert_eq!((seeded.organizations, seeded.clients, seeded.items), (12, 6, 63));
     assert_eq!(seeded.events as i64, app.count("events"));
     let again = exampost::seed::seed(&mut app.conn(), exampost::seed::DEMO, now).unwrap_err();
     assert!(again.to_string().contains("already seeded"), "{again}");
-    assert_eq!(app.count("items"), 61);
+    assert_eq!(app.count("items"), 63);
 
     // The README's demo credentials.
     let token = app

@@ -14,6 +14,8 @@ pub struct CaseItem {
     pub status: ItemStatus,
     /// Effective deadline.
     pub due_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The sender's must-arrive-by time, if any.
+    pub must_arrive_by: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An escalation case.
@@ -21,7 +23,7 @@ pub struct CaseItem {
 #[schema(example = json!({
     "id": "0193a2b4-…", "item": {"tracking_number": "EE473124829VN", "season": "2026-THPT", "status": "in_transit", "due_at": "2026-07-16T01:00:00Z"},
     "kind": "overdue", "severity": "high", "level": 2, "state": "open", "owner_org": "VNPOST",
-    "response_due_at": "2026-07-16T05:00:00Z", "plan": null, "expected_at": null, "outcome": null,
+    "response_due_at": "2026-07-16T05:00:00Z", "deadline": "2026-07-16T01:00:00Z", "minutes_left": -120, "plan": null, "expected_at": null, "outcome": null,
     "replacement_requested": false, "opened_at": "2026-07-16T01:01:00Z", "acknowledged_at": null,
     "resolved_at": null, "closed_at": null, "updated_at": "2026-07-16T03:01:00Z"
 }))]
@@ -36,8 +38,13 @@ pub struct CaseView {
     pub state: CaseState,
     /// Code of the organization that must answer now.
     pub owner_org: String,
-    /// Acknowledge by then, or the case rises a level.
+    /// Acknowledge by then, or the case rises a level. Shortened to a third
+    /// of the time left while the deadline is ahead (see the README's ladder).
     pub response_due_at: chrono::DateTime<chrono::Utc>,
+    /// The deadline the case protects: the item's `must_arrive_by`, else its `due_at`.
+    pub deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whole minutes from now to `deadline`; negative once it has passed.
+    pub minutes_left: Option<i64>,
     pub plan: Option<String>,
     pub expected_at: Option<chrono::DateTime<chrono::Utc>>,
     pub outcome: Option<CaseOutcome>,
@@ -79,6 +86,19 @@ pub struct AcknowledgeRequest {
     pub plan: String,
     /// When the carrier expects to settle it (RFC 3339 with offset).
     pub expected_at: String,
+}
+
+/// The steering committee's direction on a level-3 case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"instruction": "Chuyển phát ngay bằng xe riêng đến Trường THPT Việt Trì", "organization": "VNPOST", "respond_by": "2026-07-16T15:00:00+07:00"}))]
+pub struct DirectRequest {
+    /// What must be done.
+    pub instruction: String,
+    /// Code of the organization that must act; it becomes the case's owner.
+    pub organization: String,
+    /// When it must answer (RFC 3339 with offset): the case's new response time.
+    pub respond_by: String,
 }
 
 /// How the case ended.

@@ -1,5 +1,5 @@
 //! Escalation cases: list, read, and act (acknowledge, comment, resolve,
-//! close, escalate). Every change lands on the case's timeline.
+//! close, escalate, direct). Every change lands on the case's timeline.
 
 mod dto;
 
@@ -14,7 +14,7 @@ use super::extract::ValidJson;
 use super::pagination::{take_page, Listing, Page, PageParams};
 use super::problem::{ApiError, Problem};
 use super::AppState;
-use crate::app::cases::{self, CaseCommand, CaseFile, CaseQuery};
+use crate::app::cases::{self, CaseCommand, CaseFile, CaseQuery, Protected};
 use crate::csv_out;
 use crate::store::cases::Case;
 use crate::store::items::Item;
@@ -26,10 +26,11 @@ pub fn config(cfg: &mut ServiceConfig) {
         .service(comment_case)
         .service(resolve_case)
         .service(close_case)
-        .service(escalate_case);
+        .service(escalate_case)
+        .service(direct_case);
 }
 
-fn case_view(case: &Case, item: &Item, owner_code: &str) -> CaseView {
+fn case_view(case: &Case, item: &Item, owner_code: &str, protected: Option<Protected>) -> CaseView {
     CaseView {
         id: case.public_id.clone(),
         item: CaseItem {
@@ -37,6 +38,7 @@ fn case_view(case: &Case, item: &Item, owner_code: &str) -> CaseView {
             season: item.season.clone(),
             status: item.status,
             due_at: item.due_at.map(|t| t.and_utc()),
+            must_arrive_by: item.must_arrive_by.map(|t| t.and_utc()),
         },
         kind: case.kind,
         severity: case.severity,
@@ -44,6 +46,8 @@ fn case_view(case: &Case, item: &Item, owner_code: &str) -> CaseView {
         state: case.state,
         owner_org: owner_code.to_string(),
         response_due_at: case.response_due_at.and_utc(),
+        deadline: protected.map(|p| p.deadline),
+        minutes_left: protected.map(|p| p.minutes_left),
         plan: case.plan.clone(),
         expected_at: case.expected_at.map(|t| t.and_utc()),
         outcome: case.outcome,
@@ -57,7 +61,7 @@ fn case_view(case: &Case, item: &Item, owner_code: &str) -> CaseView {
 }
 
 fn case_detail(file: CaseFile) -> CaseDetail {
-    let case = case_view(&file.case, &file.item, &file.owner_code);
+    let case = case_view(&file.case, &file.item, &file.owner_code, file.protected);
     let timeline = file
         .entries
         .into_iter()
@@ -112,14 +116,14 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
     let filter = state.db(move |conn| Ok(cases::filter(conn, &actor, &query)?)).await?;
     let mut views = Vec::new();
     loop {
-        let (actor, filter) = (caller.clone(), filter.clone());
+        let (actor, filter, clock) = (caller.clone(), filter.clone(), state.clock.clone());
         let (mut page, last, full) = state
             .db(move |conn| {
-                let rows = cases::list(conn, &actor, &filter, before, limit + 1)?;
+                let rows = cases::list(conn, clock.as_ref(), &actor, &filter, before, limit + 1)?;
                 let full = rows.len() as i64 > limit;
                 let (rows, next_cursor) = take_page(rows, limit, Listing::Cases, |c| c.case.id.to_string());
                 let last = rows.last().map(|c| c.case.id);
-                let items = rows.iter().map(|c| case_view(&c.case, &c.item, &c.owner_code)).collect::<Vec<_>>();
+                let items = rows.iter().map(|c| case_view(&c.case, &c.item, &c.owner_code, c.protected)).collect::<Vec<_>>();
                 Ok((Page { items, next_cursor }, last, full))
             })
             .await?;
@@ -132,13 +136,16 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
         }
         before = last;
     }
-    let header = ["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "outcome", "opened_at", "response_due_at", "resolved_at"];
+    let header = [
+        "case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "outcome", "opened_at", "response_due_at", "resolved_at",
+        "deadline",
+    ];
     let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
     let rows = views.iter().map(|c| {
         [
             c.id.clone(), c.item.tracking_number.clone(), c.kind.as_str().into(), c.severity.as_str().into(), c.level.to_string(),
             c.state.as_str().into(), c.owner_org.clone(), c.outcome.map(|o| o.as_str().to_string()).unwrap_or_default(),
-            c.opened_at.to_rfc3339(), c.response_due_at.to_rfc3339(), time(c.resolved_at),
+            c.opened_at.to_rfc3339(), c.response_due_at.to_rfc3339(), time(c.resolved_at), time(c.deadline),
         ]
     });
     let body = csv_out::file(header, rows).map_err(ApiError::internal)?;
@@ -155,7 +162,8 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
 #[get("/cases/{id}")]
 pub async fn find_case(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<web::Json<CaseDetail>, ApiError> {
     let id = id.into_inner();
-    let file = state.db(move |conn| Ok(cases::find(conn, &caller, &id)?)).await?;
+    let clock = state.clock.clone();
+    let file = state.db(move |conn| Ok(cases::find(conn, clock.as_ref(), &caller, &id)?)).await?;
     let detail = case_detail(file);
     Ok(web::Json(detail))
 }
@@ -277,4 +285,34 @@ pub async fn escalate_case(
     ValidJson(request): ValidJson<NoteRequest>,
 ) -> Result<web::Json<CaseDetail>, ApiError> {
     act(state, caller, id.into_inner(), CaseCommand::Escalate { note: request.note }).await
+}
+
+/// Direct a level-3 case (the steering committee): an instruction, the
+/// organization that must act, and by when.
+///
+/// That organization becomes the case's owner and its contacts are told at
+/// once; `respond_by` is the case's new response time. It may then
+/// acknowledge and resolve the case.
+#[utoipa::path(
+    tag = "cases",
+    params(("id" = String, Path, description = "Case id")),
+    request_body = DirectRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CaseDetail),
+        (status = 403, description = "Not the steering committee, or the case is below level 3", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Below level 3, or settled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No instruction, an unknown organization, or a time not in the future", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/cases/{id}/direct")]
+pub async fn direct_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    ValidJson(request): ValidJson<DirectRequest>,
+) -> Result<web::Json<CaseDetail>, ApiError> {
+    let command = CaseCommand::Direct { instruction: request.instruction, organization: request.organization, respond_by: request.respond_by };
+    act(state, caller, id.into_inner(), command).await
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::timeline::EventView;
-use crate::app::scans::{RecordScan, ScanDetail, VoidScan};
+use crate::app::scans::{RecordScan, ScanDetail, SealReading, VoidScan};
 use crate::domain::events::{EventType, IdentityCheck, NonDeliveryAction, NonDeliveryReason, OfficeType, VoidReason};
 use crate::domain::ItemStatus;
 
@@ -31,9 +31,25 @@ pub struct NewEventRequest {
     pub operator_id: Option<String>,
     #[serde(default)]
     pub device_id: Option<String>,
+    /// The seal as read at this scan. Required at every handover (acceptance,
+    /// departure, arrival, out for delivery, delivery) of a confidential
+    /// item: a handover without it, a broken or foreign seal, or a gap in the
+    /// chain opens a critical tampering case at once.
+    #[serde(default)]
+    pub seal: Option<SealReadingRequest>,
     /// The event type and its own fields.
     #[serde(flatten)]
     pub detail: EventDetail,
+}
+
+/// A seal as read at a scan.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"seal_number": "SEAL-0001", "intact": true}))]
+pub struct SealReadingRequest {
+    /// The number read off the seal.
+    pub seal_number: String,
+    pub intact: bool,
 }
 
 /// The event type (`type`) and the fields that go with it. Each type maps to
@@ -213,6 +229,7 @@ impl NewEventRequest {
             office_name: self.office_name,
             operator_id: self.operator_id,
             device_id: self.device_id,
+            seal: self.seal.map(|s| SealReading { seal_number: s.seal_number, intact: s.intact }),
             detail: self.detail.into(),
         }
     }

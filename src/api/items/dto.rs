@@ -47,6 +47,11 @@ pub struct NewItemRequest {
     /// Seal number of a confidential item, checked at every stage.
     #[serde(default)]
     pub seal_number: Option<String>,
+    /// Sealed and confidential (an exam paper always is): every handover scan
+    /// must read the seal, and the item never appears in the public lookup.
+    /// Requires `seal_number`.
+    #[serde(default)]
+    pub confidential: bool,
     /// Must arrive by: a day (`YYYY-MM-DD`, the end of that day in Vietnam)
     /// or an RFC 3339 time with offset.
     #[serde(default)]
@@ -123,7 +128,7 @@ pub struct ItemBatchRequest {
                   "date_of_birth": "2008-03-14", "phone": "0912345678", "email": null},
     "candidate": null,
     "destination": {"province": "phu-tho", "ward": "Phường Việt Trì", "address_line": "12 Trần Phú"},
-    "seal_number": null, "must_arrive_by": "2026-08-20T16:59:59Z", "reference": "QĐ 123/SGD",
+    "seal_number": null, "confidential": false, "must_arrive_by": "2026-08-20T16:59:59Z", "reference": "QĐ 123/SGD",
     "created_at": "2026-07-01T02:00:00Z", "updated_at": "2026-07-01T02:00:00Z",
     "last_event_at": null, "last_office_code": null, "has_anomaly": false, "due_at": "2026-08-20T16:59:59Z",
     "replaces": null, "replaced_by": null
@@ -144,6 +149,8 @@ pub struct ItemView {
     pub candidate: Option<CandidateView>,
     pub destination: DestinationView,
     pub seal_number: Option<String>,
+    /// Sealed: a seal check at every handover, never in the public lookup.
+    pub confidential: bool,
     pub must_arrive_by: Option<chrono::DateTime<chrono::Utc>>,
     pub reference: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -292,6 +299,7 @@ impl From<NewItemRequest> for registration::RegisterItem {
                 address_line: request.destination.address_line,
             },
             seal_number: request.seal_number,
+            confidential: request.confidential,
             must_arrive_by: request.must_arrive_by,
             reference: request.reference,
         }

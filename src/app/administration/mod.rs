@@ -14,7 +14,7 @@ pub use clients::{
 };
 pub use contacts::{add_contact, delete_contact, list_contacts, AddContact, OrgContact};
 pub use organizations::{create_organization, find_organization, list_organizations, CreateOrganization};
-pub use rules::{list_rules, update_rule, RuleChange};
+pub use rules::{list_kind_priorities, list_rules, set_kind_priority, update_rule, RuleChange};
 pub use webhooks::{create_webhook, delete_webhook, list_webhooks, screen_webhook_url, webhook_deliveries, Subscribe};
 
 use chrono::{DateTime, NaiveDateTime};

@@ -269,6 +269,7 @@ fn parse_row(columns: &[Option<&'static str>], record: &csv::StringRecord) -> Re
             address_line: get("address_line").unwrap_or_default(),
         },
         seal_number: get("seal_number"),
+        confidential: false,
         must_arrive_by: get("must_arrive_by").map(|d| iso_date(&d)),
         reference: get("reference"),
     })

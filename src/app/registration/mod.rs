@@ -37,7 +37,7 @@ pub struct RegisterItem {
     pub tracking_number: String,
     pub season: String,
     pub kind: ItemKind,
-    /// `None`: standard.
+    /// `None`: the kind's default priority (`/rules/kinds`).
     pub priority: Option<Priority>,
     /// Organization code; an education actor may leave it out (its own).
     pub sender_org: Option<String>,
@@ -48,6 +48,8 @@ pub struct RegisterItem {
     pub candidate: Option<Candidate>,
     pub destination: Destination,
     pub seal_number: Option<String>,
+    /// Sealed and confidential; an exam paper always is.
+    pub confidential: bool,
     /// A day (`YYYY-MM-DD`) or an RFC 3339 time.
     pub must_arrive_by: Option<String>,
     pub reference: Option<String>,
@@ -135,7 +137,8 @@ fn load_orgs(conn: &mut DbConn, actor: &Actor, commands: &[&RegisterItem]) -> Re
 /// Checks a registration as of `now` and builds the row to store.
 fn prepare(conn: &mut DbConn, actor: &Actor, command: &RegisterItem, now: DateTime<Utc>) -> Result<NewItem, Error> {
     let (own, orgs) = load_orgs(conn, actor, &[command])?;
-    let ctx = validate::Context { actor, actor_org: &own, orgs: &orgs, now };
+    let default_priorities = store::rules::kind_priorities(conn)?;
+    let ctx = validate::Context { actor, actor_org: &own, orgs: &orgs, default_priorities: &default_priorities, now };
     validate::new_item(command, &ctx).map_err(Error::Invalid)
 }
 
@@ -148,7 +151,8 @@ fn prepare_many(
 ) -> Result<Vec<Result<NewItem, Vec<FieldError>>>, Error> {
     let refs: Vec<&RegisterItem> = commands.iter().collect();
     let (own, orgs) = load_orgs(conn, actor, &refs)?;
-    let ctx = validate::Context { actor, actor_org: &own, orgs: &orgs, now };
+    let default_priorities = store::rules::kind_priorities(conn)?;
+    let ctx = validate::Context { actor, actor_org: &own, orgs: &orgs, default_priorities: &default_priorities, now };
     Ok(commands.iter().map(|command| validate::new_item(command, &ctx)).collect())
 }
 

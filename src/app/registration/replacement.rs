@@ -1,5 +1,5 @@
 //! Replacing a lost item: its sender registers a new one with the lost
-//! one's content, linked both ways; the loss case is settled as `replaced`
+//! one's content, linked both ways; the lost item's cases settle as `replaced`
 //! and the candidate told the new number.
 
 use chrono::{DateTime, Utc};
@@ -8,7 +8,7 @@ use super::{prepare, read, Candidate, Destination, Recipient, RegisterItem};
 use crate::app::{Actor, Error};
 use crate::clock::Clock;
 use crate::db::DbConn;
-use crate::domain::cases::{CaseKind, CaseOutcome};
+use crate::domain::cases::CaseOutcome;
 use crate::domain::{ItemStatus, Priority, Role};
 use crate::escalation;
 use crate::notify::templates::CandidateNews;
@@ -71,12 +71,9 @@ pub fn replace(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: Rep
             }
         };
         store::items::link_replacement(conn, lost.id, replacement.id, now.naive_utc())?;
-        for case in store::cases::active_for_item(conn, lost.id)? {
-            if case.kind == CaseKind::Lost {
-                let note = format!("replaced by {}", replacement.tracking_number);
-                escalation::resolve(conn, &case, CaseOutcome::Replaced, &actor.client_id, Some(&note), now)?;
-            }
-        }
+        let active = store::cases::active_for_item(conn, lost.id)?;
+        let note = format!("replaced by {}", replacement.tracking_number);
+        escalation::settle(conn, &active, CaseOutcome::Replaced, &actor.client_id, &note, now)?;
         let news = CandidateNews::Replaced { new_tracking_number: replacement.tracking_number.clone() };
         crate::notify::candidate(conn, &lost, news, now)?;
         Ok(store::items::find(conn, replacement.id)?)
@@ -123,6 +120,7 @@ fn replacement_of(conn: &mut DbConn, lost: &Item, command: &ReplaceItem, now: Da
             address_line: lost.dest_address.clone(),
         },
         seal_number: command.seal_number.clone(),
+        confidential: lost.confidential,
         must_arrive_by: deadline,
         reference: Some(command.reference.clone().unwrap_or_else(|| format!("Thay thế bưu gửi thất lạc {}", lost.tracking_number))),
     })

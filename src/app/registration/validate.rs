@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Candidate as CandidateInput, Recipient, RegisterItem};
 use crate::app::Actor;
-use crate::domain::{fields, province, s10, FieldError, FieldErrors, ItemStatus, OrgKind, Priority, Role};
+use crate::domain::{fields, province, s10, FieldError, FieldErrors, ItemKind, ItemStatus, OrgKind, Priority, Role};
 use crate::store::items::NewItem;
 use crate::store::organizations::Organization;
 
@@ -19,6 +19,8 @@ pub struct Context<'a> {
     pub actor_org: &'a Organization,
     /// Organizations the command names, by code.
     pub orgs: &'a HashMap<String, Organization>,
+    /// The priority of each kind when the command names none (the rules' table).
+    pub default_priorities: &'a HashMap<ItemKind, Priority>,
     pub now: DateTime<Utc>,
 }
 
@@ -149,6 +151,13 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
     let ward = errors.check("destination.ward", fields::text(&request.destination.ward, 200));
     let address = errors.check("destination.address_line", fields::text(&request.destination.address_line, 500));
     let seal = errors.check("seal_number", fields::optional_text(request.seal_number.as_deref(), 64));
+    let confidential = request.confidential || request.kind == ItemKind::ExamPaper;
+    if confidential && matches!(seal, Some(None)) {
+        errors.push("seal_number", "is required for a confidential item (exam papers always are)");
+    }
+    if request.kind == ItemKind::ExamPaper && matches!(request.recipient, Recipient::Candidate(_)) {
+        errors.push("recipient", "exam papers go to an organization (an exam site or school), not to a candidate");
+    }
     let must_arrive_by = errors.check(
         "must_arrive_by",
         request.must_arrive_by.as_deref().map(|d| fields::deadline(d, ctx.now)).transpose(),
@@ -169,7 +178,7 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
         return Err(errors.0);
     }
 
-    let priority = request.priority.unwrap_or(Priority::Standard);
+    let priority = request.priority.or_else(|| ctx.default_priorities.get(&request.kind).copied()).unwrap_or(Priority::Standard);
     let recipient_kind = if recipient_org.is_some() { "organization" } else { "candidate" };
     let content = serde_json::json!([
         tracking_number, season, request.kind, priority, sender.id, carrier.id, recipient_kind,
@@ -177,6 +186,12 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
         candidate.as_ref().map(|c| (&c.number, &c.name, c.dob, &c.phone, &c.email)),
         dest_province.code, ward, address, seal, must_arrive_by, reference,
     ]);
+    // Only a confidential item hashes the flag, so the hashes of items stored
+    // before it existed stay the same (a retry of one is still a replay).
+    let mut content = content;
+    if let (true, Some(parts)) = (confidential, content.as_array_mut()) {
+        parts.push("confidential".into());
+    }
     let content_hash = hex::encode(Sha256::digest(content.to_string().as_bytes()));
     // Stored at the precision both backends keep, so a row reads back as written.
     let now = ctx.now.naive_utc().trunc_subsecs(6);
@@ -202,6 +217,7 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
         dest_ward: ward,
         dest_address: address,
         seal_number: seal,
+        confidential,
         must_arrive_by: must_arrive_by.map(|t| t.naive_utc()),
         reference,
         content_hash,

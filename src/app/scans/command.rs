@@ -20,7 +20,16 @@ pub struct RecordScan {
     pub office_name: Option<String>,
     pub operator_id: Option<String>,
     pub device_id: Option<String>,
+    /// The seal read at this scan (required at every handover of a sealed item).
+    pub seal: Option<SealReading>,
     pub detail: ScanDetail,
+}
+
+/// A seal as read at a scan: its number, and whether it was intact.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct SealReading {
+    pub seal_number: String,
+    pub intact: bool,
 }
 
 /// The event type and the fields that go with it. It reads from the

@@ -6,7 +6,7 @@ mod command;
 mod record;
 pub mod writer;
 
-pub use command::{RecordScan, ScanDetail, VoidScan};
+pub use command::{RecordScan, ScanDetail, SealReading, VoidScan};
 pub use record::{record_batch, Outcome, ScanOutcome};
 pub(in crate::app) use record::record_at;
 

@@ -77,6 +77,9 @@ fn check(scan: &RecordScan, item: &Item, now: DateTime<Utc>) -> Result<Checked, 
                 errors.push("identity_check", "is required when delivering to a candidate");
             }
         }
+        ScanDetail::SealChecked { .. } if scan.seal.is_some() => {
+            errors.push("seal", "a seal_checked scan gives its reading in seal_number and intact");
+        }
         ScanDetail::SealChecked { seal_number, .. } => {
             if let Some(seen) = errors.check("seal_number", fields::text(seal_number, 64)) {
                 let matches = item.seal_number.as_ref().map(|registered| *registered == seen);
@@ -85,6 +88,14 @@ fn check(scan: &RecordScan, item: &Item, now: DateTime<Utc>) -> Result<Checked, 
             }
         }
         _ => {}
+    }
+
+    if let Some(reading) = &scan.seal {
+        if let Some(seen) = errors.check("seal.seal_number", fields::text(&reading.seal_number, 64)) {
+            let matches = item.seal_number.as_ref().map(|registered| *registered == seen);
+            let seal = serde_json::json!({"seal_number": seen, "intact": reading.intact, "matches_registered": matches});
+            details.insert("seal".into(), seal);
+        }
     }
 
     match (client_event_id, occurred, office_code, office_name, operator_id, device_id) {

@@ -157,6 +157,7 @@ mod tests {
             office_name: None,
             operator_id: None,
             device_id: None,
+            seal: None,
             detail: ScanDetail::Accepted,
         };
         (Job { actor, scan, reply }, answer)
