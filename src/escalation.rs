@@ -185,7 +185,7 @@ pub struct Direction<'a> {
 /// `false` when the case changed meanwhile.
 pub fn direct(conn: &mut DbConn, case: &Case, item: &Item, direction: &Direction, actor: &str, now: DateTime<Utc>) -> QueryResult<bool> {
     let org = direction.organization;
-    if !store::cases::direct(conn, case, &org.id, direction.respond_by.naive_utc(), now.naive_utc())? {
+    if !store::cases::direct(conn, case, &org.id, store::stored_time(direction.respond_by), now.naive_utc())? {
         return Ok(false);
     }
     let directed = store::cases::find(conn, case.id)?;
@@ -246,6 +246,18 @@ pub fn due_to_rise(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<Vec<Cas
         .filter(|case| case.incident_id.is_none_or(|id| !open_incidents.contains(&id)))
         .filter(|case| cases::must_rise(case.state, case.level, case.response_due_at.and_utc(), case.expected_at.map(|t| t.and_utc()), now))
         .collect())
+}
+
+/// After deadlines moved: the overdue and at-risk cases of items whose new
+/// deadline is still ahead settle as `deadline_extended`.
+pub fn settle_extended(conn: &mut DbConn, items: &[Item], actor: &str, now: DateTime<Utc>) -> QueryResult<()> {
+    let ahead: Vec<i64> = items.iter().filter(|i| i.due_at.is_some_and(|due| due.and_utc() > now)).map(|i| i.id).collect();
+    for case in store::cases::active_for_items(conn, &ahead)?.into_values().flatten() {
+        if matches!(case.kind, CaseKind::Overdue | CaseKind::DeadlineAtRisk) {
+            resolve(conn, &case, CaseOutcome::DeadlineExtended, actor, Some("the deadline was extended for an area incident"), now)?;
+        }
+    }
+    Ok(())
 }
 
 /// Puts the active delay cases of these items under an incident.

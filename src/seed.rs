@@ -12,6 +12,7 @@ use crate::app::{self as services, Actor};
 use crate::clock::{Clock, ManualClock};
 use crate::db::DbConn;
 use crate::domain::cases::{CaseKind, TOP_LEVEL};
+use crate::domain::incidents::IncidentKind;
 use crate::domain::{ItemKind, OrgKind, Priority, Role};
 use crate::store::{self};
 
@@ -27,6 +28,21 @@ struct Demo {
     /// Level-3 cases the steering committee directs, once they have climbed.
     #[serde(default)]
     directions: Vec<DirectionFixture>,
+    /// Area incidents the committee of the fixture's province declares, around now.
+    #[serde(default)]
+    incidents: Vec<IncidentFixture>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncidentFixture {
+    kind: IncidentKind,
+    provinces: Vec<String>,
+    wards: Vec<String>,
+    office_codes: Vec<String>,
+    starts_hours_before: i64,
+    ends_hours_after: i64,
+    description: String,
 }
 
 /// The committee's direction on a case the story leaves unanswered.
@@ -283,6 +299,20 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
         }
         for direction in &demo.directions {
             direct(conn, &clock, &overseers, direction)?;
+        }
+        let committee = overseers.iter().find(|o| o.province == "phu-tho").or(overseers.first());
+        for incident in demo.incidents {
+            let committee = committee.ok_or_else(|| SeedError::Fixture("no overseer client to declare an incident".into()))?;
+            let command = crate::app::incidents::DeclareIncident {
+                kind: incident.kind,
+                provinces: incident.provinces,
+                wards: incident.wards,
+                office_codes: incident.office_codes,
+                starts_at: (now - Duration::hours(incident.starts_hours_before)).to_rfc3339(),
+                ends_at: (now + Duration::hours(incident.ends_hours_after)).to_rfc3339(),
+                description: incident.description,
+            };
+            crate::app::incidents::declare_in(conn, &clock, committee, command)?;
         }
         Ok(Seeded { organizations, clients, items, events })
     })

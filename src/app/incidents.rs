@@ -102,11 +102,17 @@ fn check(actor: &Actor, command: &DeclareIncident, now: DateTime<Utc>) -> Result
 /// (a carrier's: only the items it carries), groups their active delay
 /// cases under it, and tells the organizations concerned once.
 pub fn declare(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: DeclareIncident) -> Result<IncidentFile, Error> {
+    let id = conn.write_transaction(|conn| declare_in(conn, clock, actor, command))?;
+    file(conn, actor, id)
+}
+
+/// [`declare`] inside the caller's transaction (the seed's); the incident's id.
+pub fn declare_in(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: DeclareIncident) -> Result<i64, Error> {
     actor.require(&[Role::Carrier, Role::Overseer, Role::Admin])?;
     let now = clock.now();
     let (area, starts, ends, description) = check(actor, &command, now)?;
     let at = stored_time(now);
-    let id = conn.write_transaction(|conn| -> Result<i64, Error> {
+    {
         let new = NewIncident {
             public_id: uuid::Uuid::now_v7().to_string(),
             kind: command.kind,
@@ -133,8 +139,7 @@ pub fn declare(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: Dec
         crate::escalation::group_under(conn, &incident, &ids)?;
         notify::incident_changed(conn, &incident, &items, IncidentNews::Declared, now)?;
         Ok(incident.id)
-    })?;
-    file(conn, actor, id)
+    }
 }
 
 /// Who may see an incident: admins; the organization that declared it; an
@@ -210,6 +215,7 @@ pub fn extend(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, id: &str, hou
         store::incidents::extend(conn, &incident, hours * 60, stored_time(now))?;
         let extended = store::incidents::find(conn, incident.id)?;
         let items = store::incidents::linked_items(conn, incident.id)?;
+        crate::escalation::settle_extended(conn, &items, &actor.client_id, now)?;
         notify::incident_changed(conn, &extended, &items, IncidentNews::Extended { hours }, now)?;
         Ok(incident.id)
     })?;

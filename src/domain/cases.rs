@@ -62,6 +62,8 @@ string_enum! {
         DeclaredLost => "declared_lost",
         /// The carrier accepted the item after all (settles `not_accepted`).
         Accepted => "accepted",
+        /// An incident's extension moved the deadline the case protected.
+        DeadlineExtended => "deadline_extended",
     }
 }
 

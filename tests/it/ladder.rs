@@ -3,7 +3,7 @@
 //! directions, settlement when an item's journey ends, and the acceptance
 //! stage. Through the HTTP API, the clock moved, no sleeping.
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, SubsecRound, Utc};
 use serde_json::{json, Value};
 
 use crate::items::{department_and_carrier, item_json, s10};
@@ -189,7 +189,7 @@ async fn the_committee_directs_resolves_and_closes_at_level_3() {
     app.post(&format!("{low_path}/direct"), Some(&overseer.token), &direction).await.problem(403);
 
     let (_number, path) = case_at_level_3(&app, &dept, &carrier, 1).await;
-    let respond_by = vietnam(app.clock.now() + Duration::hours(3));
+    let respond_by = vietnam((app.clock.now() + Duration::hours(3)).trunc_subsecs(0));
     let direction = json!({"instruction": "Chuyển phát ngay bằng xe riêng", "organization": "VNPOST", "respond_by": respond_by});
     app.post(&format!("{path}/direct"), Some(&carrier.token), &direction).await.problem(403);
     app.post(&format!("{path}/direct"), Some(&dept.token), &direction).await.problem(403);

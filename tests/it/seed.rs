@@ -52,6 +52,25 @@ async fn demo_season_loads_once_and_its_credentials_work() {
         t.and_utc()
     };
     assert!(latest <= now - chrono::Duration::minutes(29) && latest > now - chrono::Duration::hours(2), "{latest}");
+
+    // The committee's picture: a flood declared over the Hà Nội sorting centre, with items linked ...
+    let incidents = app.get("/api/v1/incidents", Some(&overseer)).await.body;
+    let flood = &incidents.as_array().unwrap()[0];
+    assert_eq!((flood["kind"].as_str(), flood["state"].as_str()), (Some("flood"), Some("open")));
+    assert!(flood["items"].as_u64().unwrap() >= 3, "{flood}");
+    // ... a level-3 case it directed ...
+    let top = app.get("/api/v1/cases?level=3", Some(&overseer)).await.body;
+    let directed = &top["items"].as_array().unwrap()[0];
+    assert_eq!((directed["kind"].as_str(), directed["owner_org"].as_str()), (Some("tampering"), Some("VNPOST")));
+    let detail = app.get(&format!("/api/v1/cases/{}", directed["id"].as_str().unwrap()), Some(&overseer)).await.body;
+    assert!(detail["timeline"].as_array().unwrap().iter().any(|e| e["action"] == "directed"));
+    // ... and sealed exam papers, one of whose chains has a gap.
+    let papers = app.get("/api/v1/items?kind=exam_paper", Some(&overseer)).await.body;
+    let papers = papers["items"].as_array().unwrap();
+    assert_eq!(papers.len(), 2);
+    assert!(papers.iter().all(|p| p["confidential"] == true));
+    let gap = app.get("/api/v1/cases?kind=tampering&level=1", Some(&overseer)).await.body;
+    assert_eq!(gap["items"].as_array().unwrap().len(), 1);
 }
 
 #[actix_web::test]
