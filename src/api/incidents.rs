@@ -74,7 +74,7 @@ pub struct ExtendRequest {
     pub hours: i32,
 }
 
-fn view(file: IncidentFile) -> IncidentView {
+pub fn view(file: IncidentFile) -> IncidentView {
     let i = file.incident;
     IncidentView {
         label: format!("Chậm do {}", crate::domain::incidents::label(i.kind, true)),

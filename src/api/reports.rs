@@ -90,6 +90,8 @@ pub struct SteeringReport {
     /// Every active case at level 2 or 3, oldest first.
     pub escalated_cases: Vec<CaseLine>,
     pub contacts: Vec<ContactLine>,
+    /// Area incidents (floods, storms...) and how many items each delays.
+    pub incidents: Vec<super::incidents::IncidentView>,
 }
 
 impl From<ReportParams> for ReportQuery {
@@ -153,6 +155,7 @@ impl From<service::Steering> for SteeringReport {
             summary: s.summary.into(),
             escalated_cases: s.escalated_cases.into_iter().map(CaseLine::from).collect(),
             contacts: s.contacts.into_iter().map(ContactLine::from).collect(),
+            incidents: s.incidents.into_iter().map(super::incidents::view).collect(),
         }
     }
 }
@@ -204,6 +207,11 @@ fn vn_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%H:%M %d/%m/%Y").to_string()
 }
 
+fn area_of(incident: &super::incidents::IncidentView) -> String {
+    let parts: Vec<String> = incident.provinces.iter().chain(&incident.wards).chain(&incident.office_codes).cloned().collect();
+    parts.join(", ")
+}
+
 fn html_page(report: &SteeringReport) -> String {
     let s = &report.summary;
     let row = |cells: Vec<String>| format!("<tr>{}</tr>", cells.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>());
@@ -214,6 +222,11 @@ fn html_page(report: &SteeringReport) -> String {
         .collect();
     let cases: String = report.escalated_cases.iter()
         .map(|c| row(vec![c.tracking_number.clone(), c.kind.as_str().into(), c.severity.as_str().into(), c.level.to_string(), c.state.as_str().into(), c.owner_org.clone(), vn_time(c.response_due_at)]))
+        .collect();
+    let incidents: String = report.incidents.iter()
+        .map(|i| row(vec![i.label.clone(), area_of(i), format!("{} – {}", vn_time(i.starts_at), vn_time(i.ends_at)), i.items.to_string(),
+            i.active_cases.to_string(), if i.extension_hours > 0.0 { format!("{} giờ", i.extension_hours) } else { "-".into() },
+            if i.closed_at.is_some() { "Đã kết thúc".into() } else { "Đang diễn ra".into() }]))
         .collect();
     let contacts: String = report.contacts.iter()
         .map(|c| row(vec![c.organization.clone(), c.name.clone(), c.position.clone().unwrap_or_default(), c.phone.clone().unwrap_or_default(), c.email.clone().unwrap_or_default()]))
@@ -229,6 +242,8 @@ th,td{{border:1px solid #888;padding:4px 6px;text-align:left}}th{{background:#ee
 <table><thead><tr><th>Nhóm</th><th>Bưu gửi</th><th>Đã phát</th><th>Đúng hạn</th><th>Thời gian phát (trung vị)</th><th>Quá hạn</th></tr></thead><tbody>{perf}</tbody></table>
 <h2>Sự cố cấp 2 và cấp 3 đang mở</h2>
 <table><thead><tr><th>Số hiệu</th><th>Loại</th><th>Mức độ</th><th>Cấp</th><th>Trạng thái</th><th>Đơn vị xử lý</th><th>Hạn phản hồi</th></tr></thead><tbody>{cases}</tbody></table>
+<h2>Sự cố diện rộng (thiên tai, hỏa hoạn, sự cố bất ngờ)</h2>
+<table><thead><tr><th>Sự cố</th><th>Khu vực</th><th>Thời gian</th><th>Bưu gửi bị ảnh hưởng</th><th>Trường hợp chậm đang mở</th><th>Gia hạn</th><th>Tình trạng</th></tr></thead><tbody>{incidents}</tbody></table>
 <h2>Đầu mối liên hệ</h2>
 <table><thead><tr><th>Đơn vị</th><th>Họ tên</th><th>Chức vụ</th><th>Điện thoại</th><th>Email</th></tr></thead><tbody>{contacts}</tbody></table>
 </body></html>"#,

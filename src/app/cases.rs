@@ -38,6 +38,8 @@ pub struct CaseFile {
     /// Code of the organization that must answer now.
     pub owner_code: String,
     pub protected: Option<Protected>,
+    /// The public id of the area incident the case is grouped under.
+    pub incident: Option<String>,
     /// The case's timeline, oldest first.
     pub entries: Vec<CaseEntry>,
 }
@@ -49,6 +51,7 @@ pub struct ListedCase {
     pub item: Item,
     pub owner_code: String,
     pub protected: Option<Protected>,
+    pub incident: Option<String>,
 }
 
 /// Something done to a case. The texts are as sent: the service checks them.
@@ -177,6 +180,13 @@ fn changed(done: bool) -> Result<(), Error> {
     }
 }
 
+fn incident_of(conn: &mut DbConn, case: &Case) -> Result<Option<String>, Error> {
+    Ok(match case.incident_id {
+        Some(id) => Some(store::incidents::find(conn, id)?.public_id),
+        None => None,
+    })
+}
+
 fn owner_code(conn: &mut DbConn, case: &Case) -> Result<String, Error> {
     Ok(store::organizations::find(conn, &case.owner_org_id)?.map(|o| o.code).unwrap_or_default())
 }
@@ -188,7 +198,8 @@ fn file(conn: &mut DbConn, case_id: i64, now: DateTime<Utc>) -> Result<CaseFile,
     let owner_code = owner_code(conn, &case)?;
     let entries = store::cases::entries(conn, case.id)?;
     let protected = Protected::of(&item, now);
-    Ok(CaseFile { case, item, owner_code, protected, entries })
+    let incident = incident_of(conn, &case)?;
+    Ok(CaseFile { case, item, owner_code, protected, incident, entries })
 }
 
 /// A case the actor can see, with its timeline.
@@ -329,7 +340,8 @@ pub fn list(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, filter: &CaseFi
         }
         let owner_code = owner_code(conn, &case)?;
         let item = items[&case.item_id].clone();
-        listed.push(ListedCase { protected: Protected::of(&item, now), item, case, owner_code });
+        let incident = incident_of(conn, &case)?;
+        listed.push(ListedCase { protected: Protected::of(&item, now), incident, item, case, owner_code });
     }
     Ok(listed)
 }

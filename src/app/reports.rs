@@ -90,6 +90,8 @@ pub struct Steering {
     /// Every active case at level 2 or 3, oldest first.
     pub escalated_cases: Vec<CaseLine>,
     pub contacts: Vec<ContactLine>,
+    /// The area incidents the reader can see, newest first.
+    pub incidents: Vec<crate::app::incidents::IncidentFile>,
 }
 
 /// Items by kind and status, delivery performance by priority and carrier,
@@ -124,7 +126,8 @@ pub fn steering(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &Rep
             levels: c.levels.to_string(),
         })
         .collect();
-    Ok(Steering { summary, escalated_cases, contacts })
+    let incidents = crate::app::incidents::list(conn, actor)?;
+    Ok(Steering { summary, escalated_cases, contacts, incidents })
 }
 
 /// Checks the query and narrows it to what the actor may see: an overseer

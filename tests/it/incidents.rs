@@ -96,7 +96,9 @@ async fn a_flood_groups_its_items_delays_under_one_story() {
     // Grouped cases do not climb while the incident holds; the dry one does.
     app.clock.advance(Duration::hours(3));
     sweep(&app);
-    assert_eq!(case_of(&app, &dept, &flooded[0], "overdue").await["level"], 1);
+    let grouped = case_of(&app, &dept, &flooded[0], "overdue").await;
+    assert_eq!((grouped["level"].as_i64(), grouped["incident_id"].as_str()), (Some(1), incident["id"].as_str()));
+    assert!(case_of(&app, &dept, &dry, "overdue").await["incident_id"].is_null());
     assert_eq!(case_of(&app, &dept, &dry, "overdue").await["level"], 2);
 
     // The candidates' page says why in plain words.

@@ -76,6 +76,11 @@ async fn reports_on_the_demo_season() {
     let html = app.get("/api/v1/reports/steering?season=2026-THPT&format=html", Some(&overseer)).await;
     assert!(html.content_type().starts_with("text/html"));
     assert!(html.text.contains("Báo cáo tình hình bưu gửi thi cử") && html.text.contains("Đầu mối liên hệ"));
+    // The demo's flood is in the report, in plain words.
+    let incidents = steering.body["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0]["label"], "Chậm do lũ lụt");
+    assert!(html.text.contains("Sự cố diện rộng") && html.text.contains("Chậm do lũ lụt") && html.text.contains("VNP-KTHN"));
 
     app.get("/api/v1/reports/summary?season=2026-THPT&province=ha-noi", Some(&overseer)).await.problem(403);
     let bad = app.get("/api/v1/reports/steering?season=THPT&format=pdf&carrier=NOPE", Some(&overseer)).await;
