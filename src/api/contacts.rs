@@ -37,6 +37,12 @@ pub struct NewContactRequest {
     /// Language of the e-mails: `vi` (default) or `en`.
     #[serde(default)]
     pub lang: Option<String>,
+    /// Minutes between digests: non-critical case news (new, risen, settled)
+    /// then come as one mail per period. 0 or absent: every news at once.
+    /// Critical news (tampering, a loss, level 3, a direction) is always sent at once.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1440)]
+    pub digest_minutes: Option<i32>,
     /// Admins may add contacts to another organization (by code).
     #[serde(default)]
     pub organization: Option<String>,
@@ -55,6 +61,8 @@ pub struct ContactView {
     pub case_kinds: Vec<CaseKind>,
     pub levels: Vec<i32>,
     pub lang: String,
+    /// 0: at once; otherwise the digest period in minutes.
+    pub digest_minutes: i32,
 }
 
 impl From<NewContactRequest> for AddContact {
@@ -67,6 +75,7 @@ impl From<NewContactRequest> for AddContact {
             case_kinds: r.case_kinds,
             levels: r.levels,
             lang: r.lang,
+            digest_minutes: r.digest_minutes,
             organization: r.organization,
         }
     }
@@ -83,6 +92,7 @@ fn contact_view(OrgContact { contact: c, organization_code }: OrgContact) -> Con
         case_kinds: c.case_kinds.into_vec(),
         levels: c.levels.into_vec(),
         lang: c.lang,
+        digest_minutes: c.digest_minutes,
     }
 }
 

@@ -355,6 +355,8 @@ pub struct SweepReport {
     pub items_checked: usize,
     pub cases_opened: usize,
     pub cases_escalated: usize,
+    /// Digest mails written for contacts whose period was over.
+    pub digests_sent: usize,
     /// Openings and escalations that failed; the next sweep tries them again.
     pub failed: usize,
 }
@@ -396,6 +398,14 @@ pub fn sweep(conn: &mut DbConn, clock: &dyn Clock) -> Result<SweepReport, Error>
                 failed += 1;
                 tracing::warn!(error = %e, case = %case.public_id, "escalating a case failed; next sweep retries");
             }
+        }
+    }
+    // Digests last, so that this pass's news are in them when a period ends now.
+    match crate::notify::flush_digests(conn, now) {
+        Ok(sent) => report.digests_sent = sent,
+        Err(e) => {
+            failed += 1;
+            tracing::warn!(error = %e, "writing digests failed; next sweep retries");
         }
     }
     report.failed = failed;

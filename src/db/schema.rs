@@ -113,6 +113,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    digest_entries (id) {
+        id -> BigInt,
+        contact_id -> Text,
+        email -> Text,
+        lang -> Text,
+        line -> Text,
+        created_at -> Timestamp,
+        flushed_at -> Nullable<Timestamp>,
+        digest_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     incidents (id) {
         id -> BigInt,
         public_id -> Text,
@@ -165,6 +178,7 @@ diesel::table! {
         levels -> Text,
         lang -> Text,
         created_at -> Timestamp,
+        digest_minutes -> Integer,
     }
 }
 
@@ -248,5 +262,5 @@ diesel::joinable!(incident_items -> incidents (incident_id));
 diesel::joinable!(incident_items -> items (item_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations, api_clients, items, events, event_voids, priority_rules, kind_priorities, cases, case_entries, contact_points, webhooks,
-    outbox, incidents, incident_items
+    outbox, incidents, incident_items, digest_entries
 );

@@ -11,7 +11,8 @@ use diesel::QueryResult;
 use serde_json::json;
 
 use crate::db::DbConn;
-use crate::domain::cases::{self, CaseKind, CaseOutcome, TOP_LEVEL};
+use crate::domain::cases::{self, CaseKind, CaseOutcome, Severity, TOP_LEVEL};
+use crate::store::digests::NewDigestEntry;
 use crate::domain::ItemStatus;
 use crate::store::cases::Case;
 use crate::store::items::Item;
@@ -106,10 +107,24 @@ pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews,
         Some(id) => store::incidents::find(conn, id)?.state == IncidentState::Open,
         None => false,
     };
+    // Critical news never waits for a digest: tampering, a loss, the top
+    // level, the committee's direction.
+    let critical = case.severity == Severity::Critical
+        || case.kind == CaseKind::Lost
+        || case.level >= TOP_LEVEL
+        || matches!(news, CaseNews::Directed { .. });
     for contact in store::contacts::for_orgs(conn, &audience)? {
         let Some(email) = contact.email.as_deref() else { continue };
-        if !grouped && contact.answers_for(case.kind, case.level) {
-            let (subject, body) = templates::case_email(news, &facts, Lang::parse(&contact.lang));
+        if grouped || !contact.answers_for(case.kind, case.level) {
+            continue;
+        }
+        let lang = Lang::parse(&contact.lang);
+        if contact.digest_minutes > 0 && !critical {
+            let line = templates::digest_line(news, &facts, lang);
+            let entry = NewDigestEntry { contact_id: &contact.id, email, lang: &contact.lang, line: &line, created_at: now.naive_utc() };
+            store::digests::add(conn, &entry)?;
+        } else {
+            let (subject, body) = templates::case_email(news, &facts, lang);
             store::outbox::enqueue(conn, &message("email", email, topic, Some(subject), body, now))?;
         }
     }
@@ -188,4 +203,32 @@ pub fn incident_changed(conn: &mut DbConn, incident: &Incident, items: &[Item], 
     });
     let hooks = Hooks::load(conn, &orgs)?;
     webhooks(conn, &hooks, &orgs, "incident.changed", data, now)
+}
+
+/// Writes one digest mail per contact whose period is over, listing every
+/// case news that waited for it. Each contact in a transaction of its own;
+/// the number of digests written.
+pub fn flush_digests(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<usize> {
+    let mut sent = 0;
+    for (contact_id, oldest) in store::digests::waiting(conn)? {
+        let period = match store::contacts::find(conn, &contact_id)? {
+            Some(contact) => i64::from(contact.digest_minutes.max(0)),
+            // The contact was removed: its news go out with the next pass, at once.
+            None => 0,
+        };
+        if oldest.and_utc() + chrono::Duration::minutes(period) > now {
+            continue;
+        }
+        let key = uuid::Uuid::now_v7().to_string();
+        let written = conn.write_transaction(|conn| -> QueryResult<bool> {
+            let entries = store::digests::claim(conn, &contact_id, &key, now.naive_utc())?;
+            let Some(first) = entries.first() else { return Ok(false) };
+            let lines: Vec<&str> = entries.iter().map(|e| e.line.as_str()).collect();
+            let (subject, body) = templates::digest_email(&lines, Lang::parse(&first.lang));
+            store::outbox::enqueue(conn, &message("email", &first.email, "case.digest", Some(subject), body, now))?;
+            Ok(true)
+        })?;
+        sent += usize::from(written);
+    }
+    Ok(sent)
 }

@@ -160,6 +160,45 @@ pub fn case_email(news: CaseNews, facts: &CaseFacts, lang: Lang) -> (String, Str
     (subject, body)
 }
 
+/// One line of a digest: what happened to which case.
+pub fn digest_line(news: CaseNews, facts: &CaseFacts, lang: Lang) -> String {
+    let kind = case_kind(facts.kind, lang);
+    let (n, level) = (facts.tracking_number, facts.level);
+    let what = match (news, lang) {
+        (CaseNews::Opened, Lang::Vi) => "Mới",
+        (CaseNews::Opened, Lang::En) => "New",
+        (CaseNews::Escalated, Lang::Vi) => "Lên cấp",
+        (CaseNews::Escalated, Lang::En) => "Risen",
+        (CaseNews::Resolved, Lang::Vi) => "Đã xử lý",
+        (CaseNews::Resolved, Lang::En) => "Settled",
+        (CaseNews::Directed { .. }, Lang::Vi) => "Chỉ đạo",
+        (CaseNews::Directed { .. }, Lang::En) => "Directed",
+    };
+    let tail = match (news, lang) {
+        (CaseNews::Resolved, Lang::Vi) => format!("kết quả: {}", facts.outcome.unwrap_or("-")),
+        (CaseNews::Resolved, Lang::En) => format!("outcome: {}", facts.outcome.unwrap_or("-")),
+        (_, Lang::Vi) => format!("cấp {level}, xác nhận trước {}", facts.response_due),
+        (_, Lang::En) => format!("level {level}, acknowledge by {}", facts.response_due),
+    };
+    format!("[{what}] {kind} – {n} ({tail}) – {}", facts.case_id)
+}
+
+/// A digest: the lines that waited, oldest first.
+pub fn digest_email(lines: &[&str], lang: Lang) -> (String, String) {
+    let count = lines.len();
+    let list: String = lines.iter().map(|line| format!("- {line}\n")).collect();
+    match lang {
+        Lang::Vi => (
+            format!("[ExamPost] Tổng hợp {count} cập nhật sự cố"),
+            format!("Các cập nhật sự cố từ lần tổng hợp trước:\n\n{list}\nSự cố nghiêm trọng (niêm phong, thất lạc, cấp 3) vẫn được gửi ngay.\n"),
+        ),
+        Lang::En => (
+            format!("[ExamPost] Digest: {count} case updates"),
+            format!("Case news since the last digest:\n\n{list}\nCritical news (seals, losses, level 3) is still sent at once.\n"),
+        ),
+    }
+}
+
 /// What an incident mail says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IncidentNews {

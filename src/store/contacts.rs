@@ -20,6 +20,9 @@ pub struct ContactPoint {
     pub levels: TextList<i32>,
     pub lang: String,
     pub created_at: NaiveDateTime,
+    /// 0: every case news at once; otherwise non-critical news wait for one
+    /// digest mail per this many minutes.
+    pub digest_minutes: i32,
 }
 
 impl ContactPoint {

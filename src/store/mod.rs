@@ -4,6 +4,7 @@
 pub mod cases;
 pub mod clients;
 pub mod contacts;
+pub mod digests;
 pub mod events;
 pub mod incidents;
 pub mod items;

@@ -10,6 +10,7 @@ mod clients;
 mod contract;
 mod csv;
 mod custody;
+mod digests;
 mod errors;
 mod events;
 mod faults;

@@ -24,9 +24,15 @@ pub struct AddContact {
     pub levels: Vec<i32>,
     /// Language of the e-mails: `vi` (the default) or `en`.
     pub lang: Option<String>,
+    /// Minutes between digests of non-critical case news; `None` or 0: every news at once.
+    pub digest_minutes: Option<i32>,
     /// Another organization's code (admins only); `None`: the actor's own.
     pub organization: Option<String>,
 }
+
+/// The shortest and longest digest periods: a quarter of an hour, a day.
+pub const MIN_DIGEST_MINUTES: i32 = 15;
+pub const MAX_DIGEST_MINUTES: i32 = 24 * 60;
 
 /// A contact point with its organization's code.
 #[derive(Debug)]
@@ -59,6 +65,10 @@ pub fn add_contact(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command:
     if let Some(bad) = command.levels.iter().find(|l| !(1..=TOP_LEVEL).contains(l)) {
         errors.push("levels", format!("{bad} is not a level; levels are 1, 2 and 3"));
     }
+    let digest_minutes = command.digest_minutes.unwrap_or(0);
+    if !(digest_minutes == 0 || (MIN_DIGEST_MINUTES..=MAX_DIGEST_MINUTES).contains(&digest_minutes)) {
+        errors.push("digest_minutes", format!("must be 0 (at once) or from {MIN_DIGEST_MINUTES} to {MAX_DIGEST_MINUTES} minutes"));
+    }
     let lang = command.lang.unwrap_or_else(|| "vi".into());
     if lang != "vi" && lang != "en" {
         errors.push("lang", "must be vi or en");
@@ -84,6 +94,7 @@ pub fn add_contact(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command:
         levels: TextList::new(command.levels),
         lang,
         created_at: stored_now(clock),
+        digest_minutes,
     };
     store::contacts::create(conn, &contact)?;
     Ok(OrgContact { contact, organization_code: org.code })
