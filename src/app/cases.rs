@@ -400,12 +400,15 @@ pub fn sweep(conn: &mut DbConn, clock: &dyn Clock) -> Result<SweepReport, Error>
             }
         }
     }
-    // Digests last, so that this pass's news are in them when a period ends now.
-    match crate::notify::flush_digests(conn, now) {
-        Ok(sent) => report.digests_sent = sent,
-        Err(e) => {
-            failed += 1;
-            tracing::warn!(error = %e, "writing digests failed; next sweep retries");
+    // Digests last, so that this pass's news are in them when a period ends
+    // now; each contact's in a transaction of its own.
+    for contact_id in crate::notify::digests_due(conn, now)? {
+        match conn.write_transaction(|conn| crate::notify::write_digest(conn, &contact_id, now)) {
+            Ok(written) => report.digests_sent += usize::from(written),
+            Err(e) => {
+                failed += 1;
+                tracing::warn!(error = %e, contact = %contact_id, "writing a digest failed; next sweep retries");
+            }
         }
     }
     report.failed = failed;

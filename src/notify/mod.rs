@@ -205,30 +205,32 @@ pub fn incident_changed(conn: &mut DbConn, incident: &Incident, items: &[Item], 
     webhooks(conn, &hooks, &orgs, "incident.changed", data, now)
 }
 
-/// Writes one digest mail per contact whose period is over, listing every
-/// case news that waited for it. Each contact in a transaction of its own;
-/// the number of digests written.
-pub fn flush_digests(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<usize> {
-    let mut sent = 0;
+/// The contacts whose digest period is over at `now`: their oldest waiting
+/// news is at least their period old.
+pub fn digests_due(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<Vec<String>> {
+    let mut due = Vec::new();
     for (contact_id, oldest) in store::digests::waiting(conn)? {
         let period = match store::contacts::find(conn, &contact_id)? {
             Some(contact) => i64::from(contact.digest_minutes.max(0)),
-            // The contact was removed: its news go out with the next pass, at once.
+            // The contact was removed: what waited for it goes out at once.
             None => 0,
         };
-        if oldest.and_utc() + chrono::Duration::minutes(period) > now {
-            continue;
+        if oldest.and_utc() + chrono::Duration::minutes(period) <= now {
+            due.push(contact_id);
         }
-        let key = uuid::Uuid::now_v7().to_string();
-        let written = conn.write_transaction(|conn| -> QueryResult<bool> {
-            let entries = store::digests::claim(conn, &contact_id, &key, now.naive_utc())?;
-            let Some(first) = entries.first() else { return Ok(false) };
-            let lines: Vec<&str> = entries.iter().map(|e| e.line.as_str()).collect();
-            let (subject, body) = templates::digest_email(&lines, Lang::parse(&first.lang));
-            store::outbox::enqueue(conn, &message("email", &first.email, "case.digest", Some(subject), body, now))?;
-            Ok(true)
-        })?;
-        sent += usize::from(written);
     }
-    Ok(sent)
+    Ok(due)
+}
+
+/// Claims a contact's waiting news and writes them as one digest mail;
+/// `false` when another process claimed them first. Call it inside a write
+/// transaction: the claim and the mail commit together.
+pub fn write_digest(conn: &mut DbConn, contact_id: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+    let key = uuid::Uuid::now_v7().to_string();
+    let entries = store::digests::claim(conn, contact_id, &key, now.naive_utc())?;
+    let Some(first) = entries.first() else { return Ok(false) };
+    let lines: Vec<&str> = entries.iter().map(|e| e.line.as_str()).collect();
+    let (subject, body) = templates::digest_email(&lines, Lang::parse(&first.lang));
+    store::outbox::enqueue(conn, &message("email", &first.email, "case.digest", Some(subject), body, now))?;
+    Ok(true)
 }
