@@ -86,6 +86,32 @@ test("the English switch and the whole dossier", async () => {
   await page.close();
 });
 
+test("an item held up by the demo's flood says so in plain words", async () => {
+  // Candidate items whose last scan was at the flooded Hà Nội sorting centre; the server knows which are linked.
+  const held = demo.items.filter((i) => i.recipient.type === "candidate" && i.events.at(-1)?.office_code === "VNP-KTHN");
+  let flooded;
+  for (const item of held) {
+    const reply = await fetch(`${base}/api/v1/public/lookup`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ tracking_number: item.tracking_number, candidate_number: item.recipient.candidate_number }),
+    });
+    if (reply.ok && (await reply.json()).incident_label) { flooded = item; break; }
+  }
+  assert.ok(flooded, "an item of the demo is linked to the flood");
+  for (const width of [360, 1280]) {
+    const page = await browser.newPage({ viewport: { width, height: 800 } });
+    await page.goto(base + "/");
+    await page.getByLabel("Số hiệu bưu gửi").fill(flooded.tracking_number);
+    await page.locator("#candidate").fill(flooded.recipient.candidate_number);
+    await page.getByRole("button", { name: "Tra cứu" }).click();
+    const incident = page.locator("#one-result .incident");
+    await incident.waitFor();
+    assert.equal(await incident.textContent(), "Chậm do lũ lụt");
+    await page.screenshot({ path: join(tmpdir(), `exampost-lookup-flood-${width}.png`), fullPage: true });
+    await page.close();
+  }
+});
+
 test("wrong guesses end in a clear throttling message", async () => {
   const page = await openPage("/");
   await page.locator("#by-birth").check();
