@@ -50,6 +50,32 @@ pub enum Command {
     /// Manage API clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage seasons (registering needs one).
+    #[command(subcommand)]
+    Season(SeasonCommandLine),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SeasonCommandLine {
+    /// Declare a season.
+    Create {
+        /// A year, a dash and a programme code, e.g. 2026-THPT.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// The last day it is open (YYYY-MM-DD).
+        #[arg(long)]
+        closes_on: String,
+        /// An exam day (YYYY-MM-DD); repeat for each.
+        #[arg(long = "exam-day")]
+        exam_days: Vec<String>,
+        #[arg(long)]
+        result_day: Option<String>,
+        /// A default deadline as KIND=DAY (e.g. admission_notice=2026-08-21); repeat for each kind.
+        #[arg(long = "deadline")]
+        deadlines: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -142,6 +168,7 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
     let result: Result<serde_json::Value, String> = match command {
         Command::Migrate => Ok(serde_json::json!({"migrated": true})),
         Command::Org(command) => org_command(&mut conn, command),
+        Command::Season(command) => season_command(&mut conn, command),
         Command::Client(command) => client_command(&mut conn, command),
         Command::Sweep => crate::app::cases::sweep(&mut conn, &crate::clock::SystemClock)
             .map(|report| serde_json::to_value(report).expect("json"))
@@ -200,6 +227,24 @@ fn org_command(conn: &mut crate::db::DbConn, command: OrgCommand) -> Result<serd
             let command = CreateOrganization { code, name, kind, province };
             administration::create_organization(conn, &SystemClock, &operator(), command)
                 .map(|o| serde_json::json!({"id": o.id, "code": o.code, "name": o.name, "kind": o.kind, "province": o.province}))
+                .map_err(refusal)
+        }
+    }
+}
+
+/// `exampost season ...`
+fn season_command(conn: &mut crate::db::DbConn, command: SeasonCommandLine) -> Result<serde_json::Value, String> {
+    match command {
+        SeasonCommandLine::Create { code, name, closes_on, exam_days, result_day, deadlines } => {
+            let mut parsed = Vec::new();
+            for pair in deadlines {
+                let (kind, day) = pair.split_once('=').ok_or_else(|| format!("--deadline {pair}: write KIND=DAY"))?;
+                let kind: crate::domain::ItemKind = kind.trim().parse().map_err(|e| format!("--deadline {pair}: the kind {e}"))?;
+                parsed.push((kind, day.trim().to_string()));
+            }
+            let command = crate::app::seasons::SeasonCommand { code, name, exam_days, result_day, closes_on, deadlines: parsed };
+            crate::app::seasons::create(conn, &SystemClock, &operator(), command)
+                .map(|s| serde_json::json!({"code": s.row.code, "name": s.row.name, "closes_on": s.row.closes_on}))
                 .map_err(refusal)
         }
     }

@@ -22,6 +22,9 @@ pub const DEMO: &str = include_str!("../fixtures/demo.json");
 #[derive(Deserialize)]
 struct Demo {
     reference_time: DateTime<FixedOffset>,
+    /// The seasons of the story, their days moved with it.
+    #[serde(default)]
+    seasons: Vec<SeasonFixture>,
     organizations: Vec<OrgFixture>,
     clients: Vec<ClientFixture>,
     items: Vec<ItemFixture>,
@@ -43,6 +46,31 @@ struct IncidentFixture {
     starts_hours_before: i64,
     ends_hours_after: i64,
     description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeasonFixture {
+    code: String,
+    name: String,
+    exam_days: Vec<NaiveDate>,
+    result_day: Option<NaiveDate>,
+    closes_on: NaiveDate,
+    deadlines: std::collections::HashMap<ItemKind, NaiveDate>,
+}
+
+impl SeasonFixture {
+    fn command(self, shift_days: Duration) -> crate::app::seasons::SeasonCommand {
+        let day = |d: NaiveDate| (d + shift_days).format("%Y-%m-%d").to_string();
+        crate::app::seasons::SeasonCommand {
+            code: self.code,
+            name: self.name,
+            exam_days: self.exam_days.into_iter().map(day).collect(),
+            result_day: self.result_day.map(day),
+            closes_on: day(self.closes_on),
+            deadlines: self.deadlines.into_iter().map(|(kind, d)| (kind, day(d))).collect(),
+        }
+    }
 }
 
 /// The committee's direction on a case the story leaves unanswered.
@@ -272,6 +300,14 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
             }
         }
         let actor = admin_actor.ok_or_else(|| SeedError::Fixture("no admin client".into()))?;
+        // The story's seasons: declared, or re-declared over one of the same code.
+        for season in demo.seasons {
+            let command = season.command(shift_days);
+            match store::seasons::find(conn, &command.code)? {
+                Some(_) => crate::app::seasons::replace(conn, &clock, &actor, &command.code.clone(), command)?,
+                None => crate::app::seasons::create(conn, &clock, &actor, command)?,
+            };
+        }
 
         let mut events = 0;
         for mut fixture in demo.items {

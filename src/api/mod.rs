@@ -22,6 +22,7 @@ pub mod public;
 pub mod reports;
 pub mod request_log;
 pub mod rules;
+pub mod seasons;
 pub mod security_headers;
 pub mod throttle;
 pub mod timeline;
@@ -115,6 +116,7 @@ token from `POST /api/v1/auth/token`.",
         (name = "public", description = "Candidates' lookups: no token, a second factor, minimal answers, rate limited"),
         (name = "webhooks", description = "Signed notifications to carrier and department systems"),
         (name = "cases", description = "Escalation cases: delay, loss and tampering, up a three-level ladder"),
+        (name = "seasons", description = "Seasons: exam days, result day, default deadlines per item kind"),
         (name = "incidents", description = "Area incidents (flood, storm, fire, road closure, outage): one story for many delayed items"),
     )
 )]
@@ -145,6 +147,7 @@ fn routes() -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig)
                 .configure(incidents::config)
                 .configure(contacts::config)
                 .configure(rules::config)
+                .configure(seasons::config)
                 .configure(webhooks::config)
                 .configure(reports::config)
                 .service(scope::scope("/public").wrap(actix_web::middleware::from_fn(throttle::limit_lookups)).configure(public::config)),

@@ -3,7 +3,7 @@
 //! what a candidate needs; a wrong factor and an unknown number look the
 //! same; lookups are rate limited per address and per number.
 
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use crate::domain::{ItemKind, ItemStatus};
 use crate::notify::templates::{self, Lang};
 
 pub fn config(cfg: &mut ServiceConfig) {
-    cfg.service(lookup_item).service(lookup_dossier);
+    cfg.service(lookup_item).service(lookup_dossier).service(list_open_seasons);
 }
 
 /// Look up one item.
@@ -236,4 +236,20 @@ pub async fn lookup_dossier(
         return Err(no_match());
     }
     Ok(HttpResponse::Ok().json(DossierView { items: items.into_iter().map(|item| view(item, lang)).collect() }))
+}
+
+/// A season the candidates' page offers.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OpenSeason {
+    pub code: String,
+    pub name: String,
+}
+
+/// The seasons still open, for the candidates' page to offer (no token).
+#[utoipa::path(tag = "public", responses((status = 200, body = Vec<OpenSeason>)))]
+#[get("/seasons")]
+pub async fn list_open_seasons(state: web::Data<AppState>) -> Result<web::Json<Vec<OpenSeason>>, ApiError> {
+    let clock = state.clock.clone();
+    let open = state.db(move |conn| Ok(crate::app::seasons::open(conn, clock.as_ref())?)).await?;
+    Ok(web::Json(open.into_iter().map(|s| OpenSeason { code: s.row.code, name: s.row.name }).collect()))
 }

@@ -16,6 +16,7 @@ pub mod lookup;
 pub mod registration;
 pub mod reports;
 pub mod scans;
+pub mod seasons;
 
 pub use error::Error;
 

@@ -391,6 +391,7 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
     let http_floor = drive(&base, wide, |_, _| Some(Request::get("/healthz", None)));
 
     let run_items = Arc::new(RunItems::new(args.ingest_items * 2 + args.single_items));
+    gen::ensure_season(&mut conn, &run_items.season, Utc::now()).map_err(|e| e.to_string())?;
     log(format!("registering {} items in batches", run_items.numbers.len()));
     let registrations = (0..run_items.numbers.len()).map(|n| run_items.registration(n)).collect();
     let registered = send_batches(&base, args, "/api/v1/items/batch", department, batches_of(registrations, "items"));

@@ -126,6 +126,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    seasons (code) {
+        code -> Text,
+        name -> Text,
+        exam_days -> Text,
+        result_day -> Nullable<Date>,
+        closes_on -> Date,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    season_deadlines (season_code, kind) {
+        season_code -> Text,
+        kind -> Text,
+        deadline -> Timestamp,
+    }
+}
+
+diesel::table! {
     incidents (id) {
         id -> BigInt,
         public_id -> Text,
@@ -262,5 +282,5 @@ diesel::joinable!(incident_items -> incidents (incident_id));
 diesel::joinable!(incident_items -> items (item_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations, api_clients, items, events, event_voids, priority_rules, kind_priorities, cases, case_entries, contact_points, webhooks,
-    outbox, incidents, incident_items, digest_entries
+    outbox, incidents, incident_items, digest_entries, seasons, season_deadlines
 );

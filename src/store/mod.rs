@@ -12,6 +12,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod reports;
 pub mod rules;
+pub mod seasons;
 pub mod throttle;
 
 use chrono::{NaiveDateTime, Utc};

@@ -67,6 +67,11 @@ async fn readme_walkthrough_from_org_to_item() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("taken"));
     let client = json_out(&exampost(&url, &["client", "create", "--org", "SGD-PT", "--role", "education", "--name", "registry"]));
+    let season = ["season", "create", "--code", "2026-THPT", "--name", "Kỳ thi THPT 2026", "--closes-on", "2099-09-30", "--exam-day", "2026-06-11"];
+    let bad_deadline = exampost(&url, &[&season[..], &["--deadline", "postcard=2026-08-21"]].concat());
+    assert!(!bad_deadline.status.success());
+    assert!(String::from_utf8_lossy(&bad_deadline.stderr).contains("postcard"));
+    assert_eq!(json_out(&exampost(&url, &[&season[..], &["--deadline", "admission_notice=2099-08-21"]].concat()))["code"], "2026-THPT");
 
     let port = free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_exampost"))

@@ -124,6 +124,7 @@ fn cli_import_reports_rows() {
     };
     assert!(run(&["org", "create", "--code", "SGD-PT", "--name", "Sở GD&ĐT Phú Thọ", "--kind", "education", "--province", "phu-tho"]).status.success());
     assert!(run(&["org", "create", "--code", "VNPOST", "--name", "VNPost", "--kind", "carrier", "--province", "ha-noi"]).status.success());
+    assert!(run(&["season", "create", "--code", "2026-TS10", "--name", "Tuyển sinh lớp 10 năm 2026", "--closes-on", "2099-09-30"]).status.success());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("list.csv");
     let mut csv = String::from("tracking_number,season,kind,carrier_org,candidate_number,full_name,date_of_birth,province,ward,address_line\n");

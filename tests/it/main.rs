@@ -24,6 +24,7 @@ mod public;
 mod reports;
 mod rows;
 mod scoping;
+mod seasons;
 mod security;
 mod seed;
 mod throttle;

@@ -112,6 +112,9 @@ pub struct TestApp {
     client: awc::Client,
 }
 
+/// Seasons every test server has.
+pub const TEST_SEASONS: &[&str] = &["2026-THPT", "2027-THPT", "2020-THPT"];
+
 pub fn test_config(url: &str) -> Config {
     Config {
         database: DbTarget::parse(url).unwrap(),
@@ -190,7 +193,28 @@ impl TestApp {
         let state = application.state().clone();
         actix_web::rt::spawn(application.run_until_stopped());
         let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
-        TestApp { base, clock, state, db, client }
+        let app = TestApp { base, clock, state, db, client };
+        // The seasons the tests register into (a season must exist to register).
+        for code in TEST_SEASONS {
+            app.season(code, &[]);
+        }
+        app
+    }
+
+    /// Declares (or re-declares) a season open to the end of 2099, with these default deadlines.
+    pub fn season(&self, code: &str, deadlines: &[(exampost::domain::ItemKind, chrono::NaiveDateTime)]) {
+        use exampost::store::seasons::{Season, SeasonRow};
+        let at = chrono::Utc::now().naive_utc();
+        let row = SeasonRow {
+            code: code.to_string(),
+            name: format!("Mùa thi {code}"),
+            exam_days: exampost::db::TextList::new(vec![]),
+            result_day: None,
+            closes_on: chrono::NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
+            created_at: at,
+            updated_at: at,
+        };
+        exampost::store::seasons::save(&mut self.conn(), &Season { row, deadlines: deadlines.to_vec() }).unwrap();
     }
 
     pub fn conn(&self) -> db::PooledConn {

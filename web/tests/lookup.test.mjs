@@ -77,7 +77,8 @@ test("the English switch and the whole dossier", async () => {
   assert.equal(await page.locator("h1").textContent(), "Exam mail tracking");
   await page.locator("#all-candidate").fill(delivered.recipient.candidate_number);
   await page.locator("#all-birth").fill(delivered.recipient.date_of_birth);
-  await page.locator("#all-season").fill(delivered.season);
+  await page.locator("#all-season option").first().waitFor({ state: "attached" });
+  assert.equal(await page.locator("#all-season").inputValue(), delivered.season, "the open season is offered and chosen");
   await page.getByRole("button", { name: "Show items" }).click();
   await page.locator("#all-result .card").first().waitFor();
   const text = await page.locator("#all-result").textContent();

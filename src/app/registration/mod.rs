@@ -134,11 +134,20 @@ fn load_orgs(conn: &mut DbConn, actor: &Actor, commands: &[&RegisterItem]) -> Re
     Ok((own, store::organizations::by_codes(conn, &codes)?))
 }
 
+/// The seasons the commands name (those that exist), by code.
+fn seasons_of(conn: &mut DbConn, commands: &[&RegisterItem]) -> Result<HashMap<String, store::seasons::Season>, Error> {
+    let mut codes: Vec<String> = commands.iter().filter_map(|c| crate::domain::fields::season(&c.season).ok()).collect();
+    codes.sort();
+    codes.dedup();
+    Ok(store::seasons::by_codes(conn, &codes)?)
+}
+
 /// Checks a registration as of `now` and builds the row to store.
 fn prepare(conn: &mut DbConn, actor: &Actor, command: &RegisterItem, now: DateTime<Utc>) -> Result<NewItem, Error> {
     let (own, orgs) = load_orgs(conn, actor, &[command])?;
     let default_priorities = store::rules::kind_priorities(conn)?;
-    let ctx = validate::Context { actor, actor_org: &own, orgs: &orgs, default_priorities: &default_priorities, now };
+    let seasons = seasons_of(conn, &[command])?;
+    let ctx = validate::Context { actor, actor_org: &own, orgs: &orgs, default_priorities: &default_priorities, seasons: &seasons, now };
     validate::new_item(command, &ctx).map_err(Error::Invalid)
 }
 
@@ -152,7 +161,8 @@ fn prepare_many(
     let refs: Vec<&RegisterItem> = commands.iter().collect();
     let (own, orgs) = load_orgs(conn, actor, &refs)?;
     let default_priorities = store::rules::kind_priorities(conn)?;
-    let ctx = validate::Context { actor, actor_org: &own, orgs: &orgs, default_priorities: &default_priorities, now };
+    let seasons = seasons_of(conn, &refs)?;
+    let ctx = validate::Context { actor, actor_org: &own, orgs: &orgs, default_priorities: &default_priorities, seasons: &seasons, now };
     Ok(commands.iter().map(|command| validate::new_item(command, &ctx)).collect())
 }
 

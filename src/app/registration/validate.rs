@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::{Candidate as CandidateInput, Recipient, RegisterItem};
 use crate::app::Actor;
 use crate::domain::{fields, province, s10, FieldError, FieldErrors, ItemKind, ItemStatus, OrgKind, Priority, Role};
+use crate::store::seasons::Season;
 use crate::store::items::NewItem;
 use crate::store::organizations::Organization;
 
@@ -21,6 +22,8 @@ pub struct Context<'a> {
     pub orgs: &'a HashMap<String, Organization>,
     /// The priority of each kind when the command names none (the rules' table).
     pub default_priorities: &'a HashMap<ItemKind, Priority>,
+    /// The seasons the commands name, by code.
+    pub seasons: &'a HashMap<String, Season>,
     pub now: DateTime<Utc>,
 }
 
@@ -122,7 +125,16 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
     let today = ctx.now.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive();
 
     let tracking_number = errors.check("tracking_number", s10::normalize(&request.tracking_number).map_err(|e| e.to_string()));
-    let season = errors.check("season", fields::season(&request.season));
+    let season = errors.check(
+        "season",
+        fields::season(&request.season).and_then(|code| {
+            if ctx.seasons.contains_key(&code) {
+                Ok(code)
+            } else {
+                Err(format!("there is no season {code}; an admin declares seasons (GET /api/v1/seasons lists them)"))
+            }
+        }),
+    );
     let sender = party(&mut errors, "sender_org", request.sender_org.as_deref(), ctx, Role::Education, OrgKind::Education);
     let carrier = party(&mut errors, "carrier_org", request.carrier_org.as_deref(), ctx, Role::Carrier, OrgKind::Carrier);
 
@@ -160,7 +172,16 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
     }
     let must_arrive_by = errors.check(
         "must_arrive_by",
-        request.must_arrive_by.as_deref().map(|d| fields::deadline(d, ctx.now)).transpose(),
+        match request.must_arrive_by.as_deref() {
+            Some(d) => fields::deadline(d, ctx.now).map(Some),
+            // None given: the season's deadline for the kind, while it is ahead.
+            None => Ok(season
+                .as_ref()
+                .and_then(|code| ctx.seasons.get(code))
+                .and_then(|s| s.deadline_for(request.kind))
+                .map(|at| at.and_utc())
+                .filter(|at| *at > ctx.now)),
+        },
     );
     let reference = errors.check("reference", fields::optional_text(request.reference.as_deref(), 200));
 

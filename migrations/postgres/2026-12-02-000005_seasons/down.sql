@@ -1,0 +1,2 @@
+DROP TABLE season_deadlines;
+DROP TABLE seasons;
