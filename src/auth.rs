@@ -176,6 +176,10 @@ pub struct Claims {
     /// Absent (0) in tokens from before generations existed.
     #[serde(default)]
     pub gen: i64,
+    /// The organization reads every item of its province (a provincial
+    /// Department of Education). Absent (false) in older tokens.
+    #[serde(default)]
+    pub rp: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -199,6 +203,7 @@ pub struct TokenSubject<'a> {
     pub org_id: &'a str,
     pub role: Role,
     pub province: &'a str,
+    pub reads_province: bool,
     pub generation: i64,
 }
 
@@ -227,7 +232,7 @@ impl TokenKeys {
     /// Issues a token for a client of this credential generation, valid from
     /// `now` for the configured lifetime.
     pub fn issue(&self, client: TokenSubject<'_>, now: DateTime<Utc>) -> String {
-        let TokenSubject { client_id, org_id, role, province, generation } = client;
+        let TokenSubject { client_id, org_id, role, province, reads_province, generation } = client;
         let now = now.timestamp();
         let claims = Claims {
             sub: client_id.into(),
@@ -239,6 +244,7 @@ impl TokenKeys {
             nbf: now,
             exp: now + self.ttl.as_secs() as i64,
             gen: generation,
+            rp: reads_province,
         };
         self.sign(&claims)
     }
@@ -310,7 +316,7 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_reject_tampering() {
         let keys = TokenKeys::new(&[7u8; 32], Duration::from_secs(60));
-        let subject = TokenSubject { client_id: "client", org_id: "org", role: Role::Carrier, province: "phu-tho", generation: 3 };
+        let subject = TokenSubject { client_id: "client", org_id: "org", role: Role::Carrier, province: "phu-tho", reads_province: false, generation: 3 };
         let now = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
         let token = keys.issue(subject, now);
         let claims = keys.verify(&token, now).unwrap();
@@ -328,7 +334,7 @@ mod tests {
     #[test]
     fn a_token_expires_when_the_given_clock_passes_its_lifetime_and_leeway() {
         let keys = TokenKeys::new(&[7u8; 32], Duration::from_secs(60));
-        let subject = TokenSubject { client_id: "client", org_id: "org", role: Role::Carrier, province: "phu-tho", generation: 0 };
+        let subject = TokenSubject { client_id: "client", org_id: "org", role: Role::Carrier, province: "phu-tho", reads_province: false, generation: 0 };
         let issued = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
         let token = keys.issue(subject, issued);
         let at = |seconds| issued + chrono::Duration::seconds(seconds);

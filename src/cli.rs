@@ -91,6 +91,9 @@ pub enum OrgCommand {
         /// Province code, name or former name.
         #[arg(long)]
         province: String,
+        /// A provincial Department of Education: reads every item of its province (read-only).
+        #[arg(long)]
+        department: bool,
     },
 }
 
@@ -223,8 +226,8 @@ fn client_refusal(id: &str) -> impl FnOnce(crate::app::Error) -> String + '_ {
 /// `exampost org ...`
 fn org_command(conn: &mut crate::db::DbConn, command: OrgCommand) -> Result<serde_json::Value, String> {
     match command {
-        OrgCommand::Create { code, name, kind, province } => {
-            let command = CreateOrganization { code, name, kind, province };
+        OrgCommand::Create { code, name, kind, province, department } => {
+            let command = CreateOrganization { code, name, kind, province, reads_province: department };
             administration::create_organization(conn, &SystemClock, &operator(), command)
                 .map(|o| serde_json::json!({"id": o.id, "code": o.code, "name": o.name, "kind": o.kind, "province": o.province}))
                 .map_err(refusal)
@@ -337,7 +340,7 @@ fn import_file(conn: &mut crate::db::DbConn, path: &std::path::Path, org_code: &
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}").expect("valid template"),
     );
-    let actor = Actor { client_id: format!("cli:import:{code}"), org_id: org.id, role, province: org.province };
+    let actor = Actor { client_id: format!("cli:import:{code}"), org_id: org.id, role, province: org.province, reads_province: org.reads_province };
     let reader = bar.wrap_read(std::io::BufReader::new(file));
     let report = registration::import(conn, &crate::clock::SystemClock, &actor, reader, &mut |rows| bar.set_message(format!("{rows} rows")))
         .map_err(|e| describe_error(&e))?;

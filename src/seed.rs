@@ -232,6 +232,8 @@ struct OrgFixture {
     name: String,
     kind: OrgKind,
     province: String,
+    #[serde(default)]
+    reads_province: bool,
 }
 
 #[derive(Deserialize)]
@@ -280,7 +282,13 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
             if store::organizations::find_by_code(conn, &org.code)?.is_some() {
                 return Err(SeedError::AlreadySeeded(org.code.clone()));
             }
-            let command = CreateOrganization { code: org.code.clone(), name: org.name.clone(), kind: org.kind, province: org.province.clone() };
+            let command = CreateOrganization {
+                code: org.code.clone(),
+                name: org.name.clone(),
+                kind: org.kind,
+                province: org.province.clone(),
+                reads_province: org.reads_province,
+            };
             administration::create_organization(conn, &clock, &operator, command)?;
         }
         let mut admin_actor = None;
@@ -292,11 +300,11 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
             if c.role == Role::Admin {
                 let org = store::organizations::find(conn, &client.organization_id)?
                     .ok_or_else(|| SeedError::Fixture(format!("the organization of client {} is gone", client.id)))?;
-                admin_actor = Some(Actor { client_id: client.id, org_id: org.id, role: Role::Admin, province: org.province });
+                admin_actor = Some(Actor { client_id: client.id, org_id: org.id, role: Role::Admin, province: org.province, reads_province: false });
             } else if c.role == Role::Overseer {
                 let org = store::organizations::find(conn, &client.organization_id)?
                     .ok_or_else(|| SeedError::Fixture(format!("the organization of client {} is gone", client.id)))?;
-                overseers.push(Actor { client_id: client.id, org_id: org.id, role: Role::Overseer, province: org.province });
+                overseers.push(Actor { client_id: client.id, org_id: org.id, role: Role::Overseer, province: org.province, reads_province: false });
             }
         }
         let actor = admin_actor.ok_or_else(|| SeedError::Fixture("no admin client".into()))?;

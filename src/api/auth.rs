@@ -401,6 +401,7 @@ pub async fn create_token(state: web::Data<AppState>, req: HttpRequest, body: we
         org_id: &org.id,
         role,
         province: &org.province,
+        reads_province: org.reads_province,
         generation: client.credential_generation,
     };
     Ok(HttpResponse::Ok()
@@ -449,7 +450,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     })?;
     match standing(state, &claims.sub, claims.gen).await? {
         ClientStanding::Active { generation } if generation == claims.gen => {
-            Ok(Caller { client_id: claims.sub, org_id: claims.org, role: claims.role, province: claims.prov })
+            Ok(Caller { client_id: claims.sub, org_id: claims.org, role: claims.role, province: claims.prov, reads_province: claims.rp })
         }
         ClientStanding::Active { .. } => {
             Err(ApiError::Unauthorized("the client's secret was rotated after this token was issued; request a new token".into()))

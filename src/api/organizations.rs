@@ -28,11 +28,16 @@ pub struct NewOrganizationRequest {
     pub kind: OrgKind,
     /// Province code (`phu-tho`), name (`Phú Thọ`) or a former province merged into it (`Vĩnh Phúc`).
     pub province: String,
+    /// A provincial Department of Education (kind `education`), the steering
+    /// committee's standing body: it reads every item leaving or reaching its
+    /// province, as the committee does.
+    #[serde(default)]
+    pub reads_province: bool,
 }
 
 impl From<NewOrganizationRequest> for CreateOrganization {
     fn from(r: NewOrganizationRequest) -> Self {
-        CreateOrganization { code: r.code, name: r.name, kind: r.kind, province: r.province }
+        CreateOrganization { code: r.code, name: r.name, kind: r.kind, province: r.province, reads_province: r.reads_province }
     }
 }
 
@@ -46,12 +51,14 @@ pub struct OrganizationView {
     pub kind: OrgKind,
     /// Province code.
     pub province: String,
+    /// Reads every item of its province (a provincial Department of Education).
+    pub reads_province: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl From<Organization> for OrganizationView {
     fn from(o: Organization) -> Self {
-        OrganizationView { id: o.id, code: o.code, name: o.name, kind: o.kind, province: o.province, created_at: o.created_at.and_utc() }
+        OrganizationView { id: o.id, code: o.code, name: o.name, kind: o.kind, province: o.province, reads_province: o.reads_province, created_at: o.created_at.and_utc() }
     }
 }
 

@@ -32,6 +32,9 @@ pub struct Actor {
     pub role: Role,
     /// The province of the actor's organization (an overseer's scope).
     pub province: String,
+    /// The actor's organization reads every item of its province (a
+    /// provincial Department of Education, the committee's standing body).
+    pub reads_province: bool,
 }
 
 impl Actor {
@@ -49,6 +52,7 @@ impl Actor {
     pub fn item_scope(&self) -> ItemScope {
         match self.role {
             Role::Admin => ItemScope::All,
+            Role::Education if self.reads_province => ItemScope::OwnOrProvince(self.org_id.clone(), self.province.clone()),
             Role::Education => ItemScope::SenderOrRecipient(self.org_id.clone()),
             Role::Carrier => ItemScope::Carrier(self.org_id.clone()),
             Role::Overseer => ItemScope::Province(self.province.clone()),

@@ -70,7 +70,7 @@ fn org(conn: &mut DbConn, code: &str, kind: OrgKind, province: &str, now: chrono
         return Ok(OrgRef { id: found.id, province: found.province });
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let new = NewOrganization { id: &id, code, name: code, kind, province, created_at: now };
+    let new = NewOrganization { id: &id, code, name: code, kind, province, created_at: now, reads_province: false };
     diesel::insert_into(organizations::table).values(&new).execute(conn)?;
     Ok(OrgRef { id, province: province.to_string() })
 }

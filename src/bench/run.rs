@@ -278,7 +278,7 @@ fn token(conn: &mut DbConn, base: &str, org: &str, kind: OrgKind, role: Role) ->
     use exampost::clock::SystemClock;
     let operator = Actor::operator("bench");
     if exampost::store::organizations::find_by_code(conn, org).map_err(|e| e.to_string())?.is_none() {
-        let command = administration::CreateOrganization { code: org.into(), name: org.into(), kind, province: "ha-noi".into() };
+        let command = administration::CreateOrganization { code: org.into(), name: org.into(), kind, province: "ha-noi".into(), reads_province: false };
         administration::create_organization(conn, &SystemClock, &operator, command).map_err(|e| e.to_string())?;
     }
     let command = administration::CreateClient { organization: org.into(), name: "bench harness".into(), role };

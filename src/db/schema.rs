@@ -8,6 +8,7 @@ diesel::table! {
         kind -> Text,
         province -> Text,
         created_at -> Timestamp,
+        reads_province -> Bool,
     }
 }
 

@@ -97,6 +97,9 @@ pub enum ItemScope {
     Carrier(String),
     /// Items leaving from or going to the province.
     Province(String),
+    /// A provincial Department of Education: what it sends or receives, and
+    /// every item leaving from or going to its province.
+    OwnOrProvince(String, String),
 }
 
 impl ItemScope {
@@ -107,6 +110,9 @@ impl ItemScope {
             ItemScope::SenderOrRecipient(org) => item.sender_org_id == *org || item.recipient_org_id.as_ref() == Some(org),
             ItemScope::Carrier(org) => item.carrier_org_id == *org,
             ItemScope::Province(p) => item.dest_province == *p || item.origin_province == *p,
+            ItemScope::OwnOrProvince(org, p) => {
+                item.sender_org_id == *org || item.recipient_org_id.as_ref() == Some(org) || item.dest_province == *p || item.origin_province == *p
+            }
         }
     }
 }
@@ -329,6 +335,13 @@ macro_rules! within_scope {
             ItemScope::SenderOrRecipient(org) => $query.filter(items::sender_org_id.eq(org).or(items::recipient_org_id.eq(org))),
             ItemScope::Carrier(org) => $query.filter(items::carrier_org_id.eq(org)),
             ItemScope::Province(p) => $query.filter(items::dest_province.eq(p).or(items::origin_province.eq(p))),
+            ItemScope::OwnOrProvince(org, p) => $query.filter(
+                items::sender_org_id
+                    .eq(org)
+                    .or(items::recipient_org_id.eq(org))
+                    .or(items::dest_province.eq(p))
+                    .or(items::origin_province.eq(p)),
+            ),
         }
     };
 }

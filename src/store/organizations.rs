@@ -16,6 +16,8 @@ pub struct Organization {
     pub kind: OrgKind,
     pub province: String,
     pub created_at: NaiveDateTime,
+    /// A provincial Department of Education: reads every item of its province.
+    pub reads_province: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -27,6 +29,7 @@ pub struct NewOrganization<'a> {
     pub kind: OrgKind,
     pub province: &'a str,
     pub created_at: NaiveDateTime,
+    pub reads_province: bool,
 }
 
 /// Inserts an organization; a taken code is a unique violation.

@@ -81,3 +81,32 @@ async fn each_kind_of_caller_sees_only_its_own_items() {
     let reply = app.post("/api/v1/items", Some(&dept_hn.token), &clash).await;
     assert!(reply.problem(409).get("existing_id").is_none(), "{}", reply.text);
 }
+
+#[actix_web::test]
+async fn a_department_of_education_reads_its_province_like_the_committee() {
+    use crate::items::department_and_carrier;
+    let app = TestApp::new().await;
+    let (school_sender, _carrier) = department_and_carrier(&app);
+    let department = app.department("SGDDT-PT", "phu-tho");
+    let elsewhere = app.department("SGDDT-LC", "lao-cai");
+    let university = app.new_party("DHQG-HN", OrgKind::Education, "ha-noi");
+    // A university in Hà Nội sends an admission notice to a candidate in Phú Thọ.
+    let number = s10(1);
+    let mut notice = item_json(&number, "2026-THPT");
+    notice["kind"] = json!("admission_notice");
+    assert_eq!(app.post("/api/v1/items", Some(&university.token), &notice).await.status, 201);
+    let path = format!("/api/v1/items/{number}");
+    assert_eq!(app.get(&path, Some(&department.token)).await.status, 200, "the standing body reads its province's items");
+    app.get(&path, Some(&elsewhere.token)).await.problem(404);
+    app.get(&path, Some(&school_sender.token)).await.problem(404);
+    let listed = app.get("/api/v1/items", Some(&department.token)).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    // Read-only: it cannot replace what it did not send.
+    let replaced = app.post(&format!("{path}/replacement"), Some(&department.token), &json!({"tracking_number": s10(2)})).await;
+    assert!(replaced.status == 403 || replaced.status == 409, "{}", replaced.text);
+    // The flag belongs to education organizations only.
+    let ops = app.org("EXAMPOST", OrgKind::Overseer, "ha-noi");
+    let admin = app.party(&ops, exampost::domain::Role::Admin);
+    let carrier_flag = json!({"code": "VTP", "name": "Viettel Post", "kind": "carrier", "province": "ha-noi", "reads_province": true});
+    assert_eq!(app.post("/api/v1/organizations", Some(&admin.token), &carrier_flag).await.problem(422)["errors"][0]["field"], "reads_province");
+}

@@ -53,6 +53,17 @@ async fn demo_season_loads_once_and_its_credentials_work() {
     };
     assert!(latest <= now - chrono::Duration::minutes(29) && latest > now - chrono::Duration::hours(2), "{latest}");
 
+    // The Department of Education, the committee's standing body, sees what the committee sees.
+    let department = app
+        .post("/api/v1/auth/token", None, &json!({"client_id": "8f0c2a1e-0000-4000-8000-000000000002", "client_secret": "demo-sgddt-pt-secret"}))
+        .await;
+    let department = department.body["access_token"].as_str().unwrap().to_string();
+    let count = |token: String| {
+        let app = &app;
+        async move { app.get("/api/v1/items?limit=500", Some(&token)).await.body["items"].as_array().unwrap().len() }
+    };
+    assert_eq!(count(department).await, count(overseer.clone()).await);
+
     // The committee's picture: a flood declared over the Hà Nội sorting centre, with items linked ...
     let incidents = app.get("/api/v1/incidents", Some(&overseer)).await.body;
     let flood = &incidents.as_array().unwrap()[0];

@@ -222,7 +222,7 @@ impl TestApp {
     }
 
     pub fn org(&self, code: &str, kind: OrgKind, province: &str) -> Organization {
-        let command = administration::CreateOrganization { code: code.into(), name: format!("Org {code}"), kind, province: province.into() };
+        let command = administration::CreateOrganization { code: code.into(), name: format!("Org {code}"), kind, province: province.into(), reads_province: false };
         administration::create_organization(&mut self.conn(), &*self.clock, &Actor::operator("test"), command).unwrap()
     }
 
@@ -236,13 +236,26 @@ impl TestApp {
     /// A real client of the organization, with a token minted by the server's keys.
     pub fn party(&self, org: &Organization, role: Role) -> Party {
         let (client, _secret) = self.client(&org.code, "test client", role);
-        let subject = exampost::auth::TokenSubject { client_id: &client.id, org_id: &org.id, role, province: &org.province, generation: 0 };
+        let subject = exampost::auth::TokenSubject { client_id: &client.id, org_id: &org.id, role, province: &org.province, reads_province: org.reads_province, generation: 0 };
         // Valid from a year before the server's clock to a year after it, so
         // that tests may move the clock days either way; a test of expiry
         // takes a token from the token endpoint instead.
         let long_lived = TokenKeys::new(TEST_SECRET, Duration::from_secs(2 * 365 * 86_400));
         let token = long_lived.issue(subject, self.clock.now() - chrono::Duration::days(365));
         Party { token }
+    }
+
+    /// A provincial Department of Education (reads its province) and a client of it.
+    pub fn department(&self, code: &str, province: &str) -> Party {
+        let command = administration::CreateOrganization {
+            code: code.into(),
+            name: format!("Sở GD&ĐT {code}"),
+            kind: OrgKind::Education,
+            province: province.into(),
+            reads_province: true,
+        };
+        let org = administration::create_organization(&mut self.conn(), &*self.clock, &Actor::operator("test"), command).unwrap();
+        self.party(&org, Role::Education)
     }
 
     /// Organization and client in one step.

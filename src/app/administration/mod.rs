@@ -27,7 +27,7 @@ impl Actor {
     /// The operator at the console (the CLI, the seed, the benchmark
     /// harness): an admin that belongs to no organization.
     pub fn operator(label: &str) -> Actor {
-        Actor { client_id: label.to_string(), org_id: String::new(), role: Role::Admin, province: String::new() }
+        Actor { client_id: label.to_string(), org_id: String::new(), role: Role::Admin, province: String::new(), reads_province: false }
     }
 }
 

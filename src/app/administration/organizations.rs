@@ -15,6 +15,9 @@ pub struct CreateOrganization {
     pub kind: OrgKind,
     /// Province code, name or former name.
     pub province: String,
+    /// A provincial Department of Education (an education organization):
+    /// it reads every item leaving or reaching its province, read-only.
+    pub reads_province: bool,
 }
 
 /// Registers an organization (admins); a taken code is a conflict naming its holder.
@@ -27,6 +30,9 @@ pub fn create_organization(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, 
     if province.is_none() {
         errors.push("province", "is not one of Vietnam's 34 provinces (code, name or former name)");
     }
+    if command.reads_province && command.kind != OrgKind::Education {
+        errors.push("reads_province", "only an education organization (a provincial Department of Education) reads its province");
+    }
     let (Some(code), Some(name), Some(province), true) = (code, name, province, errors.is_empty()) else {
         return Err(Error::Invalid(errors.0));
     };
@@ -36,7 +42,7 @@ pub fn create_organization(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, 
             return Err(Error::Conflict { detail: format!("organization code {code} is taken"), existing_id: Some(existing.id) });
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let new = NewOrganization { id: &id, code: &code, name: &name, kind: command.kind, province: province.code, created_at };
+        let new = NewOrganization { id: &id, code: &code, name: &name, kind: command.kind, province: province.code, created_at, reads_province: command.reads_province };
         Ok(store::organizations::create(conn, &new)?)
     })
 }

@@ -147,7 +147,7 @@ mod tests {
 
     fn job(client_event_id: &str) -> (Job, oneshot::Receiver<Result<Outcome, Error>>) {
         let (reply, answer) = oneshot::channel();
-        let actor = Actor { client_id: "c".into(), org_id: "o".into(), role: Role::Carrier, province: "phu-tho".into() };
+        let actor = Actor { client_id: "c".into(), org_id: "o".into(), role: Role::Carrier, province: "phu-tho".into(), reads_province: false };
         let scan = RecordScan {
             tracking_number: "RR473124829VN".into(),
             season: None,
