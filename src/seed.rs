@@ -34,6 +34,32 @@ struct Demo {
     /// Area incidents the committee of the fixture's province declares, around now.
     #[serde(default)]
     incidents: Vec<IncidentFixture>,
+    /// The plan's contact table.
+    #[serde(default)]
+    contacts: Vec<ContactFixture>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactFixture {
+    organization: String,
+    name: String,
+    #[serde(default)]
+    position: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    task: Option<String>,
+    #[serde(default)]
+    plan_role: Option<crate::domain::PlanRole>,
+    #[serde(default)]
+    exam_site: Option<String>,
+    #[serde(default)]
+    levels: Vec<i32>,
+    #[serde(default)]
+    digest_minutes: Option<i32>,
 }
 
 #[derive(Deserialize)]
@@ -309,6 +335,23 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
         }
         let actor = admin_actor.ok_or_else(|| SeedError::Fixture("no admin client".into()))?;
         // The story's seasons: declared, or re-declared over one of the same code.
+        for c in demo.contacts {
+            let command = administration::AddContact {
+                name: c.name,
+                position: c.position,
+                phone: c.phone,
+                email: c.email,
+                case_kinds: vec![],
+                levels: c.levels,
+                lang: None,
+                digest_minutes: c.digest_minutes,
+                task: c.task,
+                plan_role: c.plan_role,
+                exam_site: c.exam_site,
+                organization: Some(c.organization),
+            };
+            administration::add_contact(conn, &clock, &actor, command)?;
+        }
         for season in demo.seasons {
             let command = season.command(shift_days);
             match store::seasons::find(conn, &command.code)? {

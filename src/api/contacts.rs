@@ -12,6 +12,7 @@ use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::app::administration::{self, AddContact, OrgContact};
 use crate::domain::cases::CaseKind;
+use crate::domain::PlanRole;
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(list_contacts).service(create_contact).service(delete_contact);
@@ -43,6 +44,15 @@ pub struct NewContactRequest {
     #[serde(default)]
     #[schema(minimum = 0, maximum = 1440)]
     pub digest_minutes: Option<i32>,
+    /// The provincial plan's task this contact answers for, e.g. "Vận chuyển, bảo quản đề thi".
+    #[serde(default)]
+    pub task: Option<String>,
+    /// Whether the unit leads the task (`lead`, chủ trì) or coordinates (`coordinating`, phối hợp).
+    #[serde(default)]
+    pub plan_role: Option<PlanRole>,
+    /// The exam site the contact is posted at ("Điểm thi/Địa điểm"), if any.
+    #[serde(default)]
+    pub exam_site: Option<String>,
     /// Admins may add contacts to another organization (by code).
     #[serde(default)]
     pub organization: Option<String>,
@@ -63,6 +73,9 @@ pub struct ContactView {
     pub lang: String,
     /// 0: at once; otherwise the digest period in minutes.
     pub digest_minutes: i32,
+    pub task: Option<String>,
+    pub plan_role: Option<PlanRole>,
+    pub exam_site: Option<String>,
 }
 
 impl From<NewContactRequest> for AddContact {
@@ -76,6 +89,9 @@ impl From<NewContactRequest> for AddContact {
             levels: r.levels,
             lang: r.lang,
             digest_minutes: r.digest_minutes,
+            task: r.task,
+            plan_role: r.plan_role,
+            exam_site: r.exam_site,
             organization: r.organization,
         }
     }
@@ -93,6 +109,9 @@ fn contact_view(OrgContact { contact: c, organization_code }: OrgContact) -> Con
         levels: c.levels.into_vec(),
         lang: c.lang,
         digest_minutes: c.digest_minutes,
+        task: c.task,
+        plan_role: c.plan_role,
+        exam_site: c.exam_site,
     }
 }
 

@@ -80,6 +80,10 @@ pub struct ContactLine {
     pub email: Option<String>,
     pub case_kinds: String,
     pub levels: String,
+    /// The plan's task, the unit's part in it (`lead`, `coordinating`) and an exam site.
+    pub task: Option<String>,
+    pub plan_role: Option<crate::domain::PlanRole>,
+    pub exam_site: Option<String>,
 }
 
 /// The steering committee's daily report.
@@ -145,6 +149,9 @@ impl From<service::ContactLine> for ContactLine {
             email: c.email,
             case_kinds: c.case_kinds,
             levels: c.levels,
+            task: c.task,
+            plan_role: c.plan_role,
+            exam_site: c.exam_site,
         }
     }
 }
@@ -228,8 +235,14 @@ fn html_page(report: &SteeringReport) -> String {
             i.active_cases.to_string(), if i.extension_hours > 0.0 { format!("{} giờ", i.extension_hours) } else { "-".into() },
             if i.closed_at.is_some() { "Đã kết thúc".into() } else { "Đang diễn ra".into() }]))
         .collect();
+    let part = |role: Option<crate::domain::PlanRole>| match role {
+        Some(crate::domain::PlanRole::Lead) => "Chủ trì".to_string(),
+        Some(crate::domain::PlanRole::Coordinating) => "Phối hợp".to_string(),
+        None => String::new(),
+    };
     let contacts: String = report.contacts.iter()
-        .map(|c| row(vec![c.organization.clone(), c.name.clone(), c.position.clone().unwrap_or_default(), c.phone.clone().unwrap_or_default(), c.email.clone().unwrap_or_default()]))
+        .map(|c| row(vec![c.task.clone().unwrap_or_default(), c.organization.clone(), part(c.plan_role), c.name.clone(), c.position.clone().unwrap_or_default(),
+            c.phone.clone().unwrap_or_default(), c.email.clone().unwrap_or_default(), c.exam_site.clone().unwrap_or_default()]))
         .collect();
     format!(
         r#"<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Báo cáo Ban Chỉ đạo – {season}</title>
@@ -245,7 +258,7 @@ th,td{{border:1px solid #888;padding:4px 6px;text-align:left}}th{{background:#ee
 <h2>Sự cố diện rộng (thiên tai, hỏa hoạn, sự cố bất ngờ)</h2>
 <table><thead><tr><th>Sự cố</th><th>Khu vực</th><th>Thời gian</th><th>Bưu gửi bị ảnh hưởng</th><th>Trường hợp chậm đang mở</th><th>Gia hạn</th><th>Tình trạng</th></tr></thead><tbody>{incidents}</tbody></table>
 <h2>Đầu mối liên hệ</h2>
-<table><thead><tr><th>Đơn vị</th><th>Họ tên</th><th>Chức vụ</th><th>Điện thoại</th><th>Email</th></tr></thead><tbody>{contacts}</tbody></table>
+<table><thead><tr><th>Nhiệm vụ</th><th>Đơn vị</th><th>Chủ trì/Phối hợp</th><th>Họ tên</th><th>Chức vụ</th><th>Điện thoại</th><th>Email</th><th>Điểm thi/Địa điểm</th></tr></thead><tbody>{contacts}</tbody></table>
 </body></html>"#,
         season = escape(&s.season),
         province = s.province.as_deref().map(|p| format!(" – {}", escape(p))).unwrap_or_default(),

@@ -81,6 +81,9 @@ pub struct ContactLine {
     pub email: Option<String>,
     pub case_kinds: String,
     pub levels: String,
+    pub task: Option<String>,
+    pub plan_role: Option<crate::domain::PlanRole>,
+    pub exam_site: Option<String>,
 }
 
 /// The steering committee's daily report.
@@ -124,6 +127,9 @@ pub fn steering(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &Rep
             email: c.email,
             case_kinds: c.case_kinds.to_string(),
             levels: c.levels.to_string(),
+            task: c.task,
+            plan_role: c.plan_role,
+            exam_site: c.exam_site,
         })
         .collect();
     let incidents = crate::app::incidents::list(conn, actor)?;

@@ -200,6 +200,9 @@ diesel::table! {
         lang -> Text,
         created_at -> Timestamp,
         digest_minutes -> Integer,
+        task -> Nullable<Text>,
+        plan_role -> Nullable<Text>,
+        exam_site -> Nullable<Text>,
     }
 }
 

@@ -158,6 +158,16 @@ impl Role {
 }
 
 string_enum! {
+    /// A unit's part in a task of the provincial plan's contact table.
+    PlanRole {
+        /// Đơn vị chủ trì.
+        Lead => "lead",
+        /// Đơn vị phối hợp.
+        Coordinating => "coordinating",
+    }
+}
+
+string_enum! {
     /// What an item is.
     ItemKind {
         /// Giấy báo dự thi: exam notice (admission ticket).

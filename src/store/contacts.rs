@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use crate::db::schema::contact_points;
 use crate::db::{DbConn, TextList};
 use crate::domain::cases::CaseKind;
+use crate::domain::PlanRole;
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = contact_points)]
@@ -23,6 +24,12 @@ pub struct ContactPoint {
     /// 0: every case news at once; otherwise non-critical news wait for one
     /// digest mail per this many minutes.
     pub digest_minutes: i32,
+    /// The plan's task this contact answers for (e.g. "Vận chuyển đề thi").
+    pub task: Option<String>,
+    /// Whether the unit leads the task or coordinates.
+    pub plan_role: Option<PlanRole>,
+    /// An exam site ("Điểm thi/Địa điểm"), when the contact is posted at one.
+    pub exam_site: Option<String>,
 }
 
 impl ContactPoint {

@@ -76,6 +76,11 @@ async fn reports_on_the_demo_season() {
     let html = app.get("/api/v1/reports/steering?season=2026-THPT&format=html", Some(&overseer)).await;
     assert!(html.content_type().starts_with("text/html"));
     assert!(html.text.contains("Báo cáo tình hình bưu gửi thi cử") && html.text.contains("Đầu mối liên hệ"));
+    // The plan's contact table, with its tasks, lead and coordinating units and an exam site.
+    let contacts = steering.body["contacts"].as_array().unwrap();
+    assert_eq!(contacts.len(), 5, "{contacts:?}");
+    assert!(html.text.contains("Vận chuyển, bảo quản đề thi và giấy báo") && html.text.contains("Chủ trì") && html.text.contains("Phối hợp"));
+    assert!(html.text.contains("Điểm thi THPT Chuyên Hùng Vương"));
     // The demo's flood is in the report, in plain words.
     let incidents = steering.body["incidents"].as_array().unwrap();
     assert_eq!(incidents.len(), 1);

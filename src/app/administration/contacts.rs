@@ -7,7 +7,7 @@ use crate::app::{Actor, Error};
 use crate::clock::Clock;
 use crate::db::{DbConn, TextList};
 use crate::domain::cases::{CaseKind, TOP_LEVEL};
-use crate::domain::{fields, FieldErrors, Role};
+use crate::domain::{fields, FieldErrors, PlanRole, Role};
 use crate::store;
 use crate::store::contacts::ContactPoint;
 
@@ -26,6 +26,10 @@ pub struct AddContact {
     pub lang: Option<String>,
     /// Minutes between digests of non-critical case news; `None` or 0: every news at once.
     pub digest_minutes: Option<i32>,
+    /// The plan's task, the unit's part in it, and an exam site.
+    pub task: Option<String>,
+    pub plan_role: Option<PlanRole>,
+    pub exam_site: Option<String>,
     /// Another organization's code (admins only); `None`: the actor's own.
     pub organization: Option<String>,
 }
@@ -69,6 +73,8 @@ pub fn add_contact(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command:
     if !(digest_minutes == 0 || (MIN_DIGEST_MINUTES..=MAX_DIGEST_MINUTES).contains(&digest_minutes)) {
         errors.push("digest_minutes", format!("must be 0 (at once) or from {MIN_DIGEST_MINUTES} to {MAX_DIGEST_MINUTES} minutes"));
     }
+    let task = errors.check("task", fields::optional_text(command.task.as_deref(), 300));
+    let exam_site = errors.check("exam_site", fields::optional_text(command.exam_site.as_deref(), 300));
     let lang = command.lang.unwrap_or_else(|| "vi".into());
     if lang != "vi" && lang != "en" {
         errors.push("lang", "must be vi or en");
@@ -95,6 +101,9 @@ pub fn add_contact(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command:
         lang,
         created_at: stored_now(clock),
         digest_minutes,
+        task: task.flatten(),
+        plan_role: command.plan_role,
+        exam_site: exam_site.flatten(),
     };
     store::contacts::create(conn, &contact)?;
     Ok(OrgContact { contact, organization_code: org.code })
