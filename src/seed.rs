@@ -99,6 +99,14 @@ impl SeasonFixture {
     }
 }
 
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct PreAdviceFixture {
+    programme: String,
+    document_digest: String,
+    acknowledged: bool,
+}
+
 /// The committee's direction on a case the story leaves unanswered.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,6 +139,13 @@ struct ItemFixture {
     seal_number: Option<String>,
     #[serde(default)]
     confidential: bool,
+    #[serde(default)]
+    sent_by_candidate: bool,
+    #[serde(default)]
+    origin_province: Option<String>,
+    /// The dossier's electronic pre-advice, and whether the institution acknowledged it.
+    #[serde(default)]
+    pre_advice: Option<PreAdviceFixture>,
     /// A day of the story, moved by whole days.
     #[serde(default)]
     must_arrive_by: Option<NaiveDate>,
@@ -246,6 +261,8 @@ impl ItemFixture {
             },
             seal_number: self.seal_number,
             confidential: self.confidential,
+            sent_by_candidate: self.sent_by_candidate,
+            origin_province: self.origin_province,
             must_arrive_by: self.must_arrive_by.map(|day| (day + shift_days).format("%Y-%m-%d").to_string()),
             reference: self.reference,
         }
@@ -363,6 +380,7 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
         let mut events = 0;
         for mut fixture in demo.items {
             let scans = std::mem::take(&mut fixture.events);
+            let advice = fixture.pre_advice.take();
             // Registered at its time in the story: the registration's clock stands there.
             let registered_at = fixture.registered_at.map_or(now, |t| (t + shift).with_timezone(&Utc));
             let number = fixture.tracking_number.clone();
@@ -375,6 +393,18 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
                 Err(other) => return Err(other.into()),
             };
             let number = item.tracking_number;
+            if let Some(advice) = advice {
+                let command = crate::app::pre_advice::AttachPreAdvice {
+                    tracking_number: number.clone(),
+                    season: Some(item.season.clone()),
+                    programme: advice.programme,
+                    document_digest: advice.document_digest,
+                };
+                crate::app::pre_advice::attach(conn, &ManualClock::new(registered_at), &actor, command)?;
+                if advice.acknowledged {
+                    crate::app::pre_advice::acknowledge(conn, &ManualClock::new(registered_at + Duration::hours(2)), &actor, &number, Some(&item.season))?;
+                }
+            }
             let scans: Vec<RecordScan> = scans.into_iter().map(|scan| scan.scan(&number, &item.season, shift)).collect();
             for recorded in scans::record_batch(conn, &clock, &actor, &scans)? {
                 match recorded.outcome {

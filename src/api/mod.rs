@@ -17,6 +17,7 @@ pub mod items;
 pub mod openapi;
 pub mod organizations;
 pub mod pagination;
+pub mod pre_advice;
 pub mod problem;
 pub mod public;
 pub mod reports;
@@ -141,6 +142,7 @@ fn routes() -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig)
                 .configure(auth::config)
                 .configure(organizations::config)
                 .configure(clients::config)
+                .configure(pre_advice::config)
                 .configure(items::config)
                 .configure(events::config)
                 .configure(cases::config)

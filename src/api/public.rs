@@ -89,6 +89,8 @@ pub struct LookupView {
     pub recipient_name: String,
     /// The area incident delaying it, in plain words ("Chậm do lũ lụt"), if any.
     pub incident_label: Option<String>,
+    /// When the institution has acknowledged the dossier's electronic pre-advice: "Trường đã nhận hồ sơ điện tử".
+    pub pre_advice_label: Option<String>,
 }
 
 /// The items of one candidate's season.
@@ -127,6 +129,10 @@ fn view(item: PublicItem, lang: Lang) -> LookupView {
         incident_label: item.delayed_by.map(|kind| match lang {
             Lang::Vi => format!("Chậm do {}", crate::domain::incidents::label(kind, true)),
             Lang::En => format!("Delayed by {}", crate::domain::incidents::label(kind, false)),
+        }),
+        pre_advice_label: item.pre_advice_acknowledged.then(|| match lang {
+            Lang::Vi => "Trường đã nhận hồ sơ điện tử".to_string(),
+            Lang::En => "The institution has received the electronic dossier".to_string(),
         }),
     }
 }

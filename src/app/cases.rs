@@ -40,6 +40,8 @@ pub struct CaseFile {
     pub protected: Option<Protected>,
     /// The public id of the area incident the case is grouped under.
     pub incident: Option<String>,
+    /// The institution acknowledged the dossier's pre-advice: the candidate's place is kept.
+    pub place_kept: bool,
     /// The case's timeline, oldest first.
     pub entries: Vec<CaseEntry>,
 }
@@ -52,6 +54,7 @@ pub struct ListedCase {
     pub owner_code: String,
     pub protected: Option<Protected>,
     pub incident: Option<String>,
+    pub place_kept: bool,
 }
 
 /// Something done to a case. The texts are as sent: the service checks them.
@@ -199,7 +202,8 @@ fn file(conn: &mut DbConn, case_id: i64, now: DateTime<Utc>) -> Result<CaseFile,
     let entries = store::cases::entries(conn, case.id)?;
     let protected = Protected::of(&item, now);
     let incident = incident_of(conn, &case)?;
-    Ok(CaseFile { case, item, owner_code, protected, incident, entries })
+    let place_kept = store::pre_advices::acknowledged(conn, item.id)?;
+    Ok(CaseFile { case, item, owner_code, protected, incident, place_kept, entries })
 }
 
 /// A case the actor can see, with its timeline.
@@ -341,7 +345,8 @@ pub fn list(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, filter: &CaseFi
         let owner_code = owner_code(conn, &case)?;
         let item = items[&case.item_id].clone();
         let incident = incident_of(conn, &case)?;
-        listed.push(ListedCase { protected: Protected::of(&item, now), incident, item, case, owner_code });
+        let place_kept = store::pre_advices::acknowledged(conn, item.id)?;
+        listed.push(ListedCase { protected: Protected::of(&item, now), incident, place_kept, item, case, owner_code });
     }
     Ok(listed)
 }

@@ -108,6 +108,8 @@ pub struct PublicItem {
     pub recipient_name: String,
     /// The open area incident (flood, storm...) that delays it, if any.
     pub delayed_by: Option<crate::domain::incidents::IncidentKind>,
+    /// The receiving institution holds the dossier's electronic pre-advice.
+    pub pre_advice_acknowledged: bool,
 }
 
 fn date_of_birth(text: &str) -> Result<NaiveDate, String> {
@@ -196,6 +198,7 @@ fn public_item(item: PublicFacts) -> Result<PublicItem, Error> {
         replaced_by: item.replaced_by,
         recipient_name: mask_name(item.candidate_name.as_deref().unwrap_or("")),
         delayed_by: item.incident_kind,
+        pre_advice_acknowledged: item.pre_advice_acknowledged,
     })
 }
 

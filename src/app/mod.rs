@@ -13,6 +13,7 @@ pub mod cases;
 mod error;
 pub mod incidents;
 pub mod lookup;
+pub mod pre_advice;
 pub mod registration;
 pub mod reports;
 pub mod scans;

@@ -240,6 +240,7 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
                 updated_at: last.naive_utc(),
                 due_at: Some((start + Duration::hours(transit)).naive_utc()),
                 confidential: false,
+                sent_by_candidate: false,
             };
             rows.push(GeneratedItem {
                 item,

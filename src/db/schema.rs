@@ -65,6 +65,7 @@ diesel::table! {
         replaced_by_item_id -> Nullable<BigInt>,
         confidential -> Bool,
         due_extension_minutes -> Integer,
+        sent_by_candidate -> Bool,
     }
 }
 
@@ -123,6 +124,21 @@ diesel::table! {
         created_at -> Timestamp,
         flushed_at -> Nullable<Timestamp>,
         digest_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    pre_advices (item_id) {
+        item_id -> BigInt,
+        recipient_org_id -> Text,
+        candidate_number -> Text,
+        candidate_name -> Text,
+        programme -> Text,
+        document_digest -> Text,
+        submitted_by -> Text,
+        submitted_at -> Timestamp,
+        acknowledged_by -> Nullable<Text>,
+        acknowledged_at -> Nullable<Timestamp>,
     }
 }
 
@@ -284,7 +300,8 @@ diesel::joinable!(cases -> items (item_id));
 diesel::joinable!(case_entries -> cases (case_id));
 diesel::joinable!(incident_items -> incidents (incident_id));
 diesel::joinable!(incident_items -> items (item_id));
+diesel::joinable!(pre_advices -> items (item_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations, api_clients, items, events, event_voids, priority_rules, kind_priorities, cases, case_entries, contact_points, webhooks,
-    outbox, incidents, incident_items, digest_entries, seasons, season_deadlines
+    outbox, incidents, incident_items, digest_entries, seasons, season_deadlines, pre_advices
 );

@@ -94,6 +94,7 @@ pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews,
         deadline: deadline.map(|d| (vietnam(d), cases::minutes_left(d, now))),
         outcome: case.outcome.map(CaseOutcome::as_str),
         case_id: &case.public_id,
+        place_kept: store::pre_advices::acknowledged(conn, item.id)?,
     };
     let topic = match news {
         CaseNews::Opened => "case.opened",

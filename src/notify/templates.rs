@@ -89,6 +89,8 @@ pub struct CaseFacts<'a> {
     pub deadline: Option<(String, i64)>,
     pub outcome: Option<&'a str>,
     pub case_id: &'a str,
+    /// The institution acknowledged the dossier's electronic pre-advice.
+    pub place_kept: bool,
 }
 
 /// "3 giờ 20 phút" / "3 h 20 min"; "đã quá 40 phút" / "passed 40 min ago".
@@ -139,6 +141,12 @@ pub fn case_email(news: CaseNews, facts: &CaseFacts, lang: Lang) -> (String, Str
         body.push_str(&match lang {
             Lang::Vi => format!("Hạn của thí sinh: {deadline} ({})\n", time_left(*minutes, lang)),
             Lang::En => format!("The candidate's deadline: {deadline} ({})\n", time_left(*minutes, lang)),
+        });
+    }
+    if facts.place_kept {
+        body.push_str(match lang {
+            Lang::Vi => "Trường đã xác nhận hồ sơ điện tử của thí sinh: chỗ của thí sinh được giữ dù bản giấy đến muộn.\n",
+            Lang::En => "The institution has acknowledged the candidate's electronic pre-advice: the place is kept even if the paper is late.\n",
         });
     }
     if let CaseNews::Directed { instruction } = news {

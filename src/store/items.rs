@@ -50,6 +50,8 @@ pub struct Item {
     pub confidential: bool,
     /// Added to the effective deadline by an incident's extension.
     pub due_extension_minutes: i32,
+    /// A dossier the candidate sends; `sender_org_id` registered it on their behalf.
+    pub sent_by_candidate: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -85,6 +87,7 @@ pub struct NewItem {
     /// Before acceptance the deadline is the sender's must-arrive-by time.
     pub due_at: Option<NaiveDateTime>,
     pub confidential: bool,
+    pub sent_by_candidate: bool,
 }
 
 /// Which items a caller may see.
@@ -226,6 +229,9 @@ pub struct PublicFacts {
     /// The kind of the open area incident the item is delayed by, if any.
     #[diesel(sql_type = sql_types::Nullable<sql_types::Text>)]
     pub incident_kind: Option<crate::domain::incidents::IncidentKind>,
+    /// The receiving institution has acknowledged the dossier's electronic pre-advice.
+    #[diesel(sql_type = sql_types::Bool)]
+    pub pre_advice_acknowledged: bool,
 }
 
 /// Written once as SQL both backends read: the lookup is the hottest read
@@ -234,7 +240,8 @@ const PUBLIC_FACTS: &str = "SELECT i.tracking_number, i.kind, i.status, i.candid
      i.last_event_at, i.due_at, COALESCE(e.office_name, e.office_code) AS last_place, r.tracking_number AS replaced_by, \
      EXISTS (SELECT 1 FROM cases c WHERE c.item_id = i.id AND c.state IN ('open', 'acknowledged')) AS has_open_case, \
      (SELECT n.kind FROM incident_items ii JOIN incidents n ON n.id = ii.incident_id \
-      WHERE ii.item_id = i.id AND n.state = 'open' ORDER BY n.id DESC LIMIT 1) AS incident_kind \
+      WHERE ii.item_id = i.id AND n.state = 'open' ORDER BY n.id DESC LIMIT 1) AS incident_kind, \
+     EXISTS (SELECT 1 FROM pre_advices pa WHERE pa.item_id = i.id AND pa.acknowledged_at IS NOT NULL) AS pre_advice_acknowledged \
      FROM items i LEFT JOIN events e ON e.id = i.last_event_id LEFT JOIN items r ON r.id = i.replaced_by_item_id";
 
 /// The lookup statements as types of their own, so that diesel caches their

@@ -9,6 +9,7 @@ pub mod events;
 pub mod incidents;
 pub mod items;
 pub mod organizations;
+pub mod pre_advices;
 pub mod outbox;
 pub mod reports;
 pub mod rules;

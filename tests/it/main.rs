@@ -9,6 +9,7 @@ mod cli;
 mod clients;
 mod contract;
 mod csv;
+mod dossiers;
 mod custody;
 mod digests;
 mod errors;

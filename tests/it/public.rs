@@ -33,7 +33,7 @@ async fn a_lookup_answers_only_what_the_candidate_needs() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     let allowed: BTreeSet<String> = [
         "tracking_number", "kind", "kind_label", "status", "status_label", "last_scan", "expected_by",
-        "has_open_case", "case_label", "replaced_by", "recipient_name", "incident_label",
+        "has_open_case", "case_label", "replaced_by", "recipient_name", "incident_label", "pre_advice_label",
     ]
     .iter()
     .map(|s| s.to_string())

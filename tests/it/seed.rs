@@ -64,6 +64,20 @@ async fn demo_season_loads_once_and_its_credentials_work() {
     };
     assert_eq!(count(department).await, count(overseer.clone()).await);
 
+    // A candidate's own dossier whose electronic pre-advice the university has acknowledged.
+    let dhhv = app
+        .post("/api/v1/auth/token", None, &json!({"client_id": "8f0c2a1e-0000-4000-8000-000000000006", "client_secret": "demo-dhhv-secret"}))
+        .await;
+    let dhhv = dhhv.body["access_token"].as_str().unwrap().to_string();
+    let held = app.get("/api/v1/pre-advices?status=acknowledged", Some(&dhhv)).await.body;
+    let advice = &held.as_array().unwrap()[0];
+    let item = app.get(&format!("/api/v1/items/{}", advice["tracking_number"].as_str().unwrap()), Some(&dhhv)).await.body;
+    assert_eq!(item["sent_by_candidate"], true);
+    let lookup = app
+        .post("/api/v1/public/lookup", None, &json!({"tracking_number": item["tracking_number"], "candidate_number": advice["candidate_number"]}))
+        .await;
+    assert_eq!(lookup.body["pre_advice_label"], "Trường đã nhận hồ sơ điện tử", "{}", lookup.text);
+
     // The committee's picture: a flood declared over the Hà Nội sorting centre, with items linked ...
     let incidents = app.get("/api/v1/incidents", Some(&overseer)).await.body;
     let flood = &incidents.as_array().unwrap()[0];

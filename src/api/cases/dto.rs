@@ -23,7 +23,7 @@ pub struct CaseItem {
 #[schema(example = json!({
     "id": "0193a2b4-…", "item": {"tracking_number": "EE473124829VN", "season": "2026-THPT", "status": "in_transit", "due_at": "2026-07-16T01:00:00Z"},
     "kind": "overdue", "severity": "high", "level": 2, "state": "open", "owner_org": "VNPOST",
-    "response_due_at": "2026-07-16T05:00:00Z", "deadline": "2026-07-16T01:00:00Z", "minutes_left": -120, "incident_id": null, "plan": null, "expected_at": null, "outcome": null,
+    "response_due_at": "2026-07-16T05:00:00Z", "deadline": "2026-07-16T01:00:00Z", "minutes_left": -120, "incident_id": null, "place_kept": false, "plan": null, "expected_at": null, "outcome": null,
     "replacement_requested": false, "opened_at": "2026-07-16T01:01:00Z", "acknowledged_at": null,
     "resolved_at": null, "closed_at": null, "updated_at": "2026-07-16T03:01:00Z"
 }))]
@@ -48,6 +48,9 @@ pub struct CaseView {
     /// The area incident this delay case is grouped under (`/incidents/{id}`):
     /// while it is open the case is told through the incident and does not climb.
     pub incident_id: Option<String>,
+    /// The receiving institution acknowledged the dossier's electronic
+    /// pre-advice: the candidate's place does not hang on the paper.
+    pub place_kept: bool,
     pub plan: Option<String>,
     pub expected_at: Option<chrono::DateTime<chrono::Utc>>,
     pub outcome: Option<CaseOutcome>,

@@ -30,7 +30,7 @@ pub fn config(cfg: &mut ServiceConfig) {
         .service(direct_case);
 }
 
-fn case_view(case: &Case, item: &Item, owner_code: &str, protected: Option<Protected>, incident: Option<String>) -> CaseView {
+fn case_view(case: &Case, item: &Item, owner_code: &str, protected: Option<Protected>, incident: Option<String>, place_kept: bool) -> CaseView {
     CaseView {
         id: case.public_id.clone(),
         item: CaseItem {
@@ -49,6 +49,7 @@ fn case_view(case: &Case, item: &Item, owner_code: &str, protected: Option<Prote
         deadline: protected.map(|p| p.deadline),
         minutes_left: protected.map(|p| p.minutes_left),
         incident_id: incident,
+        place_kept,
         plan: case.plan.clone(),
         expected_at: case.expected_at.map(|t| t.and_utc()),
         outcome: case.outcome,
@@ -62,7 +63,7 @@ fn case_view(case: &Case, item: &Item, owner_code: &str, protected: Option<Prote
 }
 
 fn case_detail(file: CaseFile) -> CaseDetail {
-    let case = case_view(&file.case, &file.item, &file.owner_code, file.protected, file.incident.clone());
+    let case = case_view(&file.case, &file.item, &file.owner_code, file.protected, file.incident.clone(), file.place_kept);
     let timeline = file
         .entries
         .into_iter()
@@ -124,7 +125,7 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
                 let full = rows.len() as i64 > limit;
                 let (rows, next_cursor) = take_page(rows, limit, Listing::Cases, |c| c.case.id.to_string());
                 let last = rows.last().map(|c| c.case.id);
-                let items = rows.iter().map(|c| case_view(&c.case, &c.item, &c.owner_code, c.protected, c.incident.clone())).collect::<Vec<_>>();
+                let items = rows.iter().map(|c| case_view(&c.case, &c.item, &c.owner_code, c.protected, c.incident.clone(), c.place_kept)).collect::<Vec<_>>();
                 Ok((Page { items, next_cursor }, last, full))
             })
             .await?;

@@ -52,6 +52,14 @@ pub struct NewItemRequest {
     /// Requires `seal_number`.
     #[serde(default)]
     pub confidential: bool,
+    /// A dossier (application, change of preference, enrollment) the
+    /// candidate sends themselves, registered by the accepting carrier or by
+    /// the receiving institution: leave `sender_org` out and give `candidate`.
+    #[serde(default)]
+    pub sent_by_candidate: bool,
+    /// For a candidate's dossier: the province it was posted in (code or name); default the registering organization's.
+    #[serde(default)]
+    pub origin_province: Option<String>,
     /// Must arrive by: a day (`YYYY-MM-DD`, the end of that day in Vietnam)
     /// or an RFC 3339 time with offset.
     #[serde(default)]
@@ -128,7 +136,7 @@ pub struct ItemBatchRequest {
                   "date_of_birth": "2008-03-14", "phone": "0912345678", "email": null},
     "candidate": null,
     "destination": {"province": "phu-tho", "ward": "Phường Việt Trì", "address_line": "12 Trần Phú"},
-    "seal_number": null, "confidential": false, "must_arrive_by": "2026-08-20T16:59:59Z", "reference": "QĐ 123/SGD",
+    "seal_number": null, "confidential": false, "sent_by_candidate": false, "must_arrive_by": "2026-08-20T16:59:59Z", "reference": "QĐ 123/SGD",
     "created_at": "2026-07-01T02:00:00Z", "updated_at": "2026-07-01T02:00:00Z",
     "last_event_at": null, "last_office_code": null, "has_anomaly": false, "due_at": "2026-08-20T16:59:59Z",
     "replaces": null, "replaced_by": null
@@ -151,6 +159,8 @@ pub struct ItemView {
     pub seal_number: Option<String>,
     /// Sealed: a seal check at every handover, never in the public lookup.
     pub confidential: bool,
+    /// The candidate sent it; `sender_org` is the organization that registered it for them.
+    pub sent_by_candidate: bool,
     pub must_arrive_by: Option<chrono::DateTime<chrono::Utc>>,
     pub reference: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -300,6 +310,8 @@ impl From<NewItemRequest> for registration::RegisterItem {
             },
             seal_number: request.seal_number,
             confidential: request.confidential,
+            sent_by_candidate: request.sent_by_candidate,
+            origin_province: request.origin_province,
             must_arrive_by: request.must_arrive_by,
             reference: request.reference,
         }

@@ -270,6 +270,8 @@ fn parse_row(columns: &[Option<&'static str>], record: &csv::StringRecord) -> Re
         },
         seal_number: get("seal_number"),
         confidential: false,
+        sent_by_candidate: false,
+        origin_province: None,
         must_arrive_by: get("must_arrive_by").map(|d| iso_date(&d)),
         reference: get("reference"),
     })

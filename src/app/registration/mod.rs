@@ -6,7 +6,7 @@
 //! (when the actor may read it).
 
 mod import;
-mod read;
+pub(crate) mod read;
 mod replacement;
 mod validate;
 
@@ -50,6 +50,13 @@ pub struct RegisterItem {
     pub seal_number: Option<String>,
     /// Sealed and confidential; an exam paper always is.
     pub confidential: bool,
+    /// A dossier the candidate sends (application, change of preference,
+    /// enrollment), registered by the accepting carrier or the receiving
+    /// institution; `sender_org` is then left out.
+    pub sent_by_candidate: bool,
+    /// For a candidate's dossier: the province it was posted in (code or
+    /// name); default the registering organization's.
+    pub origin_province: Option<String>,
     /// A day (`YYYY-MM-DD`) or an RFC 3339 time.
     pub must_arrive_by: Option<String>,
     pub reference: Option<String>,

@@ -32,14 +32,19 @@ pub struct ReplaceItem {
 
 /// Registers the replacement of a lost item; returns the replacement.
 pub fn replace(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: ReplaceItem) -> Result<Item, Error> {
-    actor.require(&[Role::Education, Role::Admin])?;
+    actor.require(&[Role::Education, Role::Carrier, Role::Admin])?;
     let now = clock.now();
     conn.write_transaction(|conn| {
         let scope = actor.item_scope();
         let lost = read::find_item(conn, actor, &command.tracking_number, command.season.as_deref())?;
         let number = &lost.tracking_number;
-        if actor.role != Role::Admin && lost.sender_org_id != actor.org_id {
-            return Err(Error::Forbidden("only the item's sender issues a replacement".into()));
+        // The sender replaces; a candidate's own dossier is replaced by who
+        // registered it for them or by the institution waiting for it.
+        let may = actor.role == Role::Admin
+            || lost.sender_org_id == actor.org_id
+            || (lost.sent_by_candidate && lost.recipient_org_id.as_deref() == Some(actor.org_id.as_str()));
+        if !may {
+            return Err(Error::Forbidden("only the item's sender (for a candidate's dossier: who registered it, or the receiving institution) issues a replacement".into()));
         }
         if lost.status != ItemStatus::Lost {
             return Err(Error::Conflict {
@@ -107,7 +112,8 @@ fn replacement_of(conn: &mut DbConn, lost: &Item, command: &ReplaceItem, now: Da
         season: lost.season.clone(),
         kind: lost.kind,
         priority: Some(Priority::Urgent),
-        sender_org: Some(code(&lost.sender_org_id)?),
+        // A candidate's own dossier has no sending organization: whoever replaces it registers it.
+        sender_org: if lost.sent_by_candidate { None } else { Some(code(&lost.sender_org_id)?) },
         carrier_org: Some(match &command.carrier_org {
             Some(carrier) => carrier.clone(),
             None => code(&lost.carrier_org_id)?,
@@ -121,6 +127,8 @@ fn replacement_of(conn: &mut DbConn, lost: &Item, command: &ReplaceItem, now: Da
         },
         seal_number: command.seal_number.clone(),
         confidential: lost.confidential,
+        sent_by_candidate: lost.sent_by_candidate,
+        origin_province: lost.sent_by_candidate.then(|| lost.origin_province.clone()),
         must_arrive_by: deadline,
         reference: Some(command.reference.clone().unwrap_or_else(|| format!("Thay thế bưu gửi thất lạc {}", lost.tracking_number))),
     })

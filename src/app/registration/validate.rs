@@ -119,6 +119,39 @@ fn party<'a>(
     }
 }
 
+/// The kinds a candidate sends themselves.
+const CANDIDATE_DOSSIERS: &[ItemKind] = &[ItemKind::ApplicationDossier, ItemKind::PreferenceChangeDossier, ItemKind::EnrollmentDossier];
+
+/// For a dossier the candidate sends: the organization that registers it on
+/// their behalf — the accepting carrier, or the receiving institution itself.
+fn candidate_sender<'a>(errors: &mut FieldErrors, request: &RegisterItem, ctx: &Context<'a>, carrier: Option<&'a Organization>) -> Option<&'a Organization> {
+    if !CANDIDATE_DOSSIERS.contains(&request.kind) {
+        errors.push("sent_by_candidate", "only a dossier (application, change of preference, enrollment) is sent by the candidate");
+    }
+    if request.sender_org.is_some() {
+        errors.push("sender_org", "a dossier the candidate sends has no sending organization; leave sender_org out");
+    }
+    if request.candidate.is_none() {
+        errors.push("candidate", "is required: the candidate who sends the dossier (they follow it and get its mails)");
+    }
+    let recipient = match &request.recipient {
+        Recipient::Organization { organization, .. } => Some(normalize_code(organization)),
+        Recipient::Candidate(_) => {
+            errors.push("recipient", "a candidate's dossier goes to an institution (recipient type organization)");
+            None
+        }
+    };
+    match ctx.actor.role {
+        Role::Carrier => Some(ctx.actor_org),
+        Role::Education if recipient.as_deref() == Some(ctx.actor_org.code.as_str()) => Some(ctx.actor_org),
+        Role::Education => {
+            errors.push("sent_by_candidate", "an institution registers only the candidates' dossiers addressed to it");
+            None
+        }
+        _ => carrier,
+    }
+}
+
 /// Validates and normalises a command into the row to store, registered at `ctx.now`.
 pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<FieldError>> {
     let mut errors = FieldErrors::default();
@@ -135,8 +168,12 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
             }
         }),
     );
-    let sender = party(&mut errors, "sender_org", request.sender_org.as_deref(), ctx, Role::Education, OrgKind::Education);
     let carrier = party(&mut errors, "carrier_org", request.carrier_org.as_deref(), ctx, Role::Carrier, OrgKind::Carrier);
+    let sender = if request.sent_by_candidate {
+        candidate_sender(&mut errors, request, ctx, carrier)
+    } else {
+        party(&mut errors, "sender_org", request.sender_org.as_deref(), ctx, Role::Education, OrgKind::Education)
+    };
 
     let (recipient_org, attention, candidate_input, candidate_field) = match &request.recipient {
         Recipient::Candidate(c) => {
@@ -156,6 +193,20 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
         None => Some(None),
     };
 
+    let origin = match (&request.origin_province, request.sent_by_candidate) {
+        (Some(given), true) => {
+            let found = province::resolve(given);
+            if found.is_none() {
+                errors.push("origin_province", "is not one of Vietnam's 34 provinces (code, name or former name)");
+            }
+            found
+        }
+        (Some(_), false) => {
+            errors.push("origin_province", "only a candidate's dossier names where it was posted; other items leave from their sender's province");
+            None
+        }
+        (None, _) => None,
+    };
     let dest_province = province::resolve(&request.destination.province);
     if dest_province.is_none() {
         errors.push("destination.province", "is not one of Vietnam's 34 provinces (code, name or former name)");
@@ -210,8 +261,14 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
     // Only a confidential item hashes the flag, so the hashes of items stored
     // before it existed stay the same (a retry of one is still a replay).
     let mut content = content;
-    if let (true, Some(parts)) = (confidential, content.as_array_mut()) {
-        parts.push("confidential".into());
+    if let Some(parts) = content.as_array_mut() {
+        if confidential {
+            parts.push("confidential".into());
+        }
+        if request.sent_by_candidate {
+            parts.push("sent_by_candidate".into());
+            parts.push(origin.map_or("", |p| p.code).into());
+        }
     }
     let content_hash = hex::encode(Sha256::digest(content.to_string().as_bytes()));
     // Stored at the precision both backends keep, so a row reads back as written.
@@ -225,7 +282,7 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
         status: ItemStatus::Registered,
         sender_org_id: sender.id.clone(),
         carrier_org_id: carrier.id.clone(),
-        origin_province: sender.province.clone(),
+        origin_province: origin.map(|p| p.code.to_string()).unwrap_or_else(|| sender.province.clone()),
         recipient_kind: recipient_kind.into(),
         recipient_org_id: recipient_org.map(|o| o.id.clone()),
         recipient_attention: attention,
@@ -239,6 +296,7 @@ pub fn new_item(request: &RegisterItem, ctx: &Context) -> Result<NewItem, Vec<Fi
         dest_address: address,
         seal_number: seal,
         confidential,
+        sent_by_candidate: request.sent_by_candidate,
         must_arrive_by: must_arrive_by.map(|t| t.naive_utc()),
         reference,
         content_hash,

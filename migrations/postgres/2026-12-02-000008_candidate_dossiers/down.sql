@@ -1,0 +1,2 @@
+DROP TABLE pre_advices;
+ALTER TABLE items DROP COLUMN sent_by_candidate;
