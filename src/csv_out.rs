@@ -74,6 +74,13 @@ impl CsvOut {
         Ok(out)
     }
 
+    /// A file of several tables one after the other (rows of different
+    /// lengths), with the BOM and no header of its own.
+    pub fn sections() -> Self {
+        let start = BOM.as_bytes().to_vec();
+        CsvOut { writer: csv::WriterBuilder::new().flexible(true).from_writer(start) }
+    }
+
     /// A later chunk of a streamed file, whose first chunk was a [`CsvOut::file`].
     pub fn continued() -> Self {
         CsvOut::new(false)

@@ -22,8 +22,12 @@ pub fn config(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
-    /// Season, e.g. `2026-THPT`.
-    pub season: String,
+    /// Season, e.g. `2026-THPT`; default the current one (the open season that closes first).
+    pub season: Option<String>,
+    /// First day of the period (`YYYY-MM-DD`, Vietnam), by registration.
+    pub from: Option<String>,
+    /// Last day of the period (`YYYY-MM-DD`, Vietnam), included.
+    pub to: Option<String>,
     /// Items leaving from or going to this province (overseers: their own, the default).
     pub province: Option<String>,
     /// Sender organization code.
@@ -91,6 +95,8 @@ pub struct ContactLine {
 pub struct SteeringReport {
     #[serde(flatten)]
     pub summary: SummaryReport,
+    /// Every active critical case (tampering, loss, not accepted, critical severity) at any level, oldest first.
+    pub critical_cases: Vec<CaseLine>,
     /// Every active case at level 2 or 3, oldest first.
     pub escalated_cases: Vec<CaseLine>,
     pub contacts: Vec<ContactLine>,
@@ -100,7 +106,15 @@ pub struct SteeringReport {
 
 impl From<ReportParams> for ReportQuery {
     fn from(params: ReportParams) -> Self {
-        ReportQuery { season: params.season, province: params.province, sender: params.sender, carrier: params.carrier, format: params.format }
+        ReportQuery {
+            season: params.season,
+            from: params.from,
+            to: params.to,
+            province: params.province,
+            sender: params.sender,
+            carrier: params.carrier,
+            format: params.format,
+        }
     }
 }
 
@@ -160,6 +174,7 @@ impl From<service::Steering> for SteeringReport {
     fn from(s: service::Steering) -> Self {
         SteeringReport {
             summary: s.summary.into(),
+            critical_cases: s.critical_cases.into_iter().map(CaseLine::from).collect(),
             escalated_cases: s.escalated_cases.into_iter().map(CaseLine::from).collect(),
             contacts: s.contacts.into_iter().map(ContactLine::from).collect(),
             incidents: s.incidents.into_iter().map(super::incidents::view).collect(),
@@ -188,90 +203,13 @@ pub async fn summary_report(state: web::Data<AppState>, caller: Caller, query: w
     Ok(web::Json(summary.into()))
 }
 
-fn csv_text(report: &SteeringReport) -> Result<Vec<u8>, ApiError> {
-    let header = ["case_id", "tracking_number", "kind", "severity", "level", "state", "owner_org", "opened_at", "response_due_at"];
-    let rows = report.escalated_cases.iter().map(|c| {
-        [
-            c.case_id.clone(),
-            c.tracking_number.clone(),
-            c.kind.as_str().into(),
-            c.severity.as_str().into(),
-            c.level.to_string(),
-            c.state.as_str().into(),
-            c.owner_org.clone(),
-            c.opened_at.to_rfc3339(),
-            c.response_due_at.to_rfc3339(),
-        ]
-    });
-    csv_out::file(header, rows).map_err(ApiError::internal)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-fn vn_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%H:%M %d/%m/%Y").to_string()
-}
-
-fn area_of(incident: &super::incidents::IncidentView) -> String {
-    let parts: Vec<String> = incident.provinces.iter().chain(&incident.wards).chain(&incident.office_codes).cloned().collect();
-    parts.join(", ")
-}
-
-fn html_page(report: &SteeringReport) -> String {
-    let s = &report.summary;
-    let row = |cells: Vec<String>| format!("<tr>{}</tr>", cells.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>());
-    let perf: String = s.totals.by_carrier.iter().chain(s.totals.by_priority.iter())
-        .map(|p| row(vec![p.group.clone(), p.items.to_string(), p.delivered.to_string(),
-            p.on_time_percent.map(|x| format!("{x}%")).unwrap_or("-".into()),
-            p.median_delivery_hours.map(|x| format!("{x} h")).unwrap_or("-".into()), p.overdue.to_string()]))
-        .collect();
-    let cases: String = report.escalated_cases.iter()
-        .map(|c| row(vec![c.tracking_number.clone(), c.kind.as_str().into(), c.severity.as_str().into(), c.level.to_string(), c.state.as_str().into(), c.owner_org.clone(), vn_time(c.response_due_at)]))
-        .collect();
-    let incidents: String = report.incidents.iter()
-        .map(|i| row(vec![i.label.clone(), area_of(i), format!("{} – {}", vn_time(i.starts_at), vn_time(i.ends_at)), i.items.to_string(),
-            i.active_cases.to_string(), if i.extension_hours > 0.0 { format!("{} giờ", i.extension_hours) } else { "-".into() },
-            if i.closed_at.is_some() { "Đã kết thúc".into() } else { "Đang diễn ra".into() }]))
-        .collect();
-    let part = |role: Option<crate::domain::PlanRole>| match role {
-        Some(crate::domain::PlanRole::Lead) => "Chủ trì".to_string(),
-        Some(crate::domain::PlanRole::Coordinating) => "Phối hợp".to_string(),
-        None => String::new(),
-    };
-    let contacts: String = report.contacts.iter()
-        .map(|c| row(vec![c.task.clone().unwrap_or_default(), c.organization.clone(), part(c.plan_role), c.name.clone(), c.position.clone().unwrap_or_default(),
-            c.phone.clone().unwrap_or_default(), c.email.clone().unwrap_or_default(), c.exam_site.clone().unwrap_or_default()]))
-        .collect();
-    format!(
-        r#"<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Báo cáo Ban Chỉ đạo – {season}</title>
-<style>body{{font:14px/1.4 system-ui,Arial,sans-serif;margin:1.5cm}}table{{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}}
-th,td{{border:1px solid #888;padding:4px 6px;text-align:left}}th{{background:#eee}}h1{{font-size:1.3em}}h2{{font-size:1.1em}}
-@media print{{body{{margin:1cm}}}}</style></head><body>
-<h1>Báo cáo tình hình bưu gửi thi cử – {season}{province}</h1>
-<p>Lập lúc {generated} (giờ Việt Nam). Tổng số bưu gửi: {items}; quá hạn: {overdue}.</p>
-<h2>Chất lượng phát theo doanh nghiệp và mức ưu tiên</h2>
-<table><thead><tr><th>Nhóm</th><th>Bưu gửi</th><th>Đã phát</th><th>Đúng hạn</th><th>Thời gian phát (trung vị)</th><th>Quá hạn</th></tr></thead><tbody>{perf}</tbody></table>
-<h2>Sự cố cấp 2 và cấp 3 đang mở</h2>
-<table><thead><tr><th>Số hiệu</th><th>Loại</th><th>Mức độ</th><th>Cấp</th><th>Trạng thái</th><th>Đơn vị xử lý</th><th>Hạn phản hồi</th></tr></thead><tbody>{cases}</tbody></table>
-<h2>Sự cố diện rộng (thiên tai, hỏa hoạn, sự cố bất ngờ)</h2>
-<table><thead><tr><th>Sự cố</th><th>Khu vực</th><th>Thời gian</th><th>Bưu gửi bị ảnh hưởng</th><th>Trường hợp chậm đang mở</th><th>Gia hạn</th><th>Tình trạng</th></tr></thead><tbody>{incidents}</tbody></table>
-<h2>Đầu mối liên hệ</h2>
-<table><thead><tr><th>Nhiệm vụ</th><th>Đơn vị</th><th>Chủ trì/Phối hợp</th><th>Họ tên</th><th>Chức vụ</th><th>Điện thoại</th><th>Email</th><th>Điểm thi/Địa điểm</th></tr></thead><tbody>{contacts}</tbody></table>
-</body></html>"#,
-        season = escape(&s.season),
-        province = s.province.as_deref().map(|p| format!(" – {}", escape(p))).unwrap_or_default(),
-        generated = vn_time(s.generated_at),
-        items = s.totals.items,
-        overdue = s.totals.overdue,
-    )
-}
-
-/// The steering committee's daily report: the summary, every active case
-/// at level 2 or 3 with its owner and response deadline, and the
-/// contact-point table. `format=csv` gives the escalated cases as CSV
-/// (UTF-8 with BOM); `format=html` a printable page.
+/// The steering committee's daily report: the summary (items by kind and
+/// status, on-time rate and median delivery time by priority and by
+/// carrier, by day), every critical case at any level, every case at level
+/// 2 or 3, the area incidents and the contact table. `season` defaults to
+/// the current one; `from`/`to` narrow it to items registered in a period.
+/// `format=csv` gives every section as CSV (UTF-8 with BOM); `format=html` a
+/// printable page with the formal header of a provincial document.
 #[utoipa::path(
     tag = "reports",
     params(ReportParams),
@@ -288,13 +226,13 @@ pub async fn steering_report(state: web::Data<AppState>, caller: Caller, query: 
     let query = ReportQuery::from(query.into_inner());
     // Checked by the service with the other fields.
     let format = query.format.clone().unwrap_or_else(|| "json".into());
-    let report: SteeringReport = state.db(move |conn| Ok(service::steering(conn, &*clock, &caller, &query)?)).await?.into();
+    let steering = state.db(move |conn| Ok(service::steering(conn, &*clock, &caller, &query)?)).await?;
     Ok(match format.as_str() {
         "csv" => HttpResponse::Ok()
             .content_type(csv_out::CONTENT_TYPE)
-            .insert_header(("content-disposition", format!("attachment; filename=\"steering-{}.csv\"", report.summary.season)))
-            .body(csv_text(&report)?),
-        "html" => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html_page(&report)),
-        _ => HttpResponse::Ok().json(report),
+            .insert_header(("content-disposition", format!("attachment; filename=\"steering-{}.csv\"", steering.summary.season)))
+            .body(service::printable::csv(&steering).map_err(ApiError::internal)?),
+        "html" => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(service::printable::html(&steering)),
+        _ => HttpResponse::Ok().json(SteeringReport::from(steering)),
     })
 }

@@ -21,6 +21,15 @@ pub struct ItemFact {
     pub due_at: Option<DateTime<Utc>>,
     /// For a delivered item, when it was delivered.
     pub last_event_at: Option<DateTime<Utc>>,
+    pub registered_at: DateTime<Utc>,
+}
+
+/// What happened on one day (in Vietnam) of the report's period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayCount {
+    pub day: chrono::NaiveDate,
+    pub registered: u64,
+    pub delivered: u64,
 }
 
 /// Count of items of one kind in one status.
@@ -40,7 +49,9 @@ pub struct Performance {
     pub delivered: u64,
     /// Delivered by the effective deadline (or with none).
     pub delivered_on_time: u64,
-    /// `delivered_on_time / delivered`, in percent with one decimal; null before any delivery.
+    /// Delivered on time out of everything whose deadline has come: the
+    /// delivered, and the items past due and not delivered (they count as
+    /// late). Percent with one decimal; null while nothing is due.
     pub on_time_percent: Option<f64>,
     /// Median hours from acceptance to delivery.
     pub median_delivery_hours: Option<f64>,
@@ -73,12 +84,13 @@ fn performance(group: String, facts: &[&ItemFact], now: DateTime<Utc>) -> Perfor
         .filter(|f| !settled(f.status) && f.due_at.is_some_and(|due| due < now))
         .count() as u64;
     let delivered_on_time = on_time.count() as u64;
+    let judged = delivered.len() as u64 + overdue;
     Performance {
         group,
         items: facts.len() as u64,
         delivered: delivered.len() as u64,
         delivered_on_time,
-        on_time_percent: (!delivered.is_empty()).then(|| round1(100.0 * delivered_on_time as f64 / delivered.len() as f64)),
+        on_time_percent: (judged > 0).then(|| round1(100.0 * delivered_on_time as f64 / judged as f64)),
         median_delivery_hours: median.map(round1),
         overdue,
     }
@@ -92,6 +104,8 @@ pub struct Totals {
     pub by_kind_and_status: Vec<KindStatusCount>,
     pub by_priority: Vec<Performance>,
     pub by_carrier: Vec<Performance>,
+    /// Items registered and delivered per day (Vietnam), oldest first.
+    pub by_day: Vec<DayCount>,
 }
 
 pub fn totals(facts: &[ItemFact], now: DateTime<Utc>) -> Totals {
@@ -117,7 +131,26 @@ pub fn totals(facts: &[ItemFact], now: DateTime<Utc>) -> Totals {
         by_kind_and_status: by_kind_status.into_values().collect(),
         by_priority: group(&|f| f.priority.as_str().to_string()),
         by_carrier: group(&|f| f.carrier.clone()),
+        by_day: by_day(facts),
     }
+}
+
+fn by_day(facts: &[ItemFact]) -> Vec<DayCount> {
+    let vietnam = |t: DateTime<Utc>| t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive();
+    let mut registered: BTreeMap<chrono::NaiveDate, u64> = BTreeMap::new();
+    let mut delivered: BTreeMap<chrono::NaiveDate, u64> = BTreeMap::new();
+    for f in facts {
+        *registered.entry(vietnam(f.registered_at)).or_default() += 1;
+        if let (ItemStatus::Delivered, Some(at)) = (f.status, f.last_event_at) {
+            *delivered.entry(vietnam(at)).or_default() += 1;
+        }
+    }
+    let mut all: Vec<chrono::NaiveDate> = registered.keys().chain(delivered.keys()).copied().collect();
+    all.sort();
+    all.dedup();
+    all.into_iter()
+        .map(|day| DayCount { day, registered: registered.get(&day).copied().unwrap_or(0), delivered: delivered.get(&day).copied().unwrap_or(0) })
+        .collect()
 }
 
 #[cfg(test)]
@@ -138,6 +171,7 @@ mod tests {
             accepted_at: accepted.map(t),
             due_at: due.map(t),
             last_event_at: last.map(t),
+            registered_at: t(-1),
         }
     }
 
@@ -155,12 +189,26 @@ mod tests {
         assert_eq!((totals.items, totals.overdue), (6, 1));
         let urgent = totals.by_priority.iter().find(|p| p.group == "urgent").unwrap();
         assert_eq!((urgent.items, urgent.delivered, urgent.delivered_on_time, urgent.overdue), (4, 3, 2, 1));
-        assert_eq!(urgent.on_time_percent, Some(66.7));
+        // Two on time out of three delivered and one past due: 2 / 4.
+        assert_eq!(urgent.on_time_percent, Some(50.0));
         assert_eq!(urgent.median_delivery_hours, Some(20.0));
         let vnpost = totals.by_carrier.iter().find(|p| p.group == "VNPOST").unwrap();
         assert_eq!((vnpost.delivered, vnpost.median_delivery_hours), (2, Some(20.0)));
         let standard = totals.by_priority.iter().find(|p| p.group == "standard").unwrap();
         assert_eq!((standard.on_time_percent, standard.median_delivery_hours), (None, None));
         assert_eq!(totals.by_kind_and_status.iter().map(|c| c.count).sum::<u64>(), 6);
+        // Registered on 30 June (Vietnam: 07:00 on 30/06), delivered on 1 July.
+        let registered: u64 = totals.by_day.iter().map(|d| d.registered).sum();
+        let delivered: u64 = totals.by_day.iter().map(|d| d.delivered).sum();
+        assert_eq!((registered, delivered), (6, 3));
+    }
+
+    #[test]
+    fn past_due_undelivered_items_count_as_late() {
+        // The report that said "on time 100%" beside "overdue 15/18": three delivered on time, fifteen past due.
+        let mut facts = vec![fact(ItemStatus::Delivered, Priority::Urgent, "VNPOST", Some(0), Some(24), Some(10)); 3];
+        facts.extend(vec![fact(ItemStatus::InTransit, Priority::Urgent, "VNPOST", Some(0), Some(24), Some(5)); 15]);
+        let totals = totals(&facts, t(48));
+        assert_eq!(totals.by_priority[0].on_time_percent, Some(16.7));
     }
 }

@@ -17,6 +17,10 @@ pub struct ReportFilter {
     pub province: Option<String>,
     pub sender_org_id: Option<String>,
     pub carrier_org_id: Option<String>,
+    /// Items registered at or after this time (UTC).
+    pub registered_from: Option<NaiveDateTime>,
+    /// Items registered before this time (UTC).
+    pub registered_before: Option<NaiveDateTime>,
 }
 
 /// Narrows a boxed query over `items` (possibly joined) to the caller's
@@ -33,6 +37,12 @@ macro_rules! covered {
         if let Some(org) = &$filter.carrier_org_id {
             query = query.filter(items::carrier_org_id.eq(org));
         }
+        if let Some(from) = $filter.registered_from {
+            query = query.filter(items::created_at.ge(from));
+        }
+        if let Some(before) = $filter.registered_before {
+            query = query.filter(items::created_at.lt(before));
+        }
         query
     }};
 }
@@ -48,13 +58,14 @@ pub struct FactRow {
     pub accepted_at: Option<NaiveDateTime>,
     pub due_at: Option<NaiveDateTime>,
     pub last_event_at: Option<NaiveDateTime>,
+    pub registered_at: NaiveDateTime,
 }
 
 /// The facts of every covered item.
 pub fn item_facts(conn: &mut DbConn, scope: &ItemScope, filter: &ReportFilter) -> QueryResult<Vec<FactRow>> {
     let query = items::table
         .inner_join(organizations::table.on(organizations::id.eq(items::carrier_org_id)))
-        .select((items::kind, items::status, items::priority, organizations::code, items::accepted_at, items::due_at, items::last_event_at))
+        .select((items::kind, items::status, items::priority, organizations::code, items::accepted_at, items::due_at, items::last_event_at, items::created_at))
         .filter(items::season.eq(&filter.season))
         .into_boxed();
     let query = covered!(query, scope, filter);

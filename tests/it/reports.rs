@@ -71,11 +71,28 @@ async fn reports_on_the_demo_season() {
     let csv = app.get("/api/v1/reports/steering?season=2026-THPT&format=csv", Some(&overseer)).await;
     assert_eq!(csv.status, 200);
     assert!(csv.content_type().starts_with("text/csv"));
-    assert!(csv.text.starts_with("\u{feff}case_id,tracking_number,kind,severity,level,state,owner_org,opened_at,response_due_at"));
-    assert_eq!(csv.text.lines().count(), escalated.len() + 1);
+    // Every section is in the CSV, each under its title.
+    assert!(csv.text.starts_with("\u{feff}Báo cáo,Giá trị"), "{}", csv.text);
+    for title in ["Bưu gửi theo loại và trạng thái", "Chất lượng phát theo mức ưu tiên", "Chất lượng phát theo doanh nghiệp bưu chính",
+                  "Sự cố nghiêm trọng đang mở", "Sự cố cấp 2 và cấp 3 đang mở", "Sự cố diện rộng", "Đầu mối liên hệ"] {
+        assert!(csv.text.contains(title), "no {title} in the CSV");
+    }
+    for case in escalated {
+        assert!(csv.text.contains(case["tracking_number"].as_str().unwrap()));
+    }
+    // Critical cases are listed at any level: items never accepted are at level 1, the broken seals higher.
+    let critical = steering.body["critical_cases"].as_array().unwrap();
+    assert!(critical.iter().any(|c| c["kind"] == "not_accepted" && c["level"] == 1), "{critical:?}");
+    assert!(critical.iter().any(|c| c["kind"] == "tampering"), "{critical:?}");
+    assert!(critical.iter().any(|c| c["kind"] == "lost"), "{critical:?}");
     let html = app.get("/api/v1/reports/steering?season=2026-THPT&format=html", Some(&overseer)).await;
     assert!(html.content_type().starts_with("text/html"));
-    assert!(html.text.contains("Báo cáo tình hình bưu gửi thi cử") && html.text.contains("Đầu mối liên hệ"));
+    // A provincial document: its formal header, the province's name, labels in Vietnamese.
+    for words in ["ỦY BAN NHÂN DÂN TỈNH PHÚ THỌ", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập – Tự do – Hạnh phúc", "BÁO CÁO",
+                  "Kỳ thi tốt nghiệp THPT và tuyển sinh năm 2026", "Hỏa tốc", "Giấy báo dự thi", "Đã phát thành công", "Đầu mối liên hệ"] {
+        assert!(html.text.contains(words), "no {words} in the printable report");
+    }
+    assert!(!html.text.contains("phu-tho") && !html.text.contains(">urgent<"), "codes leak into the printable report");
     // The plan's contact table, with its tasks, lead and coordinating units and an exam site.
     let contacts = steering.body["contacts"].as_array().unwrap();
     assert_eq!(contacts.len(), 5, "{contacts:?}");
@@ -88,6 +105,17 @@ async fn reports_on_the_demo_season() {
     assert!(html.text.contains("Sự cố diện rộng") && html.text.contains("Chậm do lũ lụt") && html.text.contains("VNP-KTHN"));
 
     app.get("/api/v1/reports/summary?season=2026-THPT&province=ha-noi", Some(&overseer)).await.problem(403);
+    // The season defaults to the current one; a period narrows by registration day.
+    let current = app.get("/api/v1/reports/summary", Some(&overseer)).await;
+    assert_eq!((current.body["season"].as_str(), current.body["totals"]["items"].as_u64()), (Some("2026-THPT"), Some(63)));
+    let today = app.clock.now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive();
+    let future = today + chrono::Duration::days(30);
+    let none = app.get(&format!("/api/v1/reports/summary?from={future}"), Some(&overseer)).await;
+    assert_eq!(none.body["totals"]["items"], 0, "{}", none.text);
+    let everything = app.get(&format!("/api/v1/reports/summary?from=2020-01-01&to={future}"), Some(&overseer)).await;
+    assert_eq!(everything.body["totals"]["items"], 63);
+    let backwards = app.get(&format!("/api/v1/reports/summary?from={today}&to=2020-01-01"), Some(&overseer)).await;
+    assert_eq!(backwards.problem(422)["errors"][0]["field"], "to");
     let bad = app.get("/api/v1/reports/steering?season=THPT&format=pdf&carrier=NOPE", Some(&overseer)).await;
     let mut fields = bad.error_fields();
     fields.sort();

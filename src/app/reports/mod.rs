@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+pub mod printable;
+
 use super::{Actor, Error};
 use crate::clock::Clock;
 use crate::db::DbConn;
@@ -20,8 +22,13 @@ pub const FORMATS: &[&str] = &["json", "csv", "html"];
 
 /// What a report covers, as asked.
 pub struct ReportQuery {
-    /// Season, e.g. `2026-THPT`.
-    pub season: String,
+    /// Season, e.g. `2026-THPT`; `None`: the current one (the open season
+    /// that closes first, so the season under way before the next).
+    pub season: Option<String>,
+    /// The period, as days in Vietnam (`YYYY-MM-DD`), by registration: from
+    /// the start of `from` to the end of `to`.
+    pub from: Option<String>,
+    pub to: Option<String>,
     /// Province code, name or former name (overseers: their own, the default).
     pub province: Option<String>,
     /// Sender organization code.
@@ -90,6 +97,13 @@ pub struct ContactLine {
 #[derive(Debug)]
 pub struct Steering {
     pub summary: Summary,
+    /// The season's name, when the season is declared.
+    pub season_name: Option<String>,
+    /// The period asked for (days in Vietnam).
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    /// Every active critical case (tampering, loss, not accepted, critical severity), at any level.
+    pub critical_cases: Vec<CaseLine>,
     /// Every active case at level 2 or 3, oldest first.
     pub escalated_cases: Vec<CaseLine>,
     pub contacts: Vec<ContactLine>,
@@ -101,7 +115,7 @@ pub struct Steering {
 /// overdue counts, active cases by kind and level and the oldest of them,
 /// for the items the actor can see.
 pub fn summary(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &ReportQuery) -> Result<Summary, Error> {
-    let filter = filter_of(conn, actor, query)?;
+    let filter = filter_of(conn, clock, actor, query)?;
     let (mut summary, lines) = figures(conn, actor, &filter, clock.now())?;
     summary.oldest_open_cases = lines.into_iter().take(OLDEST_SHOWN).collect();
     Ok(summary)
@@ -110,9 +124,10 @@ pub fn summary(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &Repo
 /// The summary, every active case at level 2 or 3 with its owner and
 /// response deadline, and the contact table of the province (or of all).
 pub fn steering(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &ReportQuery) -> Result<Steering, Error> {
-    let filter = filter_of(conn, actor, query)?;
+    let filter = filter_of(conn, clock, actor, query)?;
     let (mut summary, lines) = figures(conn, actor, &filter, clock.now())?;
     summary.oldest_open_cases = lines.iter().take(OLDEST_SHOWN).cloned().collect();
+    let critical_cases: Vec<CaseLine> = lines.iter().filter(|c| printable::is_critical(c)).cloned().collect();
     let escalated_cases: Vec<CaseLine> = lines.into_iter().filter(|c| c.level >= 2).collect();
     let codes: BTreeMap<String, String> =
         store::reports::contact_orgs(conn, filter.province.as_deref())?.into_iter().map(|org| (org.id, org.code)).collect();
@@ -133,14 +148,35 @@ pub fn steering(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &Rep
         })
         .collect();
     let incidents = crate::app::incidents::list(conn, actor)?;
-    Ok(Steering { summary, escalated_cases, contacts, incidents })
+    let season_name = store::seasons::find(conn, &filter.season)?.map(|s| s.row.name);
+    let day = |text: &Option<String>| text.as_deref().and_then(|t| fields::date(t).ok());
+    Ok(Steering { summary, season_name, from: day(&query.from), to: day(&query.to), critical_cases, escalated_cases, contacts, incidents })
 }
 
 /// Checks the query and narrows it to what the actor may see: an overseer
 /// reports on its own province only.
-fn filter_of(conn: &mut DbConn, actor: &Actor, query: &ReportQuery) -> Result<ReportFilter, Error> {
+fn filter_of(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &ReportQuery) -> Result<ReportFilter, Error> {
     let mut errors = FieldErrors::default();
-    let season = errors.check("season", fields::season(&query.season));
+    let season = match &query.season {
+        Some(given) => errors.check("season", fields::season(given)),
+        None => {
+            let current = crate::app::seasons::open(conn, clock)?.into_iter().min_by_key(|s| s.row.closes_on);
+            errors.check("season", current.map(|s| s.row.code).ok_or_else(|| "is required: no season is open now".to_string()))
+        }
+    };
+    let day_start = |field: &str, text: &Option<String>, errors: &mut FieldErrors, next_day: bool| {
+        let day = text.as_deref().and_then(|t| errors.check(field, fields::date(t)))?;
+        let day = if next_day { day.succ_opt()? } else { day };
+        let local = day.and_hms_opt(0, 0, 0)?;
+        chrono::TimeZone::from_local_datetime(&chrono_tz::Asia::Ho_Chi_Minh, &local).earliest().map(|t| t.naive_utc())
+    };
+    let registered_from = day_start("from", &query.from, &mut errors, false);
+    let registered_before = day_start("to", &query.to, &mut errors, true);
+    if let (Some(from), Some(before)) = (registered_from, registered_before) {
+        if before <= from {
+            errors.push("to", "must not be before from");
+        }
+    }
     let province = query.province.as_deref().and_then(|p| {
         errors.check("province", province::resolve(p).map(|p| p.code.to_string()).ok_or_else(|| "is not one of Vietnam's 34 provinces".to_string()))
     });
@@ -166,7 +202,7 @@ fn filter_of(conn: &mut DbConn, actor: &Actor, query: &ReportQuery) -> Result<Re
         (Role::Overseer, _) => Some(actor.province.clone()),
         (_, p) => p,
     };
-    Ok(ReportFilter { season, province, sender_org_id, carrier_org_id })
+    Ok(ReportFilter { season, province, sender_org_id, carrier_org_id, registered_from, registered_before })
 }
 
 /// The summary's figures (without its oldest cases) and every active case, oldest first.
@@ -182,6 +218,7 @@ fn figures(conn: &mut DbConn, actor: &Actor, filter: &ReportFilter, now: DateTim
             accepted_at: row.accepted_at.map(|t| t.and_utc()),
             due_at: row.due_at.map(|t| t.and_utc()),
             last_event_at: row.last_event_at.map(|t| t.and_utc()),
+            registered_at: row.registered_at.and_utc(),
         })
         .collect();
     let cases = store::reports::active_cases(conn, &scope, filter)?;
