@@ -174,7 +174,10 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
         Command::Season(command) => season_command(&mut conn, command),
         Command::Client(command) => client_command(&mut conn, command),
         Command::Sweep => crate::app::cases::sweep(&mut conn, &crate::clock::SystemClock)
-            .map(|report| serde_json::to_value(report).expect("json"))
+            .and_then(|report| {
+                let reports = crate::app::reports::scheduled::send_due(&mut conn, &crate::clock::SystemClock, config.report_time)?;
+                Ok(serde_json::json!({"sweep": report, "daily_reports_sent": reports}))
+            })
             .map_err(|e| e.to_string()),
         Command::Seed { file } => {
             let fixture = match file {

@@ -37,6 +37,9 @@ pub struct Settings {
     /// Seconds between sweeps for delays and unanswered cases (0: no sweeper in this process).
     #[arg(long, env = "EXAMPOST_SWEEP_SECS", default_value = "60", global = true)]
     pub sweep_secs: String,
+    /// When the daily steering report goes to its subscribers, HH:MM Vietnam time.
+    #[arg(long, env = "EXAMPOST_REPORT_TIME", default_value = "07:00", global = true)]
+    pub report_time: String,
     /// SMTP server for e-mail notifications, e.g. smtp://mail.example.vn:587?tls=required
     /// or smtps://user:pass@host. Without one, e-mails wait in the outbox.
     #[arg(long, env = "EXAMPOST_SMTP_URL", hide_env_values = true, global = true)]
@@ -99,6 +102,8 @@ pub struct Config {
     pub workers: usize,
     /// `None`: this process does not sweep.
     pub sweep_every: Option<Duration>,
+    /// When the sweeper sends the daily steering report (Vietnam time).
+    pub report_time: chrono::NaiveTime,
     pub smtp_url: Option<String>,
     pub mail_from: String,
     /// `None`: this process does not send notifications.
@@ -246,6 +251,8 @@ impl Config {
             sqlite_sync,
             workers,
             sweep_every,
+            report_time: chrono::NaiveTime::parse_from_str(s.report_time.trim(), "%H:%M")
+                .map_err(|_| bad("EXAMPOST_REPORT_TIME (--report-time)", format!("must be HH:MM (Vietnam time), got {:?}", s.report_time)))?,
             smtp_url: s.smtp_url.clone(),
             mail_from: s.mail_from.clone(),
             dispatch_every,
@@ -337,6 +344,7 @@ mod tests {
             sqlite_synchronous: "full".into(),
             workers: None,
             sweep_secs: "60".into(),
+            report_time: "07:00".into(),
             smtp_url: None,
             mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
             dispatch_secs: "5".into(),

@@ -60,6 +60,8 @@ struct ContactFixture {
     levels: Vec<i32>,
     #[serde(default)]
     digest_minutes: Option<i32>,
+    #[serde(default)]
+    daily_report: bool,
 }
 
 #[derive(Deserialize)]
@@ -365,6 +367,7 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
                 task: c.task,
                 plan_role: c.plan_role,
                 exam_site: c.exam_site,
+                daily_report: c.daily_report,
                 organization: Some(c.organization),
             };
             administration::add_contact(conn, &clock, &actor, command)?;

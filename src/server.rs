@@ -92,7 +92,7 @@ impl Application {
 /// notification dispatcher (the throttle flush always runs, see [`start`]).
 fn start_workers(state: &web::Data<AppState>, config: &Config) -> Result<(), StartError> {
     if let Some(every) = config.sweep_every {
-        actix_web::rt::spawn(sweep_forever(state.clone(), every));
+        actix_web::rt::spawn(sweep_forever(state.clone(), every, config.report_time));
     }
     if let Some(every) = config.dispatch_every {
         let dispatcher = crate::notify::dispatch::Dispatcher::new(config.smtp_url.as_deref(), &config.mail_from)
@@ -158,7 +158,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 /// The sweeper loop: one pass every `every`, off the async workers. Safe to
 /// run in several processes: cases are unique per item and kind, and the
 /// ladder moves a case only from the level it was read at.
-async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration) {
+async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration, report_time: chrono::NaiveTime) {
     let mut tick = actix_web::rt::time::interval(every);
     loop {
         tick.tick().await;
@@ -166,6 +166,10 @@ async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration) {
         let pass = web::block(move || -> Result<_, String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let report = crate::app::cases::sweep(&mut conn, clock.as_ref()).map_err(|e| e.to_string())?;
+            let reports = crate::app::reports::scheduled::send_due(&mut conn, clock.as_ref(), report_time).map_err(|e| e.to_string())?;
+            if reports > 0 {
+                tracing::info!(reports, "daily steering reports sent");
+            }
             crate::db::refresh_statistics(&mut conn).map_err(|e| e.to_string())?;
             Ok(report)
         })

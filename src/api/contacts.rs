@@ -53,6 +53,9 @@ pub struct NewContactRequest {
     /// The exam site the contact is posted at ("Điểm thi/Địa điểm"), if any.
     #[serde(default)]
     pub exam_site: Option<String>,
+    /// Send this contact the steering report every morning (at `EXAMPOST_REPORT_TIME`, 07:00 Vietnam by default).
+    #[serde(default)]
+    pub daily_report: bool,
     /// Admins may add contacts to another organization (by code).
     #[serde(default)]
     pub organization: Option<String>,
@@ -76,6 +79,7 @@ pub struct ContactView {
     pub task: Option<String>,
     pub plan_role: Option<PlanRole>,
     pub exam_site: Option<String>,
+    pub daily_report: bool,
 }
 
 impl From<NewContactRequest> for AddContact {
@@ -92,6 +96,7 @@ impl From<NewContactRequest> for AddContact {
             task: r.task,
             plan_role: r.plan_role,
             exam_site: r.exam_site,
+            daily_report: r.daily_report,
             organization: r.organization,
         }
     }
@@ -112,6 +117,7 @@ fn contact_view(OrgContact { contact: c, organization_code }: OrgContact) -> Con
         task: c.task,
         plan_role: c.plan_role,
         exam_site: c.exam_site,
+        daily_report: c.daily_report,
     }
 }
 

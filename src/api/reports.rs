@@ -1,7 +1,7 @@
 //! Reports: the summary for departments, carriers and overseers, and the
 //! steering committee's daily report as JSON, CSV or a printable page.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -15,7 +15,7 @@ use crate::domain::cases::{CaseKind, CaseState, Severity};
 use crate::domain::report::Totals;
 
 pub fn config(cfg: &mut ServiceConfig) {
-    cfg.service(summary_report).service(steering_report);
+    cfg.service(summary_report).service(steering_report).service(send_steering_report);
 }
 
 /// What a report covers.
@@ -235,4 +235,31 @@ pub async fn steering_report(state: web::Data<AppState>, caller: Caller, query: 
         "html" => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(service::printable::html(&steering)),
         _ => HttpResponse::Ok().json(SteeringReport::from(steering)),
     })
+}
+
+/// How many reports were sent.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReportsSent {
+    pub sent: usize,
+}
+
+/// Send the steering report now (ad hoc) to the subscribers of your province
+/// (contacts with `daily_report`; admins: all), as the printable page by e-mail.
+///
+/// The steering committee, the province's Department of Education or an
+/// admin. The daily report still goes out at its time.
+#[utoipa::path(
+    tag = "reports",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ReportsSent),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No season is open", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reports/steering/send")]
+pub async fn send_steering_report(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<ReportsSent>, ApiError> {
+    let clock = state.clock.clone();
+    let sent = state.db(move |conn| Ok(service::scheduled::send_now(conn, clock.as_ref(), &caller)?)).await?;
+    Ok(web::Json(ReportsSent { sent }))
 }

@@ -143,6 +143,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_deliveries (contact_id, day) {
+        contact_id -> Text,
+        day -> Date,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     seasons (code) {
         code -> Text,
         name -> Text,
@@ -219,6 +227,7 @@ diesel::table! {
         task -> Nullable<Text>,
         plan_role -> Nullable<Text>,
         exam_site -> Nullable<Text>,
+        daily_report -> Bool,
     }
 }
 
@@ -303,5 +312,5 @@ diesel::joinable!(incident_items -> items (item_id));
 diesel::joinable!(pre_advices -> items (item_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations, api_clients, items, events, event_voids, priority_rules, kind_priorities, cases, case_entries, contact_points, webhooks,
-    outbox, incidents, incident_items, digest_entries, seasons, season_deadlines, pre_advices
+    outbox, incidents, incident_items, digest_entries, seasons, season_deadlines, pre_advices, report_deliveries
 );

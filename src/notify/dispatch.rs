@@ -237,7 +237,7 @@ impl Dispatcher {
             .from(self.from.clone())
             .to(to)
             .subject(message.subject.clone().unwrap_or_default())
-            .header(ContentType::TEXT_PLAIN)
+            .header(if message.topic == "report.steering" { ContentType::TEXT_HTML } else { ContentType::TEXT_PLAIN })
             .body(message.body.clone())
             .map_err(|e| (e.to_string(), None))?;
         match mailer.send(mail).await {

@@ -235,3 +235,9 @@ pub fn write_digest(conn: &mut DbConn, contact_id: &str, now: DateTime<Utc>) -> 
     store::outbox::enqueue(conn, &message("email", &first.email, "case.digest", Some(subject), body, now))?;
     Ok(true)
 }
+
+/// The steering report as an HTML e-mail (the dispatcher sends topic
+/// `report.steering` as `text/html`).
+pub fn report_mail(conn: &mut DbConn, email: &str, subject: &str, html: String, now: DateTime<Utc>) -> QueryResult<()> {
+    store::outbox::enqueue(conn, &message("email", email, "report.steering", Some(subject.to_string()), html, now))
+}

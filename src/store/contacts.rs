@@ -30,6 +30,8 @@ pub struct ContactPoint {
     pub plan_role: Option<PlanRole>,
     /// An exam site ("Điểm thi/Địa điểm"), when the contact is posted at one.
     pub exam_site: Option<String>,
+    /// Takes the daily steering report by e-mail.
+    pub daily_report: bool,
 }
 
 impl ContactPoint {
@@ -65,4 +67,28 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<ContactPoint>> {
 
 pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::delete(contact_points::table.find(id)).execute(conn)
+}
+
+/// The contacts that take the daily report and have an e-mail address.
+pub fn report_subscribers(conn: &mut DbConn) -> QueryResult<Vec<ContactPoint>> {
+    contact_points::table
+        .filter(contact_points::daily_report.eq(true))
+        .filter(contact_points::email.is_not_null())
+        .order(contact_points::created_at.asc())
+        .load(conn)
+}
+
+/// Records that a contact got its report for `day`; `false` when it already had.
+pub fn record_report_sent(conn: &mut DbConn, contact_id: &str, day: chrono::NaiveDate, at: NaiveDateTime) -> QueryResult<bool> {
+    use crate::db::schema::report_deliveries;
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(report_deliveries::table)
+            .values((report_deliveries::contact_id.eq(contact_id), report_deliveries::day.eq(day), report_deliveries::sent_at.eq(at)))
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if super::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
 }

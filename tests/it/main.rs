@@ -24,6 +24,7 @@ mod notifications;
 mod public;
 mod reports;
 mod rows;
+mod scheduled;
 mod scoping;
 mod seasons;
 mod security;

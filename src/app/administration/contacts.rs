@@ -30,6 +30,8 @@ pub struct AddContact {
     pub task: Option<String>,
     pub plan_role: Option<PlanRole>,
     pub exam_site: Option<String>,
+    /// Takes the daily steering report by e-mail.
+    pub daily_report: bool,
     /// Another organization's code (admins only); `None`: the actor's own.
     pub organization: Option<String>,
 }
@@ -104,6 +106,7 @@ pub fn add_contact(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command:
         task: task.flatten(),
         plan_role: command.plan_role,
         exam_site: exam_site.flatten(),
+        daily_report: command.daily_report,
     };
     store::contacts::create(conn, &contact)?;
     Ok(OrgContact { contact, organization_code: org.code })

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 pub mod printable;
+pub mod scheduled;
 
 use super::{Actor, Error};
 use crate::clock::Clock;
