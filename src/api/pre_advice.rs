@@ -25,8 +25,10 @@ pub fn config(cfg: &mut ServiceConfig) {
 #[schema(example = json!({"programme": "7480201 Công nghệ thông tin", "document_digest": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}))]
 pub struct PreAdviceRequest {
     /// The programme applied for or enrolled in.
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     pub programme: String,
     /// SHA-256 of the dossier's documents (64 hex digits): the paper is checked against it on arrival.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub document_digest: String,
 }
 

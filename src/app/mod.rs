@@ -49,6 +49,19 @@ impl Actor {
         }
     }
 
+    /// How this actor stands to an item it can see, for what it may read of
+    /// the candidate (`domain::exposure`).
+    pub fn reader_of(&self, item: &crate::store::items::Item) -> crate::domain::exposure::Reader {
+        use crate::domain::exposure::Reader;
+        match self.role {
+            Role::Admin => Reader::Sender,
+            _ if item.sender_org_id == self.org_id => Reader::Sender,
+            _ if item.recipient_org_id.as_deref() == Some(self.org_id.as_str()) => Reader::Recipient,
+            Role::Carrier if item.carrier_org_id == self.org_id => Reader::Carrier,
+            _ => Reader::Overseer,
+        }
+    }
+
     /// Which items this actor may see.
     pub fn item_scope(&self) -> ItemScope {
         match self.role {

@@ -92,7 +92,7 @@ pub fn acknowledge(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, tracking
 pub fn list(conn: &mut DbConn, actor: &Actor, status: Option<&str>) -> Result<Vec<(PreAdvice, Item)>, Error> {
     actor.require(&[Role::Education, Role::Admin])?;
     let acknowledged = match status.map(str::trim) {
-        None | Some("") | Some("all") => None,
+        None | Some("all") => None,
         Some("pending") => Some(false),
         Some("acknowledged") => Some(true),
         Some(_) => return Err(Error::field("status", "must be pending, acknowledged or all")),

@@ -84,7 +84,9 @@ pub fn create(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: Seas
 /// registered keep their deadlines.
 pub fn replace(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, code: &str, mut command: SeasonCommand) -> Result<Season, Error> {
     actor.require(&[Role::Admin])?;
-    command.code = code.to_string();
+    // The path names a season: a code that cannot be one names none.
+    let code = fields::season(code).map_err(|_| Error::NotFound(format!("no season {code}")))?;
+    command.code = code.clone();
     let mut season = check(&command, clock.now())?;
     conn.write_transaction(|conn| {
         let stored = store::seasons::find(conn, &season.row.code)?.ok_or_else(|| Error::NotFound(format!("no season {code}")))?;

@@ -116,6 +116,7 @@ macro_rules! string_enum {
 // After the macro: modules use `string_enum!` too.
 pub mod cases;
 pub mod events;
+pub mod exposure;
 pub mod fields;
 pub mod incidents;
 pub mod province;

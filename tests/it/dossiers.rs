@@ -77,6 +77,7 @@ async fn a_candidate_sends_a_dossier_and_the_university_holds_its_pre_advice() {
     let attached = app.put_json(&path, &carrier.token, &json!({"programme": "7480201 Công nghệ thông tin", "document_digest": DIGEST})).await;
     assert_eq!(attached.status, 200, "{}", attached.text);
     assert_eq!(attached.body["candidate_number"], "15001234");
+    assert_eq!(app.get("/api/v1/pre-advices?status=", Some(&university.token)).await.problem(422)["errors"][0]["field"], "status");
     let pending = app.get("/api/v1/pre-advices?status=pending", Some(&university.token)).await;
     assert_eq!(pending.body.as_array().unwrap().len(), 1, "{}", pending.text);
     assert_eq!(pending.body[0]["programme"], "7480201 Công nghệ thông tin");

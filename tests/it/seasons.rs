@@ -48,6 +48,7 @@ async fn admins_declare_seasons_and_everyone_reads_them() {
     let updated = app.put_json("/api/v1/seasons/2028-THPT", &admin.token, &changed).await;
     assert_eq!(updated.body["name"], "Kỳ thi tốt nghiệp THPT năm 2028", "{}", updated.text);
     app.put_json("/api/v1/seasons/2029-THPT", &admin.token, &changed).await.problem(404);
+    app.put_json("/api/v1/seasons/00", &admin.token, &changed).await.problem(404);
 
     // Closed seasons are not offered to the public; open ones are.
     let open = app.get("/api/v1/public/seasons", None).await;
