@@ -14,6 +14,7 @@ mod custody;
 mod digests;
 mod errors;
 mod events;
+mod exposure;
 mod faults;
 mod health;
 mod hostile;

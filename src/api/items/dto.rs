@@ -224,9 +224,11 @@ pub enum RecipientView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"candidate_number": "15001234", "full_name": "Nguyễn Văn An", "date_of_birth": "2008-03-14", "phone": "0912345678", "email": null}))]
 pub struct CandidateView {
-    pub candidate_number: String,
-    pub full_name: String,
-    pub date_of_birth: chrono::NaiveDate,
+    /// Each personal field is shown only to the readers whose task needs it
+    /// (README, "Minimal exposure"); otherwise `null`.
+    pub candidate_number: Option<String>,
+    pub full_name: Option<String>,
+    pub date_of_birth: Option<chrono::NaiveDate>,
     pub phone: Option<String>,
     pub email: Option<String>,
 }
@@ -238,7 +240,8 @@ pub struct DestinationView {
     /// Province code.
     pub province: String,
     pub ward: String,
-    pub address_line: String,
+    /// A candidate's address is shown only to the readers whose task needs it; otherwise `null`.
+    pub address_line: Option<String>,
 }
 
 /// Filters of the item list. Organizations are named by code; times are

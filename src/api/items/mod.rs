@@ -22,6 +22,7 @@ use super::AppState;
 use crate::app::registration::{self, EntryOutcome, Registration};
 use crate::app::Actor;
 use crate::db::DbConn;
+use crate::domain::exposure::{exposure, Exposure};
 use crate::store::items::{Item, ItemFilter};
 use crate::store::organizations::Organization;
 use crate::store::{self};
@@ -35,8 +36,9 @@ pub fn config(cfg: &mut ServiceConfig) {
         .service(import_items);
 }
 
-/// Renders items with their organizations' codes (one query for the page).
-pub(crate) fn views(conn: &mut DbConn, rows: Vec<Item>) -> Result<Vec<ItemView>, ApiError> {
+/// Renders items with their organizations' codes (one query for the page),
+/// each with the personal fields its reader may see (`domain::exposure`).
+pub(crate) fn views(conn: &mut DbConn, reader: &Caller, rows: Vec<Item>) -> Result<Vec<ItemView>, ApiError> {
     let mut ids: Vec<String> = rows
         .iter()
         .flat_map(|i| [Some(i.sender_org_id.clone()), Some(i.carrier_org_id.clone()), i.recipient_org_id.clone()])
@@ -47,27 +49,34 @@ pub(crate) fn views(conn: &mut DbConn, rows: Vec<Item>) -> Result<Vec<ItemView>,
     let orgs = store::organizations::by_ids(conn, &ids)?;
     let linked: Vec<i64> = rows.iter().flat_map(|i| [i.replaces_item_id, i.replaced_by_item_id]).flatten().collect();
     let numbers = if linked.is_empty() { HashMap::new() } else { store::items::tracking_numbers(conn, &linked)? };
-    rows.into_iter().map(|item| view(item, &orgs, &numbers)).collect()
+    rows.into_iter()
+        .map(|item| {
+            let shown = exposure(reader.reader_of(&item));
+            view(item, shown, &orgs, &numbers)
+        })
+        .collect()
 }
 
 /// Renders one item.
-pub(crate) fn one_view(conn: &mut DbConn, item: Item) -> Result<ItemView, ApiError> {
-    views(conn, vec![item])?.pop().ok_or_else(|| ApiError::internal("one view per row"))
+pub(crate) fn one_view(conn: &mut DbConn, reader: &Caller, item: Item) -> Result<ItemView, ApiError> {
+    views(conn, reader, vec![item])?.pop().ok_or_else(|| ApiError::internal("one view per row"))
 }
 
-fn view(item: Item, orgs: &HashMap<String, Organization>, numbers: &HashMap<i64, String>) -> Result<ItemView, ApiError> {
+fn view(item: Item, shown: Exposure, orgs: &HashMap<String, Organization>, numbers: &HashMap<i64, String>) -> Result<ItemView, ApiError> {
     let code = |id: &str| orgs.get(id).map(|o| o.code.clone()).ok_or_else(|| ApiError::internal(format!("organization {id} missing")));
     let bad = |what: &str| ApiError::internal(format!("item {} has a bad stored {what}", item.public_id));
     let candidate = match (&item.candidate_number, &item.candidate_name, item.candidate_dob) {
         (Some(number), Some(name), Some(dob)) => Some(CandidateView {
-            candidate_number: number.clone(),
-            full_name: name.clone(),
-            date_of_birth: dob,
-            phone: item.candidate_phone.clone(),
-            email: item.candidate_email.clone(),
+            candidate_number: shown.candidate_number.then(|| number.clone()),
+            full_name: shown.name.then(|| name.clone()),
+            date_of_birth: shown.date_of_birth.then_some(dob),
+            phone: item.candidate_phone.clone().filter(|_| shown.phone),
+            email: item.candidate_email.clone().filter(|_| shown.email),
         }),
         _ => None,
     };
+    // An institution's address is not personal; a candidate's is.
+    let address_line = (item.recipient_org_id.is_some() || shown.address_line).then(|| item.dest_address.clone());
     let (recipient, candidate) = match &item.recipient_org_id {
         Some(org_id) => (
             RecipientView::Organization { organization: code(org_id)?, attention: item.recipient_attention.clone() },
@@ -83,7 +92,7 @@ fn view(item: Item, orgs: &HashMap<String, Organization>, numbers: &HashMap<i64,
         carrier_org: code(&item.carrier_org_id)?,
         recipient,
         candidate,
-        destination: DestinationView { province: item.dest_province, ward: item.dest_ward, address_line: item.dest_address },
+        destination: DestinationView { province: item.dest_province, ward: item.dest_ward, address_line },
         id: item.public_id,
         tracking_number: item.tracking_number,
         season: item.season,
@@ -133,7 +142,7 @@ pub async fn create_item(
                 Registration::Created(item) => (true, item),
                 Registration::Replayed(item) => (false, item),
             };
-            Ok((created, one_view(conn, item)?))
+            Ok((created, one_view(conn, &caller, item)?))
         })
         .await?;
     let location = format!("/api/v1/items/{}?season={}", view.tracking_number, view.season);
@@ -230,7 +239,7 @@ pub async fn find_item(
         .db(move |conn| {
             let item = registration::find_item(conn, &caller, &tracking_number, season.as_deref())?;
             let timeline = super::timeline::timeline(conn, &item)?;
-            Ok(ItemDetail { item: one_view(conn, item)?, timeline })
+            Ok(ItemDetail { item: one_view(conn, &caller, item)?, timeline })
         })
         .await?;
     Ok(web::Json(view))
@@ -268,7 +277,7 @@ pub async fn list_items(state: web::Data<AppState>, caller: Caller, query: web::
             }
             let rows = registration::list_items(conn, &actor, &filter, before_id, limit + 1)?;
             let (rows, next_cursor) = take_page(rows, limit, Listing::Items, |item| item.id.to_string());
-            Ok((filter, Some(Page { items: views(conn, rows)?, next_cursor })))
+            Ok((filter, Some(Page { items: views(conn, &actor, rows)?, next_cursor })))
         })
         .await?;
     match page {
@@ -299,7 +308,7 @@ fn csv_export(state: web::Data<AppState>, actor: Actor, filter: ItemFilter) -> H
                 let rows = registration::list_items(conn, &actor2, &filter2, before, CHUNK)?;
                 let last = rows.last().map(|r| r.id);
                 let full = rows.len() as i64 == CHUNK;
-                let lines: Vec<Vec<String>> = views(conn, rows)?.iter().map(csv_format::row).collect();
+                let lines: Vec<Vec<String>> = views(conn, &actor2, rows)?.iter().map(csv_format::row).collect();
                 Ok((csv_format::write_rows(&lines, first).map_err(ApiError::internal)?, last, full))
             })
             .await;

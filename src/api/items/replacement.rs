@@ -49,7 +49,7 @@ pub async fn create_replacement(
     let view = state
         .db(move |conn| {
             let replacement = registration::replace(conn, &*clock, &caller, command)?;
-            one_view(conn, replacement)
+            one_view(conn, &caller, replacement)
         })
         .await?;
     Ok(HttpResponse::Created().json(view))
