@@ -362,6 +362,8 @@ pub struct SweepReport {
     pub cases_escalated: usize,
     /// Digest mails written for contacts whose period was over.
     pub digests_sent: usize,
+    /// Items newly linked to an open area incident (come into its area or window since).
+    pub incident_items_linked: usize,
     /// Openings and escalations that failed; the next sweep tries them again.
     pub failed: usize,
 }
@@ -372,8 +374,10 @@ pub struct SweepReport {
 /// from the level it was read at.
 pub fn sweep(conn: &mut DbConn, clock: &dyn Clock) -> Result<SweepReport, Error> {
     let now = clock.now();
+    // Incidents first, so that the cases this pass opens are grouped under them.
+    let incident_items_linked = crate::app::incidents::relink_open(conn, clock)?;
     let due = escalation::due_openings(conn, now)?;
-    let mut report = SweepReport { items_checked: due.items_checked, ..Default::default() };
+    let mut report = SweepReport { items_checked: due.items_checked, incident_items_linked, ..Default::default() };
     // A few hundred openings per transaction (a commit is a disk flush on
     // PostgreSQL); each in a savepoint of its own, so one failure costs only itself.
     let mut failed = 0;

@@ -242,3 +242,29 @@ pub fn close(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, id: &str) -> R
     })?;
     file(conn, actor, incident_id)
 }
+
+/// Links to each open incident the items that have come into its area or
+/// window since it was declared (registered later, rerouted, rescheduled),
+/// and groups their active delay cases; the number newly linked. Each
+/// incident in a transaction of its own. Run by the sweep.
+pub fn relink_open(conn: &mut DbConn, clock: &dyn Clock) -> Result<usize, Error> {
+    let at = stored_time(clock.now());
+    let mut linked = 0;
+    for incident in store::incidents::all(conn)?.into_iter().filter(|i| i.state == IncidentState::Open) {
+        let declarer = store::organizations::find(conn, &incident.declared_by_org_id)?;
+        let carrier_only = declarer.as_ref().is_some_and(|o| o.kind == crate::domain::OrgKind::Carrier);
+        linked += conn.write_transaction(|conn| -> Result<usize, Error> {
+            let mut items = store::incidents::items_in_area(conn, &incident.area(), incident.starts_at, incident.ends_at)?;
+            if carrier_only {
+                items.retain(|item| item.carrier_org_id == incident.declared_by_org_id);
+            }
+            let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+            let new = store::incidents::link(conn, incident.id, &ids, at)?;
+            if new > 0 {
+                crate::escalation::group_under(conn, &incident, &ids)?;
+            }
+            Ok(new)
+        })?;
+    }
+    Ok(linked)
+}

@@ -171,3 +171,20 @@ async fn who_sees_an_incident() {
     assert_eq!(app.post(&format!("{path}/close"), Some(&carrier.token), &json!({})).await.status, 200);
     let _ = number;
 }
+
+#[actix_web::test]
+async fn an_item_that_comes_into_the_area_later_is_linked_by_the_sweep() {
+    let app = TestApp::new().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let committee = app.new_party("BCD-LC", OrgKind::Overseer, "lao-cai");
+    let declared = app.post("/api/v1/incidents", Some(&committee.token), &flood(&app, "lao-cai")).await;
+    assert_eq!(declared.body["items"], 0, "{}", declared.text);
+    let path = format!("/api/v1/incidents/{}", declared.body["id"].as_str().unwrap());
+    // Registered and accepted after the declaration, bound for the flooded province.
+    let number = accepted_item(&app, &dept, &carrier, 1, "lao-cai").await;
+    assert_eq!(sweep(&app).incident_items_linked, 1);
+    assert_eq!(sweep(&app).incident_items_linked, 0, "linked once");
+    assert_eq!(app.get(&path, Some(&committee.token)).await.body["items"], 1);
+    let lookup = app.post("/api/v1/public/lookup", None, &json!({"tracking_number": number, "candidate_number": "15000001"})).await;
+    assert_eq!(lookup.body["incident_label"], "Chậm do lũ lụt");
+}
