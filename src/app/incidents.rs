@@ -268,3 +268,50 @@ pub fn relink_open(conn: &mut DbConn, clock: &dyn Clock) -> Result<usize, Error>
     }
     Ok(linked)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role) -> Actor {
+        Actor { client_id: "c".into(), org_id: "o".into(), role, province: "phu-tho".into(), reads_province: false }
+    }
+
+    #[test]
+    fn a_declaration_names_its_area_and_a_window_ahead() {
+        let now = chrono::Utc::now();
+        let command = DeclareIncident {
+            kind: IncidentKind::Flood,
+            provinces: vec!["Lào Cai".into()],
+            wards: vec![],
+            office_codes: vec!["VNP-KTHN".into()],
+            starts_at: (now - Duration::hours(1)).to_rfc3339(),
+            ends_at: (now + Duration::hours(48)).to_rfc3339(),
+            description: "Lũ quét".into(),
+        };
+        let (area, ..) = check(&actor(Role::Carrier), &command, now).unwrap();
+        assert_eq!(area.provinces, vec!["lao-cai".to_string()]);
+        let comma = DeclareIncident { wards: vec!["Phường A, Phường B".into()], ..command.clone() };
+        assert!(check(&actor(Role::Carrier), &comma, now).is_err(), "a comma would split the stored list");
+        let elsewhere = check(&actor(Role::Overseer), &command, now);
+        assert!(matches!(elsewhere, Err(Error::Invalid(errors)) if errors[0].field == "provinces"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn checking_a_declaration_never_panics(place in "\\PC{0,60}", time in ".{0,40}", text in "\\PC{0,2500}") {
+            let command = DeclareIncident {
+                kind: IncidentKind::Other,
+                provinces: vec![place.clone()],
+                wards: vec![place.clone()],
+                office_codes: vec![place],
+                starts_at: time.clone(),
+                ends_at: time,
+                description: text,
+            };
+            let _ = check(&actor(Role::Overseer), &command, chrono::Utc::now());
+        }
+    }
+}

@@ -26,15 +26,22 @@ pub struct AttachPreAdvice {
     pub document_digest: String,
 }
 
+/// A SHA-256 digest as 64 hexadecimal digits, lower-cased.
+fn sha256_hex(text: &str) -> Result<String, String> {
+    let digest = text.trim().to_ascii_lowercase();
+    if digest.chars().count() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(digest)
+    } else {
+        Err("must be the SHA-256 of the documents: 64 hexadecimal digits".into())
+    }
+}
+
 /// Attaches (or replaces, until acknowledged) the pre-advice of a dossier
 /// addressed to an institution: its sender (who registered it) or its carrier.
 pub fn attach(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: AttachPreAdvice) -> Result<(PreAdvice, Item), Error> {
     let mut errors = FieldErrors::default();
     let programme = errors.check("programme", fields::text(&command.programme, 300));
-    let digest = command.document_digest.trim().to_ascii_lowercase();
-    if digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
-        errors.push("document_digest", "must be the SHA-256 of the documents: 64 hexadecimal digits");
-    }
+    let digest = errors.check("document_digest", sha256_hex(&command.document_digest)).unwrap_or_default();
     let Some(programme) = programme.filter(|_| errors.is_empty()) else {
         return Err(Error::Invalid(errors.0));
     };
@@ -99,4 +106,23 @@ pub fn list(conn: &mut DbConn, actor: &Actor, status: Option<&str>) -> Result<Ve
     };
     let recipient = (actor.role != Role::Admin).then_some(actor.org_id.as_str());
     Ok(store::pre_advices::addressed_to(conn, recipient, acknowledged, 1000)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_is_64_hex_digits() {
+        assert_eq!(sha256_hex(&format!(" {} ", "AB".repeat(32))), Ok("ab".repeat(32)));
+        assert!(sha256_hex("abc").is_err());
+        assert!(sha256_hex(&"é".repeat(32)).is_err(), "64 bytes of letters are not 64 digits");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn checking_a_digest_never_panics(text in "\\PC{0,200}") {
+            let _ = sha256_hex(&text);
+        }
+    }
 }

@@ -122,6 +122,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever an admin sends, the check answers; it never panics.
+        #[test]
+        fn checking_a_season_never_panics(code in ".{0,40}", name in "\\PC{0,300}", day in ".{0,30}", deadline in ".{0,40}") {
+            let command = SeasonCommand {
+                code, name, exam_days: vec![day.clone()], result_day: Some(day.clone()), closes_on: day,
+                deadlines: vec![(ItemKind::ExamNotice, deadline)],
+            };
+            let _ = check(&command, Utc::now());
+        }
+    }
+
     #[test]
     fn a_season_is_checked_and_normalised() {
         let season = check(&command(), Utc::now()).unwrap();

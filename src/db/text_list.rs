@@ -96,6 +96,15 @@ mod tests {
         assert!(TextList::<i32>::parse("").unwrap().is_empty());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_any_stored_text_never_panics(text in "\\PC{0,200}") {
+            let _ = TextList::<CaseKind>::parse(&text);
+            let _ = TextList::<i32>::parse(&text);
+            let _ = TextList::<chrono::NaiveDate>::parse(&text);
+        }
+    }
+
     #[test]
     fn a_bad_stored_entry_is_an_error_not_a_gap() {
         let err = TextList::<CaseKind>::parse("overdue,flooded").unwrap_err();

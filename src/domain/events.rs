@@ -172,6 +172,10 @@ pub struct EventFact {
 /// own fields, any other scan in its `seal` object. `details` is the event's
 /// stored JSON. `(read, sound)`; an event that read no seal is sound.
 pub fn seal_reading(event_type: EventType, details: &str) -> (bool, bool) {
+    // Every event of an item is read again at each scan: parse only what may hold a reading.
+    if event_type != EventType::SealChecked && !details.contains("\"seal\"") {
+        return (false, true);
+    }
     let details: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
     let reading = if event_type == EventType::SealChecked { &details } else { &details["seal"] };
     if event_type != EventType::SealChecked && !reading.is_object() {

@@ -136,21 +136,6 @@ pub fn open_for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Option<Inci
         .optional()
 }
 
-/// The incidents of these items, newest first per item (for views).
-pub fn for_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<Vec<(i64, Incident)>> {
-    let mut found = Vec::new();
-    for part in item_ids.chunks(1000) {
-        let rows: Vec<(i64, Incident)> = incident_items::table
-            .inner_join(incidents::table)
-            .filter(incident_items::item_id.eq_any(part))
-            .select((incident_items::item_id, incidents::all_columns))
-            .order(incidents::id.desc())
-            .load(conn)?;
-        found.extend(rows);
-    }
-    Ok(found)
-}
-
 /// Active cases grouped under an incident.
 pub fn active_cases(conn: &mut DbConn, incident_id: i64) -> QueryResult<i64> {
     cases::table.filter(cases::incident_id.eq(incident_id)).filter(cases::state.eq_any(ACTIVE_STATES)).count().get_result(conn)

@@ -235,13 +235,18 @@ pub struct PublicFacts {
 }
 
 /// Written once as SQL both backends read: the lookup is the hottest read
-/// there is, and three queries per item cost three times one.
+/// there is, and three queries per item cost three times one. The incident
+/// and pre-advice subqueries run only for the items they can concern (a
+/// finished item has no delaying incident; only dossiers carry a pre-advice).
 const PUBLIC_FACTS: &str = "SELECT i.tracking_number, i.kind, i.status, i.candidate_number, i.candidate_dob, i.candidate_name, \
      i.last_event_at, i.due_at, COALESCE(e.office_name, e.office_code) AS last_place, r.tracking_number AS replaced_by, \
      EXISTS (SELECT 1 FROM cases c WHERE c.item_id = i.id AND c.state IN ('open', 'acknowledged')) AS has_open_case, \
-     (SELECT n.kind FROM incident_items ii JOIN incidents n ON n.id = ii.incident_id \
-      WHERE ii.item_id = i.id AND n.state = 'open' ORDER BY n.id DESC LIMIT 1) AS incident_kind, \
-     EXISTS (SELECT 1 FROM pre_advices pa WHERE pa.item_id = i.id AND pa.acknowledged_at IS NOT NULL) AS pre_advice_acknowledged \
+     CASE WHEN i.status IN ('delivered', 'returned') THEN NULL ELSE \
+      (SELECT n.kind FROM incident_items ii JOIN incidents n ON n.id = ii.incident_id \
+       WHERE ii.item_id = i.id AND n.state = 'open' ORDER BY n.id DESC LIMIT 1) END AS incident_kind, \
+     CASE WHEN i.kind IN ('application_dossier', 'preference_change_dossier', 'enrollment_dossier') THEN \
+      EXISTS (SELECT 1 FROM pre_advices pa WHERE pa.item_id = i.id AND pa.acknowledged_at IS NOT NULL) ELSE FALSE END \
+      AS pre_advice_acknowledged \
      FROM items i LEFT JOIN events e ON e.id = i.last_event_id LEFT JOIN items r ON r.id = i.replaced_by_item_id";
 
 /// The lookup statements as types of their own, so that diesel caches their

@@ -71,11 +71,6 @@ pub fn kind_priorities(conn: &mut DbConn) -> QueryResult<HashMap<ItemKind, Prior
     Ok(rows.into_iter().collect())
 }
 
-pub fn default_priority(conn: &mut DbConn, kind: ItemKind) -> QueryResult<Priority> {
-    let found: Option<Priority> = kind_priorities::table.find(kind).select(kind_priorities::priority).first(conn).optional()?;
-    Ok(found.unwrap_or(Priority::Standard))
-}
-
 /// Sets the default priority of a kind.
 pub fn set_default_priority(conn: &mut DbConn, kind: ItemKind, priority: Priority) -> QueryResult<()> {
     let updated = diesel::update(kind_priorities::table.find(kind)).set(kind_priorities::priority.eq(priority)).execute(conn)?;
