@@ -53,6 +53,7 @@ impl Application {
         tracing::info!(%address, database = %described(&config.database), "ExamPost listening");
         let state = web::Data::new(AppState {
             scans: crate::app::scans::writer::IngestQueue::start(pool.clone(), clock.clone()),
+            reads: crate::app::audit::ReadLog::start(pool.clone()),
             pool,
             tokens,
             clock,

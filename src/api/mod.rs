@@ -2,6 +2,7 @@
 //! document is collected from the same registrations.
 
 pub mod attempts;
+pub mod audit;
 pub mod auth;
 pub mod batch;
 pub mod cases;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub guesses: throttle::GuessThrottle,
     /// Single scans, recorded in groups by one writer.
     pub scans: crate::app::scans::writer::IngestQueue,
+    /// Staff reads of personal data, recorded before the data is sent.
+    pub reads: crate::app::audit::ReadLog,
     /// Where webhook subscriptions may point.
     pub webhook_policy: crate::notify::egress::WebhookPolicy,
     /// Proxies whose `X-Forwarded-For` / `Forwarded` is believed.
@@ -118,6 +121,7 @@ token from `POST /api/v1/auth/token`.",
         (name = "webhooks", description = "Signed notifications to carrier and department systems"),
         (name = "cases", description = "Escalation cases: delay, loss and tampering, up a three-level ladder"),
         (name = "seasons", description = "Seasons: exam days, result day, default deadlines per item kind"),
+        (name = "audit", description = "Who read which candidates' personal data: admins, and overseers for their province"),
         (name = "incidents", description = "Area incidents (flood, storm, fire, road closure, outage): one story for many delayed items"),
     )
 )]
@@ -152,6 +156,7 @@ fn routes() -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig)
                 .configure(seasons::config)
                 .configure(webhooks::config)
                 .configure(reports::config)
+                .configure(audit::config)
                 .service(scope::scope("/public").wrap(actix_web::middleware::from_fn(throttle::limit_lookups)).configure(public::config)),
         );
     }

@@ -34,6 +34,8 @@ pub enum Listing {
     Events,
     /// API clients, keyed by client id (a UUID).
     Clients,
+    /// The read audit, newest first, keyed by row id.
+    Audit,
 }
 
 impl Listing {
@@ -44,12 +46,13 @@ impl Listing {
             Listing::Organizations => "organizations",
             Listing::Events => "events",
             Listing::Clients => "clients",
+            Listing::Audit => "audit",
         }
     }
 
     fn accepts(self, key: &str) -> bool {
         match self {
-            Listing::Items | Listing::Cases => key.parse::<i64>().is_ok_and(|id| id > 0 && id.to_string() == key),
+            Listing::Items | Listing::Cases | Listing::Audit => key.parse::<i64>().is_ok_and(|id| id > 0 && id.to_string() == key),
             Listing::Organizations => fields::org_code(key).is_ok_and(|code| code == key),
             Listing::Events | Listing::Clients => uuid::Uuid::parse_str(key).is_ok_and(|id| id.hyphenated().to_string() == key),
         }
@@ -133,7 +136,7 @@ mod tests {
         matches!(result, Err(ApiError::Validation(errors)) if errors.len() == 1 && errors[0].field == "cursor")
     }
 
-    const ALL: [Listing; 5] = [Listing::Items, Listing::Cases, Listing::Organizations, Listing::Events, Listing::Clients];
+    const ALL: [Listing; 6] = [Listing::Items, Listing::Cases, Listing::Organizations, Listing::Events, Listing::Clients, Listing::Audit];
 
     #[test]
     fn strings_this_api_did_not_hand_out_are_refused() {
@@ -159,7 +162,7 @@ mod tests {
 
     fn valid_key(listing: Listing) -> BoxedStrategy<String> {
         match listing {
-            Listing::Items | Listing::Cases => (1i64..=i64::MAX).prop_map(|n| n.to_string()).boxed(),
+            Listing::Items | Listing::Cases | Listing::Audit => (1i64..=i64::MAX).prop_map(|n| n.to_string()).boxed(),
             Listing::Organizations => "[A-Z0-9][A-Z0-9_-]{1,31}".boxed(),
             Listing::Events | Listing::Clients => any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string()).boxed(),
         }

@@ -1,17 +1,18 @@
 //! Electronic pre-advice of candidates' dossiers: attach, list for the
 //! receiving institution, acknowledge.
 
-use actix_web::{get, post, put, web};
+use actix_web::{get, post, put, web, HttpRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::audit::record_read;
 use super::auth::Caller;
 use super::extract::{SeasonParam, ValidJson};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::app::pre_advice::{self, AttachPreAdvice};
-use crate::domain::{ItemKind, ItemStatus};
+use crate::domain::{ItemKind, ItemStatus, ReadAction};
 use crate::store::items::Item;
 use crate::store::pre_advices::PreAdvice;
 
@@ -148,8 +149,16 @@ pub struct PreAdviceParams {
     )
 )]
 #[get("/pre-advices")]
-pub async fn list_pre_advices(state: web::Data<AppState>, caller: Caller, query: web::Query<PreAdviceParams>) -> Result<web::Json<Vec<PreAdviceView>>, ApiError> {
+pub async fn list_pre_advices(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    query: web::Query<PreAdviceParams>,
+) -> Result<web::Json<Vec<PreAdviceView>>, ApiError> {
     let status = query.into_inner().status;
-    let found = state.db(move |conn| Ok(pre_advice::list(conn, &caller, status.as_deref())?)).await?;
+    let reader = caller.clone();
+    let found = state.db(move |conn| Ok(pre_advice::list(conn, &reader, status.as_deref())?)).await?;
+    let items: Vec<Item> = found.iter().map(|(_, item)| item.clone()).collect();
+    record_read(&state, &req, &caller, ReadAction::List, &items).await?;
     Ok(web::Json(found.into_iter().map(view).collect()))
 }

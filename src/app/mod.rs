@@ -9,6 +9,7 @@
 //! `api` → `app` → `escalation` / `notify` → `store` → `domain`, `db`.
 
 pub mod administration;
+pub mod audit;
 pub mod cases;
 mod error;
 pub mod incidents;

@@ -145,7 +145,7 @@ mod tests {
         let mut bad = command();
         bad.closes_on = "2026-06-01".into();
         bad.deadlines.push((ItemKind::AdmissionNotice, "2026-08-22".into()));
-        bad.exam_days.push("12/06/2026".into());
+        bad.exam_days.push("06/13/2026".into());
         let Err(Error::Invalid(errors)) = check(&bad, Utc::now()) else { panic!("accepted") };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["exam_days", "closes_on", "deadlines"]);

@@ -98,6 +98,12 @@ pub struct BackendReport {
     pub lookup: Stats,
     pub list_overdue_in_province: Stats,
     pub list_by_carrier_and_status: Stats,
+    /// A department's own items with their candidates' personal fields (each read audited).
+    pub list_department_items: Stats,
+    /// A department's CSV export of the run's items (each export audited).
+    pub export_csv: Stats,
+    /// Rows the CSV export wrote per second.
+    pub export_rows_per_second: f64,
     pub first_sweep_seconds: Option<f64>,
     pub sweep_seconds: f64,
     pub server_peak_rss_mb: f64,
@@ -394,7 +400,7 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
     gen::ensure_season(&mut conn, &run_items.season, Utc::now()).map_err(|e| e.to_string())?;
     log(format!("registering {} items in batches", run_items.numbers.len()));
     let registrations = (0..run_items.numbers.len()).map(|n| run_items.registration(n)).collect();
-    let registered = send_batches(&base, args, "/api/v1/items/batch", department, batches_of(registrations, "items"));
+    let registered = send_batches(&base, args, "/api/v1/items/batch", department.clone(), batches_of(registrations, "items"));
     let registration_items_per_second = run_items.numbers.len() as f64 / registered.seconds;
 
     let start = Utc::now() - chrono::Duration::hours(36);
@@ -447,6 +453,17 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
             Some(Request::get(format!("/api/v1/items?season={SEASON}&carrier=BENCH-VNPOST&status=in_transit&limit=50"), Some(carrier.clone())))
         })
     };
+    let list_department_items = {
+        let (department, season) = (department.clone(), run_items.season.clone());
+        drive(&base, narrow, move |_, _| Some(Request::get(format!("/api/v1/items?season={season}&limit=50"), Some(department.clone()))))
+    };
+    log("CSV export");
+    let export_csv = {
+        let (department, season) = (department.clone(), run_items.season.clone());
+        let one = Shape { threads: 1, connections: 1, duration: seconds / 2 };
+        drive(&base, one, move |_, _| Some(Request::get(format!("/api/v1/items?season={season}&format=csv"), Some(department.clone()))))
+    };
+    let export_rows_per_second = export_csv.per_second * run_items.numbers.len() as f64;
     let server_peak_rss_mb = server.peak_rss_mb();
     drop(server);
 
@@ -482,7 +499,8 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
         ("no failed batch".to_string(), batch_in_order.batches.errors + batch_shuffled.batches.errors == 0),
         ("no failed single-event ingest".to_string(), single_event.errors == 0),
         ("no failed lookup".to_string(), lookup.errors == 0),
-        ("no failed list".to_string(), list_overdue_in_province.errors + list_by_carrier_and_status.errors == 0),
+        ("no failed list".to_string(), list_overdue_in_province.errors + list_by_carrier_and_status.errors + list_department_items.errors == 0),
+        ("no failed export".to_string(), export_csv.errors == 0),
     ];
     for (check, ok) in &checks {
         if !ok {
@@ -504,6 +522,9 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
         lookup,
         list_overdue_in_province,
         list_by_carrier_and_status,
+        list_department_items,
+        export_csv,
+        export_rows_per_second,
         first_sweep_seconds,
         sweep_seconds,
         server_peak_rss_mb,

@@ -52,6 +52,10 @@ pub fn render(reports: &[BackendReport], machine: &str) -> String {
         }),
         ("list: overdue in a province (overseer)", "p99 < 50 ms", |r| latency(&r.list_overdue_in_province)),
         ("list: by carrier and status (carrier)", "p99 < 50 ms", |r| latency(&r.list_by_carrier_and_status)),
+        ("list: a department's own items, with personal fields (audited)", "p99 < 50 ms", |r| {
+            rate(&r.list_department_items, "req/s")
+        }),
+        ("CSV export of a department's run items (audited)", "", |r| format!("{} rows/s", thousands(r.export_rows_per_second))),
         ("sweeper pass over all items", "< 1 s", |r| {
             let when = if r.generated.is_some() { "after generation" } else { "of this run" };
             let first = r.first_sweep_seconds.map(|s| format!(" (first pass {when}: {s:.2} s)")).unwrap_or_default();

@@ -310,7 +310,25 @@ diesel::joinable!(case_entries -> cases (case_id));
 diesel::joinable!(incident_items -> incidents (incident_id));
 diesel::joinable!(incident_items -> items (item_id));
 diesel::joinable!(pre_advices -> items (item_id));
+diesel::table! {
+    read_audit (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        client_id -> Text,
+        org_id -> Text,
+        role -> Text,
+        address -> Nullable<Text>,
+        action -> Text,
+        tracking_numbers -> Nullable<Text>,
+        query -> Nullable<Text>,
+        item_count -> BigInt,
+        fields -> Text,
+        provinces -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations, api_clients, items, events, event_voids, priority_rules, kind_priorities, cases, case_entries, contact_points, webhooks,
-    outbox, incidents, incident_items, digest_entries, seasons, season_deadlines, pre_advices, report_deliveries
+    outbox, incidents, incident_items, digest_entries, seasons, season_deadlines, pre_advices, report_deliveries,
+    read_audit
 );

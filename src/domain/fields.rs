@@ -137,7 +137,10 @@ pub fn timestamp(input: &str) -> Result<DateTime<FixedOffset>, Reason> {
 
 /// A day written `YYYY-MM-DD` (dates of birth, deadlines given as a day).
 pub fn date(input: &str) -> Result<NaiveDate, Reason> {
-    NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string())
+    let input = input.trim();
+    NaiveDate::parse_from_str(input, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(input, "%d/%m/%Y"))
+        .map_err(|_| "must be a date as YYYY-MM-DD or dd/mm/yyyy".to_string())
 }
 
 /// A must-arrive-by deadline: an RFC 3339 time with offset, or a day
@@ -261,7 +264,8 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(date(" 2008-03-14 ").unwrap(), NaiveDate::from_ymd_opt(2008, 3, 14).unwrap());
-        assert!(date("14/03/2008").is_err());
+        assert_eq!(date("14/03/2008").unwrap(), NaiveDate::from_ymd_opt(2008, 3, 14).unwrap(), "the way Vietnamese write dates");
+        assert!(date("03/14/2008").is_err(), "not month first");
         assert!(date("2008-02-30").is_err());
     }
 

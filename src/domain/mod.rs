@@ -136,6 +136,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// How staff read candidates' personal data (the read audit).
+    ReadAction {
+        /// One item, opened.
+        View => "view",
+        /// A page of a list.
+        List => "list",
+        /// A spreadsheet export.
+        Export => "export",
+    }
+}
+
+string_enum! {
     /// What an API client may do.
     Role {
         Carrier => "carrier",

@@ -1,6 +1,7 @@
 //! Diesel queries. Functions take `&mut DbConn` and are called from
 //! `web::block` (never on the async workers) or from the CLI.
 
+pub mod audit;
 pub mod cases;
 pub mod clients;
 pub mod contacts;

@@ -80,6 +80,11 @@ async fn a_candidate_sends_a_dossier_and_the_university_holds_its_pre_advice() {
     assert_eq!(app.get("/api/v1/pre-advices?status=", Some(&university.token)).await.problem(422)["errors"][0]["field"], "status");
     let pending = app.get("/api/v1/pre-advices?status=pending", Some(&university.token)).await;
     assert_eq!(pending.body.as_array().unwrap().len(), 1, "{}", pending.text);
+    // Its list shows the candidate's name: a read of personal data, on the audit for Hà Nội's committee.
+    let committee = app.new_party("BCD-HN", OrgKind::Overseer, "ha-noi");
+    let reads = app.get("/api/v1/audit?action=list", Some(&committee.token)).await;
+    assert_eq!(reads.body["items"][0]["tracking_numbers"], json!([number]), "{}", reads.text);
+    assert_eq!(reads.body["items"][0]["query"], "status=pending");
     assert_eq!(pending.body[0]["programme"], "7480201 Công nghệ thông tin");
     assert_eq!(app.get("/api/v1/pre-advices", Some(&other_school.token)).await.body, json!([]));
     app.post(&format!("{path}/acknowledge"), Some(&carrier.token), &json!({})).await.problem(403);

@@ -2,6 +2,7 @@
 //! `cargo test` runs them on SQLite; with `TEST_DATABASE_URL=postgres://…`
 //! the same suite runs on PostgreSQL.
 
+mod audit;
 mod auth;
 mod bench;
 mod cases;

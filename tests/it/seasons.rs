@@ -25,7 +25,7 @@ async fn admins_declare_seasons_and_everyone_reads_them() {
     app.post("/api/v1/seasons", Some(&dept.token), &season_json()).await.problem(403);
     let mut bad = season_json();
     bad["code"] = json!("2028");
-    bad["closes_on"] = json!("30/09/2099");
+    bad["closes_on"] = json!("09/30/2099");
     let refused = app.post("/api/v1/seasons", Some(&admin.token), &bad).await;
     let mut fields = refused.error_fields();
     fields.sort();

@@ -10,9 +10,10 @@ pub use dto::*;
 use std::collections::HashMap;
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::audit::record_read;
 use super::auth::Caller;
 use super::batch::{check_size, name_rejected_entries, parse_entries, sent_tracking_numbers, BatchResponse, EntryResult, EntryStatus};
 use super::extract::ValidJson;
@@ -23,6 +24,7 @@ use crate::app::registration::{self, EntryOutcome, Registration};
 use crate::app::Actor;
 use crate::db::DbConn;
 use crate::domain::exposure::{exposure, Exposure};
+use crate::domain::ReadAction;
 use crate::store::items::{Item, ItemFilter};
 use crate::store::organizations::Organization;
 use crate::store::{self};
@@ -230,18 +232,21 @@ fn entry_result(index: usize, outcome: EntryOutcome) -> EntryResult {
 #[get("/items/{tracking_number}")]
 pub async fn find_item(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     tracking_number: web::Path<String>,
     query: web::Query<SeasonParam>,
 ) -> Result<web::Json<ItemDetail>, ApiError> {
     let (tracking_number, season) = (tracking_number.into_inner(), query.into_inner().season);
-    let view = state
+    let reader = caller.clone();
+    let (item, view) = state
         .db(move |conn| {
-            let item = registration::find_item(conn, &caller, &tracking_number, season.as_deref())?;
+            let item = registration::find_item(conn, &reader, &tracking_number, season.as_deref())?;
             let timeline = super::timeline::timeline(conn, &item)?;
-            Ok(ItemDetail { item: one_view(conn, &caller, item)?, timeline })
+            Ok((item.clone(), ItemDetail { item: one_view(conn, &reader, item)?, timeline }))
         })
         .await?;
+    record_read(&state, &req, &caller, ReadAction::View, &[item]).await?;
     Ok(web::Json(view))
 }
 
@@ -261,7 +266,7 @@ pub async fn find_item(
     )
 )]
 #[get("/items")]
-pub async fn list_items(state: web::Data<AppState>, caller: Caller, query: web::Query<ItemListParams>) -> Result<HttpResponse, ApiError> {
+pub async fn list_items(state: web::Data<AppState>, req: HttpRequest, caller: Caller, query: web::Query<ItemListParams>) -> Result<HttpResponse, ApiError> {
     let params = query.into_inner();
     let page = PageParams { limit: params.limit.clone(), cursor: params.cursor.clone() };
     let limit = page.limit()?;
@@ -277,21 +282,26 @@ pub async fn list_items(state: web::Data<AppState>, caller: Caller, query: web::
             }
             let rows = registration::list_items(conn, &actor, &filter, before_id, limit + 1)?;
             let (rows, next_cursor) = take_page(rows, limit, Listing::Items, |item| item.id.to_string());
-            Ok((filter, Some(Page { items: views(conn, &actor, rows)?, next_cursor })))
+            Ok((filter, Some((rows.clone(), Page { items: views(conn, &actor, rows)?, next_cursor }))))
         })
         .await?;
     match page {
-        Some(page) => Ok(HttpResponse::Ok().json(page)),
-        None => Ok(csv_export(state, caller, filter)),
+        Some((rows, page)) => {
+            record_read(&state, &req, &caller, ReadAction::List, &rows).await?;
+            Ok(HttpResponse::Ok().json(page))
+        }
+        None => Ok(csv_export(state, req, caller, filter)),
     }
 }
 
 /// Streams every matching item as CSV, a thousand rows per database read,
-/// so an export of millions of rows never sits in memory.
-fn csv_export(state: web::Data<AppState>, actor: Actor, filter: ItemFilter) -> HttpResponse {
+/// so an export of millions of rows never sits in memory. Each thousand is
+/// on the read audit before it is sent.
+fn csv_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter: ItemFilter) -> HttpResponse {
     /// Where the export stands between two reads.
     struct Step {
         state: web::Data<AppState>,
+        req: HttpRequest,
         actor: Actor,
         filter: ItemFilter,
         /// The last item written: the next read continues after it.
@@ -299,22 +309,26 @@ fn csv_export(state: web::Data<AppState>, actor: Actor, filter: ItemFilter) -> H
         first: bool,
     }
     const CHUNK: i64 = 1000;
-    let start = Step { state, actor, filter, before: None, first: true };
+    let start = Step { state, req, actor, filter, before: None, first: true };
     let body = futures_util::stream::unfold(Some(start), |step| async move {
-        let Step { state, actor, filter, before, first } = step?;
+        let Step { state, req, actor, filter, before, first } = step?;
         let (actor2, filter2) = (actor.clone(), filter.clone());
         let read = state
             .db(move |conn| {
                 let rows = registration::list_items(conn, &actor2, &filter2, before, CHUNK)?;
                 let last = rows.last().map(|r| r.id);
                 let full = rows.len() as i64 == CHUNK;
-                let lines: Vec<Vec<String>> = views(conn, &actor2, rows)?.iter().map(csv_format::row).collect();
-                Ok((csv_format::write_rows(&lines, first).map_err(ApiError::internal)?, last, full))
+                let lines: Vec<Vec<String>> = views(conn, &actor2, rows.clone())?.iter().map(csv_format::row).collect();
+                Ok((csv_format::write_rows(&lines, first).map_err(ApiError::internal)?, rows, last, full))
             })
             .await;
+        let read = match read {
+            Ok((bytes, rows, last, full)) => record_read(&state, &req, &actor, ReadAction::Export, &rows).await.map(|()| (bytes, last, full)),
+            Err(e) => Err(e),
+        };
         match read {
             Ok((bytes, last, full)) => {
-                let next = full.then_some(Step { state, actor, filter, before: last, first: false });
+                let next = full.then_some(Step { state, req, actor, filter, before: last, first: false });
                 Some((Ok::<_, actix_web::Error>(web::Bytes::from(bytes)), next))
             }
             Err(e) => {
