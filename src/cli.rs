@@ -44,6 +44,31 @@ pub enum Command {
         #[arg(long)]
         org: String,
     },
+    /// Recompute every item's event chain and every signed daily root from
+    /// the stored rows; name the first entry that does not match. Exits 1
+    /// when anything does not.
+    Verify {
+        /// Only this item (its tracking number).
+        #[arg(long)]
+        item: Option<String>,
+        /// The item's season, when its number was used in several.
+        #[arg(long)]
+        season: Option<String>,
+    },
+    /// Remove a season's candidates' personal data (names, dates of birth,
+    /// phones, e-mails, address lines) from items, events, cases, pre-advices
+    /// and messages; statistics and the event chain stay.
+    Purge {
+        /// The season's code.
+        #[arg(long)]
+        season: String,
+        /// Count what would be purged; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Purge before the retention period (EXAMPOST_RETENTION_DAYS after the last deadline) is over.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -175,8 +200,14 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
         Command::Client(command) => client_command(&mut conn, command),
         Command::Sweep => crate::app::cases::sweep(&mut conn, &crate::clock::SystemClock)
             .and_then(|report| {
+                let key = config.signing_key().map(|secret| crate::app::chain::ChainKey::derive(&secret)).map_err(|e| crate::app::Error::internal(e))?;
+                let sealed = crate::app::chain::seal_due(&mut conn, &crate::clock::SystemClock, &key)?;
                 let reports = crate::app::reports::scheduled::send_due(&mut conn, &crate::clock::SystemClock, config.report_time)?;
-                Ok(serde_json::json!({"sweep": report, "daily_reports_sent": reports}))
+                let purged = match config.retention_days {
+                    Some(days) => crate::app::retention::purge_due(&mut conn, &crate::clock::SystemClock, days)?,
+                    None => Vec::new(),
+                };
+                Ok(serde_json::json!({"sweep": report, "chain_roots_signed": sealed, "daily_reports_sent": reports, "seasons_purged": purged}))
             })
             .map_err(|e| e.to_string()),
         Command::Seed { file } => {
@@ -191,6 +222,13 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
             })
         }
         Command::Import { file, org } => import_file(&mut conn, &file, &org),
+        Command::Purge { season, dry_run, force } => {
+            let command = crate::app::retention::PurgeSeason { season, dry_run, force };
+            crate::app::retention::purge(&mut conn, &SystemClock, &operator(), &command, config.retention_days.unwrap_or(0))
+                .map(|report| serde_json::to_value(report).expect("json"))
+                .map_err(refusal)
+        }
+        Command::Verify { item, season } => return verify(&mut conn, item.as_deref(), season.as_deref()),
         Command::Serve | Command::Openapi => unreachable!("handled by run"),
     };
     match result {
@@ -199,6 +237,32 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
+    }
+}
+
+/// `exampost verify`: prints what it checked and every problem; exit 1 on any.
+fn verify(conn: &mut crate::db::DbConn, item: Option<&str>, season: Option<&str>) -> ExitCode {
+    use crate::app::chain;
+    let found = match item {
+        Some(number) => chain::proof(conn, &operator(), number, season).map(|proof| {
+            let problems: Vec<String> = proof.check.mismatch.iter().map(|m| chain::describe(&proof.item.tracking_number, m)).collect();
+            let root_problems = proof.root.iter().flat_map(|r| {
+                let day = r.check.root.day;
+                [(!r.check.matches_leaves).then(|| format!("the root of {day} does not match that day's leaves")), (!r.check.signature_valid).then(|| format!("the root of {day} is not signed by its key"))]
+            });
+            chain::Verification { items: 1, entries: proof.check.entries.len() as u64, roots: proof.root.iter().count() as u64, problems: problems.into_iter().chain(root_problems.flatten()).collect() }
+        }),
+        None => chain::verify_all(conn, |items| eprint!("\r{items} items verified")),
+    };
+    match found {
+        Ok(found) => {
+            eprintln!();
+            let verified = found.problems.is_empty();
+            let summary = serde_json::json!({"verified": verified, "items": found.items, "entries": found.entries, "roots": found.roots, "problems": found.problems});
+            println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
+            if verified { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(e) => fail(refusal(e)),
     }
 }
 

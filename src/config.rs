@@ -40,6 +40,10 @@ pub struct Settings {
     /// When the daily steering report goes to its subscribers, HH:MM Vietnam time.
     #[arg(long, env = "EXAMPOST_REPORT_TIME", default_value = "07:00", global = true)]
     pub report_time: String,
+    /// Days candidates' personal data is kept after a season's last deadline;
+    /// then the daily pass purges it (0: no automatic purge).
+    #[arg(long, env = "EXAMPOST_RETENTION_DAYS", default_value = "180", global = true)]
+    pub retention_days: String,
     /// SMTP server for e-mail notifications, e.g. smtp://mail.example.vn:587?tls=required
     /// or smtps://user:pass@host. Without one, e-mails wait in the outbox.
     #[arg(long, env = "EXAMPOST_SMTP_URL", hide_env_values = true, global = true)]
@@ -104,6 +108,8 @@ pub struct Config {
     pub sweep_every: Option<Duration>,
     /// When the sweeper sends the daily steering report (Vietnam time).
     pub report_time: chrono::NaiveTime,
+    /// Days personal data is kept after a season's last deadline; `None`: never purged automatically.
+    pub retention_days: Option<u32>,
     pub smtp_url: Option<String>,
     pub mail_from: String,
     /// `None`: this process does not send notifications.
@@ -253,6 +259,7 @@ impl Config {
             sweep_every,
             report_time: chrono::NaiveTime::parse_from_str(s.report_time.trim(), "%H:%M")
                 .map_err(|_| bad("EXAMPOST_REPORT_TIME (--report-time)", format!("must be HH:MM (Vietnam time), got {:?}", s.report_time)))?,
+            retention_days: Some(number("EXAMPOST_RETENTION_DAYS (--retention-days)", &s.retention_days, 0u32, 36_500)?).filter(|days| *days > 0),
             smtp_url: s.smtp_url.clone(),
             mail_from: s.mail_from.clone(),
             dispatch_every,
@@ -345,6 +352,7 @@ mod tests {
             workers: None,
             sweep_secs: "60".into(),
             report_time: "07:00".into(),
+            retention_days: "180".into(),
             smtp_url: None,
             mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
             dispatch_secs: "5".into(),

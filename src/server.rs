@@ -45,7 +45,9 @@ impl Application {
     /// free port; [`Application::address`] tells which. The sweeper and the
     /// dispatcher run only when the configuration asks for them.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Application, StartError> {
-        let tokens = TokenKeys::new(&config.signing_key()?, config.token_ttl);
+        let secret = config.signing_key()?;
+        let tokens = TokenKeys::new(&secret, config.token_ttl);
+        let chain_key = crate::app::chain::ChainKey::derive(&secret);
         let pool = open_database(&config)?;
         let bind_error = |e| StartError::Bind(config.bind.to_string(), e);
         let listener = TcpListener::bind(config.bind).map_err(bind_error)?;
@@ -54,6 +56,7 @@ impl Application {
         let state = web::Data::new(AppState {
             scans: crate::app::scans::writer::IngestQueue::start(pool.clone(), clock.clone()),
             reads: crate::app::audit::ReadLog::start(pool.clone()),
+            chain_key,
             pool,
             tokens,
             clock,
@@ -93,7 +96,7 @@ impl Application {
 /// notification dispatcher (the throttle flush always runs, see [`start`]).
 fn start_workers(state: &web::Data<AppState>, config: &Config) -> Result<(), StartError> {
     if let Some(every) = config.sweep_every {
-        actix_web::rt::spawn(sweep_forever(state.clone(), every, config.report_time));
+        actix_web::rt::spawn(sweep_forever(state.clone(), every, config.report_time, config.retention_days));
     }
     if let Some(every) = config.dispatch_every {
         let dispatcher = crate::notify::dispatch::Dispatcher::new(config.smtp_url.as_deref(), &config.mail_from)
@@ -159,14 +162,22 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 /// The sweeper loop: one pass every `every`, off the async workers. Safe to
 /// run in several processes: cases are unique per item and kind, and the
 /// ladder moves a case only from the level it was read at.
-async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration, report_time: chrono::NaiveTime) {
+async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration, report_time: chrono::NaiveTime, retention_days: Option<u32>) {
     let mut tick = actix_web::rt::time::interval(every);
     loop {
         tick.tick().await;
-        let (pool, clock) = (state.pool.clone(), state.clock.clone());
+        let (pool, clock, chain_key) = (state.pool.clone(), state.clock.clone(), state.chain_key.clone());
         let pass = web::block(move || -> Result<_, String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let report = crate::app::cases::sweep(&mut conn, clock.as_ref()).map_err(|e| e.to_string())?;
+            // Before the reports: the daily report publishes yesterday's root.
+            let sealed = crate::app::chain::seal_due(&mut conn, clock.as_ref(), &chain_key).map_err(|e| e.to_string())?;
+            if sealed > 0 {
+                tracing::info!(sealed, "daily chain roots signed");
+            }
+            if let Some(days) = retention_days {
+                crate::app::retention::purge_due(&mut conn, clock.as_ref(), days).map_err(|e| e.to_string())?;
+            }
             let reports = crate::app::reports::scheduled::send_due(&mut conn, clock.as_ref(), report_time).map_err(|e| e.to_string())?;
             if reports > 0 {
                 tracing::info!(reports, "daily steering reports sent");

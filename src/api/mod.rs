@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod batch;
 pub mod cases;
+pub mod chain;
 pub mod client_addr;
 pub mod clients;
 pub mod contacts;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub scans: crate::app::scans::writer::IngestQueue,
     /// Staff reads of personal data, recorded before the data is sent.
     pub reads: crate::app::audit::ReadLog,
+    /// Signs each finished day's chain root (the sweeper does).
+    pub chain_key: crate::app::chain::ChainKey,
     /// Where webhook subscriptions may point.
     pub webhook_policy: crate::notify::egress::WebhookPolicy,
     /// Proxies whose `X-Forwarded-For` / `Forwarded` is believed.
@@ -122,6 +125,7 @@ token from `POST /api/v1/auth/token`.",
         (name = "cases", description = "Escalation cases: delay, loss and tampering, up a three-level ladder"),
         (name = "seasons", description = "Seasons: exam days, result day, default deadlines per item kind"),
         (name = "audit", description = "Who read which candidates' personal data: admins, and overseers for their province"),
+        (name = "chain", description = "The verifiable event chain: each item's proof, and the signed daily roots"),
         (name = "incidents", description = "Area incidents (flood, storm, fire, road closure, outage): one story for many delayed items"),
     )
 )]
@@ -157,6 +161,7 @@ fn routes() -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig)
                 .configure(webhooks::config)
                 .configure(reports::config)
                 .configure(audit::config)
+                .configure(chain::config)
                 .service(scope::scope("/public").wrap(actix_web::middleware::from_fn(throttle::limit_lookups)).configure(public::config)),
         );
     }

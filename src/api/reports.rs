@@ -102,6 +102,23 @@ pub struct SteeringReport {
     pub contacts: Vec<ContactLine>,
     /// Area incidents (floods, storms...) and how many items each delays.
     pub incidents: Vec<super::incidents::IncidentView>,
+    /// The event chain's signed daily roots for the week up to the report's
+    /// last day: keep them to detect a later rewrite of scan history.
+    pub chain_roots: Vec<ChainRootLine>,
+}
+
+/// A day's signed root of the event chain, as the report publishes it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChainRootLine {
+    pub day: chrono::NaiveDate,
+    /// Items whose chains grew that day.
+    pub leaves: i64,
+    /// The Merkle root, hex.
+    pub root: String,
+    /// Ed25519 over `exampost-chain-root/v1\n{day}\n{leaves}\n{root}`, base64.
+    pub signature: String,
+    /// The service's key, base64.
+    pub public_key: String,
 }
 
 impl From<ReportParams> for ReportQuery {
@@ -178,6 +195,14 @@ impl From<service::Steering> for SteeringReport {
             escalated_cases: s.escalated_cases.into_iter().map(CaseLine::from).collect(),
             contacts: s.contacts.into_iter().map(ContactLine::from).collect(),
             incidents: s.incidents.into_iter().map(super::incidents::view).collect(),
+            chain_roots: s
+                .chain_roots
+                .into_iter()
+                .map(|r| {
+                    let b64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+                    ChainRootLine { day: r.day, leaves: r.leaves, root: hex::encode(&r.root), signature: b64(&r.signature), public_key: b64(&r.public_key) }
+                })
+                .collect(),
         }
     }
 }

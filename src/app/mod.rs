@@ -11,12 +11,14 @@
 pub mod administration;
 pub mod audit;
 pub mod cases;
+pub mod chain;
 mod error;
 pub mod incidents;
 pub mod lookup;
 pub mod pre_advice;
 pub mod registration;
 pub mod reports;
+pub mod retention;
 pub mod scans;
 pub mod seasons;
 

@@ -250,6 +250,8 @@ diesel::table! {
         details -> Text,
         content_hash -> Text,
         created_by -> Text,
+        chain_seq -> Nullable<BigInt>,
+        chain_link -> Nullable<Binary>,
     }
 }
 
@@ -260,6 +262,37 @@ diesel::table! {
         note -> Nullable<Text>,
         voided_by -> Text,
         voided_at -> Timestamp,
+        chain_seq -> Nullable<BigInt>,
+        chain_link -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    item_chains (item_id) {
+        item_id -> BigInt,
+        length -> BigInt,
+        head -> Binary,
+        salt -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    chain_leaves (day, item_id) {
+        day -> Date,
+        item_id -> BigInt,
+        seq -> BigInt,
+        link -> Binary,
+    }
+}
+
+diesel::table! {
+    chain_roots (day) {
+        day -> Date,
+        root -> Binary,
+        leaves -> BigInt,
+        signature -> Binary,
+        public_key -> Binary,
+        sealed_at -> Timestamp,
     }
 }
 
@@ -327,8 +360,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    season_purges (season_code) {
+        season_code -> Text,
+        purged_at -> Timestamp,
+        purged_by -> Text,
+        items -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations, api_clients, items, events, event_voids, priority_rules, kind_priorities, cases, case_entries, contact_points, webhooks,
     outbox, incidents, incident_items, digest_entries, seasons, season_deadlines, pre_advices, report_deliveries,
-    read_audit
+    read_audit, item_chains, chain_leaves, chain_roots, season_purges
 );

@@ -115,6 +115,7 @@ macro_rules! string_enum {
 
 // After the macro: modules use `string_enum!` too.
 pub mod cases;
+pub mod chain;
 pub mod events;
 pub mod exposure;
 pub mod fields;
@@ -144,6 +145,8 @@ string_enum! {
         List => "list",
         /// A spreadsheet export.
         Export => "export",
+        /// Not a read: the retention purge removed the season's personal data.
+        Purge => "purge",
     }
 }
 

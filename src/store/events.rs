@@ -30,6 +30,9 @@ pub struct Event {
     pub details: String,
     pub content_hash: String,
     pub created_by: String,
+    /// Its place in its item's chain, and its link (`domain::chain`).
+    pub chain_seq: Option<i64>,
+    pub chain_link: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -61,6 +64,8 @@ pub struct EventVoid {
     pub note: Option<String>,
     pub voided_by: String,
     pub voided_at: NaiveDateTime,
+    pub chain_seq: Option<i64>,
+    pub chain_link: Option<Vec<u8>>,
 }
 
 /// What recording an event did.
@@ -112,6 +117,8 @@ impl Event {
             details: new.details,
             content_hash: new.content_hash,
             created_by: new.created_by,
+            chain_seq: None,
+            chain_link: None,
         }
     }
 }
@@ -200,6 +207,11 @@ pub fn for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Vec<(Event, Opti
         .left_join(event_voids::table)
         .filter(events::item_id.eq(item_id))
         .load(conn)
+}
+
+/// Events with no place in a chain (rows added outside the service), up to `limit`.
+pub fn unchained(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Event>> {
+    events::table.filter(events::chain_seq.is_null()).order(events::id).limit(limit).load(conn)
 }
 
 pub fn find_by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Option<(Event, Option<EventVoid>)>> {

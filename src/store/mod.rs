@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod cases;
+pub mod chain;
 pub mod clients;
 pub mod contacts;
 pub mod digests;
@@ -13,6 +14,7 @@ pub mod organizations;
 pub mod pre_advices;
 pub mod outbox;
 pub mod reports;
+pub mod retention;
 pub mod rules;
 pub mod seasons;
 pub mod throttle;

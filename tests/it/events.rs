@@ -51,7 +51,7 @@ pub(crate) async fn register(app: &TestApp, dept: &Party, number: &str) {
     assert_eq!(reply.status, 201, "{}", reply.text);
 }
 
-async fn post_event(app: &TestApp, carrier: &Party, number: &str, event: &Value) -> Reply {
+pub(crate) async fn post_event(app: &TestApp, carrier: &Party, number: &str, event: &Value) -> Reply {
     app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), event).await
 }
 

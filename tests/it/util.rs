@@ -126,6 +126,7 @@ pub fn test_config(url: &str) -> Config {
         workers: 1,
         sweep_every: None,
         report_time: chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap(),
+        retention_days: Some(180),
         smtp_url: None,
         mail_from: "ExamPost <no-reply@exampost.invalid>".into(),
         dispatch_every: None,

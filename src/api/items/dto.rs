@@ -221,7 +221,7 @@ pub enum RecipientView {
 }
 
 /// The candidate an item goes to or concerns.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"candidate_number": "15001234", "full_name": "Nguyễn Văn An", "date_of_birth": "2008-03-14", "phone": "0912345678", "email": null}))]
 pub struct CandidateView {
     /// Each personal field is shown only to the readers whose task needs it

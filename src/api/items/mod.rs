@@ -84,6 +84,8 @@ fn view(item: Item, shown: Exposure, orgs: &HashMap<String, Organization>, numbe
             RecipientView::Organization { organization: code(org_id)?, attention: item.recipient_attention.clone() },
             candidate,
         ),
+        // A candidate whose season was purged (`app::retention`) is known by nothing any more.
+        None if item.content_hash == crate::store::retention::PURGED => (RecipientView::Candidate(candidate.unwrap_or_default()), None),
         None => (RecipientView::Candidate(candidate.ok_or_else(|| bad("candidate"))?), None),
     };
     Ok(ItemView {

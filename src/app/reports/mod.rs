@@ -110,6 +110,10 @@ pub struct Steering {
     pub contacts: Vec<ContactLine>,
     /// The area incidents the reader can see, newest first.
     pub incidents: Vec<crate::app::incidents::IncidentFile>,
+    /// The signed roots of the event chain for the week up to the report's
+    /// last day (yesterday by default): a committee holding this report can
+    /// tell later whether any history was rewritten.
+    pub chain_roots: Vec<crate::store::chain::Root>,
 }
 
 /// Items by kind and status, delivery performance by priority and carrier,
@@ -151,7 +155,9 @@ pub fn steering(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &Rep
     let incidents = crate::app::incidents::list(conn, actor)?;
     let season_name = store::seasons::find(conn, &filter.season)?.map(|s| s.row.name);
     let day = |text: &Option<String>| text.as_deref().and_then(|t| fields::date(t).ok());
-    Ok(Steering { summary, season_name, from: day(&query.from), to: day(&query.to), critical_cases, escalated_cases, contacts, incidents })
+    let last_root = day(&query.to).unwrap_or_else(|| crate::app::chain::day_of(clock.now()).pred_opt().unwrap_or_default());
+    let chain_roots = store::chain::roots_between(conn, last_root - chrono::Duration::days(6), last_root)?;
+    Ok(Steering { summary, season_name, from: day(&query.from), to: day(&query.to), critical_cases, escalated_cases, contacts, incidents, chain_roots })
 }
 
 /// Checks the query and narrows it to what the actor may see: an overseer

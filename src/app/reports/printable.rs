@@ -146,6 +146,18 @@ fn sections(report: &Steering) -> Vec<Section> {
             rows: s.totals.by_day.iter().map(|d| vec![d.day.format("%d/%m/%Y").to_string(), d.registered.to_string(), d.delivered.to_string()]).collect(),
         },
         Section {
+            title: "Gốc chuỗi sự kiện đã ký (giữ báo cáo này để đối chiếu: dữ liệu quét bị sửa sẽ không khớp)",
+            header: vec!["Ngày", "Bưu gửi có sự kiện mới", "Gốc (SHA-256)", "Chữ ký (Ed25519)", "Khóa công khai"],
+            rows: report
+                .chain_roots
+                .iter()
+                .map(|r| {
+                    let b64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+                    vec![r.day.format("%d/%m/%Y").to_string(), r.leaves.to_string(), hex::encode(&r.root), b64(&r.signature), b64(&r.public_key)]
+                })
+                .collect(),
+        },
+        Section {
             title: "Đầu mối liên hệ",
             header: vec!["Nhiệm vụ", "Đơn vị", "Chủ trì/Phối hợp", "Họ tên", "Chức vụ", "Điện thoại", "Email", "Điểm thi/Địa điểm"],
             rows: report
@@ -227,7 +239,7 @@ pub fn html(report: &Steering) -> String {
 .header div{{flex:1}}.header b{{display:block}}.header .motto{{text-decoration:underline}}
 .date{{text-align:right;font-style:italic;margin:.5em 0 1.5em}}h1{{font-size:1.3em;text-align:center;margin:.2em 0}}
 .subtitle{{text-align:center;margin:0 0 1.5em}}h2{{font-size:1.05em;margin:1.4em 0 .4em}}
-table{{border-collapse:collapse;width:100%;margin:.3em 0 1em;font-size:13px}}th,td{{border:1px solid #555;padding:3px 5px;text-align:left;vertical-align:top}}
+table{{border-collapse:collapse;width:100%;margin:.3em 0 1em;font-size:13px}}th,td{{border:1px solid #555;padding:3px 5px;text-align:left;vertical-align:top;overflow-wrap:anywhere}}
 th{{background:#eee}}p.none{{font-style:italic;color:#444}}
 @media print{{body{{margin:1cm}}h2{{break-after:avoid}}tr{{break-inside:avoid}}}}</style></head><body>
 <div class="header"><div>ỦY BAN NHÂN DÂN TỈNH {upper}<b>BAN CHỈ ĐẠO KỲ THI</b></div>

@@ -43,10 +43,14 @@ pub fn void(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: VoidSc
             reason: command.reason,
             note,
             voided_by: actor.client_id.clone(),
-            voided_at: now.naive_utc(),
+            voided_at: store::stored_time(now),
+            chain_seq: None,
+            chain_link: None,
         };
         store::events::insert_void(conn, &declaration)?;
         let refreshed = store::events::refresh_item(conn, event.item_id, store::stored_time(now))?;
+        // A correction stays in the history: the void is the chain's next entry.
+        store::chain::append(conn, &[store::chain::Entry::Void(&event, &declaration)], crate::app::chain::day_of(now))?;
         crate::escalation::after_refresh(conn, &refreshed.item, refreshed.previous_status, now)?;
         Ok(event)
     })

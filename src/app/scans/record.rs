@@ -208,11 +208,17 @@ pub(super) fn record_each(conn: &mut DbConn, scans: Vec<(&Actor, &RecordScan)>, 
         let recorded = conn.write_transaction_retrying(|conn| {
             let recorded = store::events::record_many(conn, &rows)?;
             let mut touched: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+            let mut created: Vec<&Event> = Vec::new();
             for event in recorded.iter().filter_map(|r| if let Recorded::Created(event) = r { Some(event) } else { None }) {
                 touched.entry(event.item_id).or_default().push(event.id);
+                created.push(event);
             }
             let item_ids: Vec<i64> = touched.keys().copied().collect();
             let refreshed = store::events::refresh_items(conn, &item_ids, store::stored_time(now))?;
+            // After the refresh, which locks the items: one chain append at a time per item.
+            created.sort_by_key(|event| event.id);
+            let entries: Vec<store::chain::Entry> = created.into_iter().map(store::chain::Entry::Event).collect();
+            store::chain::append(conn, &entries, crate::app::chain::day_of(now))?;
             crate::escalation::after_events(conn, &refreshed, &touched, now)?;
             Ok::<_, Error>(recorded)
         })?;
