@@ -88,7 +88,12 @@ impl Application {
 
     /// Serves until the server is stopped (a signal, or the runtime ending).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stopped = self.server.await;
+        // Reads answered before the stop are on the audit before the process ends.
+        if let Err(e) = self.state.reads.flush().await {
+            tracing::error!(error = %e, "the read audit could not be flushed at stop");
+        }
+        stopped
     }
 }
 

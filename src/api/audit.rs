@@ -36,12 +36,12 @@ fn recorded_query(req: &HttpRequest) -> Option<String> {
     (!kept.is_empty()).then(|| form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish())
 }
 
-/// Records that `caller` read `items` through `req`, and returns once the
-/// entry is stored: call it before sending anything the read showed.
-pub(crate) async fn record_read(state: &AppState, req: &HttpRequest, caller: &Caller, action: ReadAction, items: &[Item]) -> Result<(), ApiError> {
+/// Records that `caller` read `items` through `req`: call it before
+/// sending anything the read showed (an error means: do not send it).
+pub(crate) fn record_read(state: &AppState, req: &HttpRequest, caller: &Caller, action: ReadAction, items: &[Item]) -> Result<(), ApiError> {
     let query = if action == ReadAction::View { None } else { recorded_query(req) };
     let reading = Reading { actor: caller, address: Some(client_addr(req).to_string()), action, query };
-    Ok(state.reads.record(state.clock.as_ref(), &reading, items).await?)
+    Ok(state.reads.record(state.clock.as_ref(), &reading, items)?)
 }
 
 /// One read of personal data.
@@ -143,6 +143,8 @@ pub async fn list_audit(state: web::Data<AppState>, caller: Caller, params: web:
         action: params.action,
         tracking_number: params.tracking_number,
     };
+    // Every read answered before this request is in what it reads.
+    state.reads.flush().await?;
     let rows = state.db(move |conn| Ok(audit::list(conn, &caller, &query, before_id, if csv { limit } else { limit + 1 })?)).await?;
     if csv {
         return csv_file(rows);

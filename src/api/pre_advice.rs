@@ -159,6 +159,6 @@ pub async fn list_pre_advices(
     let reader = caller.clone();
     let found = state.db(move |conn| Ok(pre_advice::list(conn, &reader, status.as_deref())?)).await?;
     let items: Vec<Item> = found.iter().map(|(_, item)| item.clone()).collect();
-    record_read(&state, &req, &caller, ReadAction::List, &items).await?;
+    record_read(&state, &req, &caller, ReadAction::List, &items)?;
     Ok(web::Json(found.into_iter().map(view).collect()))
 }

@@ -248,7 +248,7 @@ pub async fn find_item(
             Ok((item.clone(), ItemDetail { item: one_view(conn, &reader, item)?, timeline }))
         })
         .await?;
-    record_read(&state, &req, &caller, ReadAction::View, &[item]).await?;
+    record_read(&state, &req, &caller, ReadAction::View, &[item])?;
     Ok(web::Json(view))
 }
 
@@ -289,7 +289,7 @@ pub async fn list_items(state: web::Data<AppState>, req: HttpRequest, caller: Ca
         .await?;
     match page {
         Some((rows, page)) => {
-            record_read(&state, &req, &caller, ReadAction::List, &rows).await?;
+            record_read(&state, &req, &caller, ReadAction::List, &rows)?;
             Ok(HttpResponse::Ok().json(page))
         }
         None => Ok(csv_export(state, req, caller, filter)),
@@ -325,7 +325,7 @@ fn csv_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter
             })
             .await;
         let read = match read {
-            Ok((bytes, rows, last, full)) => record_read(&state, &req, &actor, ReadAction::Export, &rows).await.map(|()| (bytes, last, full)),
+            Ok((bytes, rows, last, full)) => record_read(&state, &req, &actor, ReadAction::Export, &rows).map(|()| (bytes, last, full)),
             Err(e) => Err(e),
         };
         match read {
