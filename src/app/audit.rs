@@ -130,7 +130,7 @@ impl ReadLog {
 fn write_groups(pool: &Pool, waiting: &Receiver<Job>) {
     while let Ok(first) = waiting.recv() {
         let mut group = vec![first];
-        group.extend(waiting.try_iter().take(MAX_GROUP - 1));
+        collect_group(waiting, &mut group);
         let (entries, flushes): (Vec<Job>, Vec<Job>) = group.into_iter().partition(|job| matches!(job, Job::Entry(_)));
         let entries: Vec<NewAuditEntry> = entries.into_iter().filter_map(|job| if let Job::Entry(entry) = job { Some(entry) } else { None }).collect();
         store_with_retries(pool, &entries);
@@ -141,6 +141,24 @@ fn write_groups(pool: &Pool, waiting: &Receiver<Job>) {
         }
     }
 }
+
+/// Collects what arrives within `GATHER` of the first entry (or until a
+/// flush asks): fewer, larger commits. Each commit rewrites the table's last
+/// pages, and on SQLite a stream of tiny commits grows the write-ahead log
+/// that every concurrent reader consults.
+fn collect_group(waiting: &Receiver<Job>, group: &mut Vec<Job>) {
+    let until = std::time::Instant::now() + GATHER;
+    while group.len() < MAX_GROUP && !matches!(group.last(), Some(Job::Flush(_))) {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        match waiting.recv_timeout(left) {
+            Ok(job) => group.push(job),
+            Err(_) => break,
+        }
+    }
+}
+
+/// How long the writer gathers entries before a commit.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// How many times a group that fails for another reason than the database
 /// being away is tried before its entries are logged and dropped.
