@@ -281,6 +281,11 @@ pub struct ItemListParams {
     /// `json` (default) or `csv` (UTF-8 with BOM, every page streamed).
     #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
+    /// The CSV's language: `en` (default: the codes and UTC times the API
+    /// uses) or `vi` (Vietnamese headers and labels, Vietnam time, dates as
+    /// dd/mm/yyyy, province names); the import reads either back.
+    #[param(pattern = "^(en|vi)$")]
+    pub lang: Option<String>,
     /// Page size, 1-500 (default 50).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,

@@ -27,6 +27,12 @@ pub struct ImportReport {
     pub omitted_results: usize,
     /// Every refused row counted under the field its first error names, with one example reason.
     pub rejected_by_field: Vec<RejectedByField>,
+    /// Columns no field is read from (`STT` and the like), as the file names them.
+    pub ignored_columns: Vec<String>,
+    /// The encoding the file was read in (`UTF-8`, `UTF-16LE`, `UTF-16BE`, `windows-1258`).
+    pub encoding: String,
+    /// The cell delimiter found in the header row.
+    pub delimiter: String,
 }
 
 /// One row that was not created.
@@ -71,6 +77,9 @@ impl From<registration::ImportReport> for ImportReport {
                 .into_iter()
                 .map(|group| RejectedByField { field: group.field, rows: group.rows, example: group.example })
                 .collect(),
+            ignored_columns: report.ignored_columns,
+            encoding: report.encoding,
+            delimiter: report.delimiter.to_string(),
         }
     }
 }

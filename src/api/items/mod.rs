@@ -275,6 +275,11 @@ pub async fn list_items(state: web::Data<AppState>, req: HttpRequest, caller: Ca
     let before_id = page.id_position(Listing::Items)?;
     let clock = state.clock.clone();
     let csv = params.format.as_deref() == Some("csv");
+    let lang = match params.lang.as_deref() {
+        None | Some("en") => crate::notify::templates::Lang::En,
+        Some("vi") => crate::notify::templates::Lang::Vi,
+        Some(_) => return Err(ApiError::field("lang", "must be en or vi")),
+    };
     let actor = caller.clone();
     let (filter, page) = state
         .db(move |conn| {
@@ -292,14 +297,14 @@ pub async fn list_items(state: web::Data<AppState>, req: HttpRequest, caller: Ca
             record_read(&state, &req, &caller, ReadAction::List, &rows)?;
             Ok(HttpResponse::Ok().json(page))
         }
-        None => Ok(csv_export(state, req, caller, filter)),
+        None => Ok(csv_export(state, req, caller, filter, lang)),
     }
 }
 
 /// Streams every matching item as CSV, a thousand rows per database read,
 /// so an export of millions of rows never sits in memory. Each thousand is
 /// on the read audit before it is sent.
-fn csv_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter: ItemFilter) -> HttpResponse {
+fn csv_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter: ItemFilter, lang: crate::notify::templates::Lang) -> HttpResponse {
     /// Where the export stands between two reads.
     struct Step {
         state: web::Data<AppState>,
@@ -312,7 +317,7 @@ fn csv_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter
     }
     const CHUNK: i64 = 1000;
     let start = Step { state, req, actor, filter, before: None, first: true };
-    let body = futures_util::stream::unfold(Some(start), |step| async move {
+    let body = futures_util::stream::unfold(Some(start), move |step| async move {
         let Step { state, req, actor, filter, before, first } = step?;
         let (actor2, filter2) = (actor.clone(), filter.clone());
         let read = state
@@ -320,8 +325,8 @@ fn csv_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter
                 let rows = registration::list_items(conn, &actor2, &filter2, before, CHUNK)?;
                 let last = rows.last().map(|r| r.id);
                 let full = rows.len() as i64 == CHUNK;
-                let lines: Vec<Vec<String>> = views(conn, &actor2, rows.clone())?.iter().map(csv_format::row).collect();
-                Ok((csv_format::write_rows(&lines, first).map_err(ApiError::internal)?, rows, last, full))
+                let lines: Vec<Vec<String>> = views(conn, &actor2, rows.clone())?.iter().map(|view| csv_format::row(view, lang)).collect();
+                Ok((csv_format::write_rows(&lines, first, lang).map_err(ApiError::internal)?, rows, last, full))
             })
             .await;
         let read = match read {
@@ -345,19 +350,29 @@ fn csv_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter
         .streaming(body)
 }
 
-/// Register items from a spreadsheet (CSV, UTF-8 with or without BOM).
+/// The content types spreadsheet programs and browsers send a CSV file with.
+const SPREADSHEET_TYPES: &[&str] =
+    &["text/csv", "application/csv", "text/comma-separated-values", "application/vnd.ms-excel", "text/plain", "text/tab-separated-values"];
+
+/// Register items from a spreadsheet (CSV), as clerks have them.
 ///
-/// Columns (English or Vietnamese headers): `tracking_number` (số hiệu),
-/// `season` (kỳ thi), `kind` (loại), `priority` (ưu tiên), `carrier_org`
-/// (doanh nghiệp bưu chính), `sender_org` (đơn vị gửi; admins and carriers),
-/// `recipient_organization` (đơn vị nhận; empty for a candidate),
-/// `candidate_number` (số báo danh), `full_name` (họ và tên),
-/// `date_of_birth` (ngày sinh, `YYYY-MM-DD` or `dd/mm/yyyy`), `phone`,
-/// `email`, `province` (tỉnh), `ward` (phường/xã), `address_line` (địa chỉ),
-/// `seal_number`, `must_arrive_by` (hạn phát), `reference` (ghi chú) — the
-/// columns the CSV export writes. Rows are stored 500 at a time, each on
-/// its own: a bad row is reported with its line and never stops the
-/// others, and importing the same file again creates nothing twice.
+/// Encodings: UTF-8 with or without BOM, UTF-16 (Excel's "Unicode text")
+/// and Windows-1258; cells separated by commas, semicolons or tabs (told
+/// from the header row). Headers in English (the export's) or Vietnamese,
+/// with or without diacritics: `tracking_number` (số hiệu, mã bưu gửi),
+/// `season` (kỳ thi), `kind` (loại; a code or its Vietnamese name, e.g.
+/// "Giấy báo dự thi"), `priority` (ưu tiên, độ khẩn: hỏa tốc, khẩn,
+/// thường), `carrier_org`, `sender_org`, `recipient_organization` (đơn vị
+/// nhận) and `attention`, `candidate_number` (số báo danh, SBD),
+/// `full_name` (họ tên thí sinh), `date_of_birth` (ngày tháng năm sinh,
+/// `dd/mm/yyyy` or `YYYY-MM-DD`), `phone`, `email`, `province` (tỉnh, with
+/// or without "Tỉnh"), `ward` (phường/xã), `address_line` (địa chỉ),
+/// `seal_number`, `must_arrive_by` (hạn phát), `reference` (ghi chú).
+/// Other columns (STT and the like) are ignored and listed as ignored.
+/// Rows are stored 500 at a time, each on its own: a bad row is reported
+/// with its line and tracking number and never stops the others; a number
+/// repeated in the file names its first line; importing the same file
+/// again creates nothing twice.
 #[utoipa::path(
     tag = "items",
     request_body(content = String, content_type = "text/csv", description = "The spreadsheet as CSV"),
@@ -366,8 +381,8 @@ fn csv_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter
         (status = 200, description = "Counts, and a line for every row not created", body = import::ImportReport),
         (status = 411, description = "No Content-Length: the size must be known before the first row is read", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than `EXAMPOST_IMPORT_MAX_BYTES` (64 MiB by default)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not text/csv", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown or missing columns, or not UTF-8", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a CSV content type", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing columns, or no readable header", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/items/import")]
@@ -380,8 +395,8 @@ pub async fn import_items(
     use futures_util::StreamExt;
     registration::authorize(&caller)?;
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !(content_type.starts_with("text/csv") || content_type.starts_with("application/csv")) {
-        return Err(ApiError::UnsupportedMediaType("send the spreadsheet as Content-Type: text/csv".into()));
+    if !SPREADSHEET_TYPES.iter().any(|t| content_type.to_ascii_lowercase().starts_with(t)) {
+        return Err(ApiError::UnsupportedMediaType(format!("send the spreadsheet as CSV, with Content-Type one of {}", SPREADSHEET_TYPES.join(", "))));
     }
     // Rows are committed 500 at a time as they arrive, so a file must be
     // judged by its declared size before the first row is read: cutting an

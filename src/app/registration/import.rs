@@ -7,41 +7,23 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use chrono::NaiveDate;
-use serde::de::IntoDeserializer;
-use serde::Deserialize;
 
 use super::{prepare_many, store_batch, Candidate, Destination, EntryOutcome, Recipient, RegisterItem};
 use crate::app::{Actor, Error};
 use crate::clock::Clock;
 use crate::db::DbConn;
-use crate::domain::{FieldError, ItemKind, Priority};
+use crate::domain::{s10, FieldError, ItemKind, Priority};
 
 /// The spreadsheet's columns, in the order the export writes them; the
 /// import reads the same names.
 pub const COLUMNS: &[&str] = &[
     "tracking_number", "season", "kind", "priority", "status", "sender_org", "carrier_org", "recipient_organization",
-    "candidate_number", "full_name", "date_of_birth", "phone", "email", "province", "ward", "address_line",
+    "attention", "candidate_number", "full_name", "date_of_birth", "phone", "email", "province", "ward", "address_line",
     "seal_number", "must_arrive_by", "reference", "due_at", "last_event_at", "last_office_code", "created_at",
 ];
 
-/// Vietnamese headers accepted on import, and their column.
-pub const VIETNAMESE_HEADERS: &[(&str, &str)] = &[
-    ("số hiệu", "tracking_number"), ("số hiệu bưu gửi", "tracking_number"), ("kỳ thi", "season"), ("loại", "kind"),
-    ("loại bưu gửi", "kind"), ("mức ưu tiên", "priority"), ("ưu tiên", "priority"), ("đơn vị gửi", "sender_org"),
-    ("doanh nghiệp bưu chính", "carrier_org"), ("bưu chính", "carrier_org"), ("đơn vị nhận", "recipient_organization"),
-    ("số báo danh", "candidate_number"), ("họ và tên", "full_name"), ("họ tên", "full_name"), ("ngày sinh", "date_of_birth"),
-    ("điện thoại", "phone"), ("số điện thoại", "phone"), ("thư điện tử", "email"), ("tỉnh", "province"),
-    ("tỉnh/thành phố", "province"), ("phường/xã", "ward"), ("xã/phường", "ward"), ("địa chỉ", "address_line"),
-    ("số niêm phong", "seal_number"), ("hạn phát", "must_arrive_by"), ("phải đến trước", "must_arrive_by"),
-    ("tham chiếu", "reference"), ("ghi chú", "reference"),
-];
-
-/// The column a header names, in either language (case and spaces ignored).
-pub fn column_of(header: &str) -> Option<&'static str> {
-    let h = header.trim().trim_start_matches('\u{feff}').to_lowercase();
-    let h = h.split_whitespace().collect::<Vec<_>>().join(" ");
-    COLUMNS.iter().find(|c| **c == h).copied().or_else(|| VIETNAMESE_HEADERS.iter().find(|(v, _)| *v == h).map(|(_, c)| *c))
-}
+/// The column a header names, in either language (see `sheet`).
+pub use super::sheet::column_of;
 
 const ROWS_PER_TRANSACTION: usize = 500;
 
@@ -52,7 +34,7 @@ const REQUIRED: &[&str] = &["tracking_number", "season", "kind", "province", "wa
 const LISTED_ROWS: usize = 100;
 /// The longest column name a refusal repeats.
 const ECHOED_HEADER_CHARS: usize = 60;
-/// Unknown columns a refusal names one by one.
+/// Ignored columns a report names one by one.
 const ECHOED_UNKNOWN_COLUMNS: usize = 20;
 
 /// The outcome of an import: counts for every row, a line for each of the
@@ -71,6 +53,11 @@ pub struct ImportReport {
     pub omitted_results: usize,
     /// Every refused row counted under the field its first error names.
     pub rejected_by_field: Vec<RejectedByField>,
+    /// Columns no field is read from (`STT` and the like), as the file names them.
+    pub ignored_columns: Vec<String>,
+    /// The encoding the file was read in, and its cell delimiter.
+    pub encoding: String,
+    pub delimiter: char,
 }
 
 /// One row that was not created: a duplicate (`error` is `None`) or refused.
@@ -136,29 +123,47 @@ pub fn import(
     progress: &mut dyn FnMut(usize),
 ) -> Result<ImportReport, Error> {
     super::authorize(actor)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-    let columns = columns(&mut reader)?;
-    let mut report = ImportReport::default();
-    let mut pending: Vec<(usize, Result<RegisterItem, FieldError>)> = Vec::new();
+    let decoded = super::sheet::Decoded::new(input).map_err(|e| Error::field("file", format!("could not be read: {e}")))?;
+    let (encoding, delimiter) = (decoded.encoding, decoded.delimiter);
+    let mut reader = csv::ReaderBuilder::new().flexible(false).delimiter(delimiter).from_reader(decoded);
+    let (columns, ignored_columns) = columns(&mut reader)?;
+    let mut report = ImportReport { ignored_columns, encoding: encoding.to_string(), delimiter: char::from(delimiter), ..ImportReport::default() };
+    let mut pending: Vec<Row> = Vec::new();
+    let mut first_line_of: HashMap<(String, String), usize> = HashMap::new();
     let mut record = csv::StringRecord::new();
     loop {
         let line = report.rows + 2;
-        let parsed = match reader.read_record(&mut record) {
+        let (tracking_number, parsed) = match reader.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => parse_row(&columns, &record),
-            Err(e) => Err(FieldError::new(
-                "row",
-                match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "is not UTF-8 text".to_string(),
-                    csv::ErrorKind::UnequalLengths { len, expected_len, .. } => {
-                        format!("has {len} cells where the header has {expected_len} (check the quoting)")
+            Ok(true) => {
+                let number = cell(&columns, &record, "tracking_number");
+                let season = cell(&columns, &record, "season");
+                let key = (number.as_deref().map(|n| s10::normalize(n).unwrap_or_else(|_| n.to_uppercase())).unwrap_or_default(), season.unwrap_or_default().to_uppercase());
+                let parsed = match first_line_of.get(&key) {
+                    Some(first) if !key.0.is_empty() => Err(FieldError::new("tracking_number", format!("repeats line {first} of this file"))),
+                    _ => {
+                        first_line_of.entry(key).or_insert(line);
+                        parse_row(&columns, &record)
                     }
-                    _ => e.to_string(),
-                },
-            )),
+                };
+                (number, parsed)
+            }
+            Err(e) => (
+                None,
+                Err(FieldError::new(
+                    "row",
+                    match e.kind() {
+                        csv::ErrorKind::Utf8 { .. } => "is not UTF-8 text".to_string(),
+                        csv::ErrorKind::UnequalLengths { len, expected_len, .. } => {
+                            format!("has {len} cells where the header has {expected_len} (check the quoting)")
+                        }
+                        _ => e.to_string(),
+                    },
+                )),
+            ),
         };
         report.rows += 1;
-        pending.push((line, parsed));
+        pending.push(Row { line, tracking_number, parsed });
         if pending.len() == ROWS_PER_TRANSACTION {
             store_rows(conn, clock, actor, std::mem::take(&mut pending), &mut report)?;
             progress(report.rows);
@@ -169,22 +174,30 @@ pub fn import(
     Ok(report)
 }
 
-fn store_rows(
-    conn: &mut DbConn,
-    clock: &dyn Clock,
-    actor: &Actor,
-    rows: Vec<(usize, Result<RegisterItem, FieldError>)>,
-    report: &mut ImportReport,
-) -> Result<(), Error> {
+/// A data row read: its line, the tracking number its cell gives (for
+/// the report, even when the row is refused), and the registration.
+struct Row {
+    line: usize,
+    tracking_number: Option<String>,
+    parsed: Result<RegisterItem, FieldError>,
+}
+
+/// A cell's text by column, trimmed, composed; `None` when empty.
+fn cell(columns: &[Option<&'static str>], record: &csv::StringRecord, name: &str) -> Option<String> {
+    let at = columns.iter().position(|c| *c == Some(name))?;
+    record.get(at).map(|v| super::sheet::composed(crate::csv_out::restore(v).trim())).filter(|v| !v.is_empty())
+}
+
+fn store_rows(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, rows: Vec<Row>, report: &mut ImportReport) -> Result<(), Error> {
     if rows.is_empty() {
         return Ok(());
     }
     let mut lines = Vec::with_capacity(rows.len());
     let mut commands = Vec::with_capacity(rows.len());
     let mut unreadable = Vec::with_capacity(rows.len());
-    for (line, row) in rows {
-        lines.push(line);
-        match row {
+    for row in rows {
+        lines.push((row.line, row.tracking_number));
+        match row.parsed {
             Ok(command) => {
                 commands.push(command);
                 unreadable.push(None);
@@ -200,7 +213,11 @@ fn store_rows(
             None => checked.next().expect("one check per readable row"),
         })
         .collect();
-    for (line, outcome) in lines.into_iter().zip(store_batch(conn, &actor.item_scope(), prepared)?) {
+    for ((line, number), outcome) in lines.into_iter().zip(store_batch(conn, &actor.item_scope(), prepared)?) {
+        let outcome = match outcome {
+            EntryOutcome::Rejected { tracking_number: None, error } => EntryOutcome::Rejected { tracking_number: number, error },
+            other => other,
+        };
         report.count(line, outcome);
     }
     Ok(())
@@ -211,13 +228,24 @@ fn iso_date(text: &str) -> String {
     NaiveDate::parse_from_str(text.trim(), "%d/%m/%Y").map(|d| d.to_string()).unwrap_or_else(|_| text.trim().to_string())
 }
 
+/// `20/06/2026 17:00` (a Vietnamese export's time, Vietnam's) → RFC 3339;
+/// a day alone as `iso_date`; anything else as written.
+fn local_time(text: &str) -> String {
+    let text = text.trim();
+    match chrono::NaiveDateTime::parse_from_str(text, "%d/%m/%Y %H:%M:%S").or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%d/%m/%Y %H:%M")) {
+        Ok(t) => format!("{}+07:00", t.format("%Y-%m-%dT%H:%M:%S")),
+        Err(_) => iso_date(text),
+    }
+}
+
 fn required(field: &str) -> FieldError {
     FieldError::new(field, "is required")
 }
 
-/// A value of one of the domain's enums, refused in the words the JSON API uses.
-fn variant<T: for<'de> Deserialize<'de>>(field: &str, text: &str) -> Result<T, FieldError> {
-    T::deserialize(text.into_deserializer()).map_err(|e: serde::de::value::Error| FieldError::new(field, e.to_string()))
+/// A value that is none of a field's values: the refusal lists them.
+fn refused_value<T: std::fmt::Display>(field: &str, text: &str, values: &[T]) -> FieldError {
+    let known: Vec<String> = values.iter().map(ToString::to_string).collect();
+    FieldError::new(field, format!("{:?} is not one of {} (or their Vietnamese names)", crate::domain::fields::clip(text, 40), known.join(", ")))
 }
 
 /// A candidate from its cells, or the first of its required cells that is empty.
@@ -238,9 +266,7 @@ fn candidate(prefix: &str, cells: [Option<String>; 5]) -> Result<Candidate, Fiel
 /// then the missing ones), so a row is refused for what the same
 /// registration sent as JSON would be.
 fn parse_row(columns: &[Option<&'static str>], record: &csv::StringRecord) -> Result<RegisterItem, FieldError> {
-    let cells: HashMap<&'static str, String> =
-        columns.iter().zip(record.iter()).filter_map(|(c, v)| c.map(|c| (c, crate::csv_out::restore(v).to_string()))).collect();
-    let get = |name: &str| cells.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let get = |name: &str| cell(columns, record, name);
     let candidate_cells =
         [get("candidate_number"), get("full_name"), get("date_of_birth").map(|d| iso_date(&d)), get("phone"), get("email")];
     let recipient_org = get("recipient_organization");
@@ -248,10 +274,11 @@ fn parse_row(columns: &[Option<&'static str>], record: &csv::StringRecord) -> Re
         Some(_) if candidate_cells.iter().any(Option::is_some) => Some(candidate("candidate", candidate_cells.clone())?),
         _ => None,
     };
-    let kind = get("kind").map(|k| variant::<ItemKind>("kind", &k)).transpose()?;
-    let priority = get("priority").map(|p| variant::<Priority>("priority", &p)).transpose()?;
+    let kind = get("kind").map(|k| super::sheet::kind_of(&k).ok_or_else(|| refused_value("kind", &k, ItemKind::ALL))).transpose()?;
+    let priority =
+        get("priority").map(|p| super::sheet::priority_of(&p).ok_or_else(|| refused_value("priority", &p, Priority::ALL))).transpose()?;
     let recipient = match recipient_org {
-        Some(organization) => Recipient::Organization { organization, attention: None },
+        Some(organization) => Recipient::Organization { organization, attention: get("attention") },
         None => Recipient::Candidate(candidate("recipient", candidate_cells)?),
     };
     Ok(RegisterItem {
@@ -272,33 +299,43 @@ fn parse_row(columns: &[Option<&'static str>], record: &csv::StringRecord) -> Re
         confidential: false,
         sent_by_candidate: false,
         origin_province: None,
-        must_arrive_by: get("must_arrive_by").map(|d| iso_date(&d)),
+        must_arrive_by: get("must_arrive_by").map(|d| local_time(&d)),
         reference: get("reference"),
     })
 }
 
-/// Reads the header; refuses files whose columns are unknown or incomplete.
-fn columns(reader: &mut csv::Reader<impl Read>) -> Result<Vec<Option<&'static str>>, Error> {
+/// Reads the header: the column each cell names (`None`: ignored, listed
+/// in the report); refuses a file without the columns every row needs.
+fn columns(reader: &mut csv::Reader<impl Read>) -> Result<(Vec<Option<&'static str>>, Vec<String>), Error> {
     let header = reader.headers().map_err(|e| match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => Error::field("file", "is not UTF-8 text; save the spreadsheet as \"CSV UTF-8\""),
+        csv::ErrorKind::Utf8 { .. } => Error::field("file", "is not text in UTF-8, UTF-16 or Windows-1258"),
         _ => Error::field("file", format!("has no readable header row: {e}")),
     })?;
-    let columns: Vec<Option<&'static str>> = header.iter().map(column_of).collect();
-    let mut errors = Vec::new();
-    let unknown: Vec<&str> = header.iter().zip(&columns).filter(|(name, column)| column.is_none() && !name.trim().is_empty()).map(|(name, _)| name).collect();
-    for name in unknown.iter().take(ECHOED_UNKNOWN_COLUMNS) {
-        errors.push(FieldError::new("header", format!("unknown column {:?}", crate::domain::fields::clip(name, ECHOED_HEADER_CHARS))));
-    }
-    if unknown.len() > ECHOED_UNKNOWN_COLUMNS {
-        errors.push(FieldError::new("header", format!("and {} more unknown columns", unknown.len() - ECHOED_UNKNOWN_COLUMNS)));
-    }
-    for required in REQUIRED {
-        if !columns.contains(&Some(required)) {
-            errors.push(FieldError::new("header", format!("missing column {required}")));
+    let mut columns: Vec<Option<&'static str>> = header.iter().map(column_of).collect();
+    // A column named twice is read from its first place only.
+    for i in 0..columns.len() {
+        if columns[i].is_some() && columns[..i].contains(&columns[i]) {
+            columns[i] = None;
         }
     }
+    let mut ignored: Vec<String> = header
+        .iter()
+        .zip(&columns)
+        .filter(|(name, column)| column.is_none() && !name.trim().is_empty())
+        .map(|(name, _)| crate::domain::fields::clip(name.trim(), ECHOED_HEADER_CHARS).to_string())
+        .collect();
+    if ignored.len() > ECHOED_UNKNOWN_COLUMNS {
+        let more = ignored.len() - ECHOED_UNKNOWN_COLUMNS;
+        ignored.truncate(ECHOED_UNKNOWN_COLUMNS);
+        ignored.push(format!("… and {more} more"));
+    }
+    let errors: Vec<FieldError> = REQUIRED
+        .iter()
+        .filter(|required| !columns.contains(&Some(**required)))
+        .map(|required| FieldError::new("header", format!("missing column {required}")))
+        .collect();
     if errors.is_empty() {
-        Ok(columns)
+        Ok((columns, ignored))
     } else {
         Err(Error::Invalid(errors))
     }
@@ -333,7 +370,7 @@ mod tests {
             "(tracking_number|season|kind|số hiệu|\\PC{0,8})(,(province|ward|address_line|\\PC{0,8})){0,6}\n(\\PC{0,10}[,\"\n\r]){0,40}".prop_map(String::into_bytes)])
         {
             let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes.as_slice());
-            if let Ok(columns) = columns(&mut reader) {
+            if let Ok((columns, _)) = columns(&mut reader) {
                 let mut record = csv::StringRecord::new();
                 while let Ok(true) = reader.read_record(&mut record) {
                     let _ = parse_row(&columns, &record);

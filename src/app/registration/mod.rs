@@ -6,11 +6,12 @@
 //! (when the actor may read it).
 
 mod import;
+pub mod sheet;
 pub(crate) mod read;
 mod replacement;
 mod validate;
 
-pub use import::{column_of, import, ImportLine, ImportReport, RejectedByField, COLUMNS, VIETNAMESE_HEADERS};
+pub use import::{column_of, import, ImportLine, ImportReport, RejectedByField, COLUMNS};
 pub use read::{find_item, item_filter, list_items, ListItems};
 pub use replacement::{replace, ReplaceItem};
 

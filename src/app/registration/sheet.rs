@@ -1,0 +1,268 @@
+//! Spreadsheets as clerks have them: any of the encodings Vietnamese
+//! offices save CSV in (UTF-8 with or without BOM, UTF-16, Windows-1258),
+//! comma, semicolon or tab between cells, and the headers and values they
+//! write in Vietnamese, with or without diacritics.
+
+use std::io::Read;
+
+use encoding_rs::{Decoder, Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1258};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::domain::{ItemKind, Priority};
+
+/// How much of a file is read to tell its encoding and delimiter.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// A file decoded to UTF-8 as it is read.
+pub struct Decoded<R> {
+    inner: R,
+    /// `None`: the file is UTF-8 already; its bytes pass through.
+    decoder: Option<Decoder>,
+    out: Vec<u8>,
+    at: usize,
+    done: bool,
+    pub encoding: &'static str,
+    /// The cell delimiter the first line uses.
+    pub delimiter: u8,
+}
+
+impl<R: Read> Decoded<R> {
+    /// Reads the start of the file to tell its encoding (a byte-order mark,
+    /// else valid UTF-8, else UTF-16 by its zero bytes, else Windows-1258,
+    /// which Vietnamese Excel writes) and the delimiter of its first line.
+    pub fn new(mut inner: R) -> std::io::Result<Decoded<R>> {
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        (&mut inner).take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
+        let (encoding, bom) = match Encoding::for_bom(&head) {
+            Some((encoding, bom)) => (encoding, bom),
+            None => (sniff_encoding(&head), 0),
+        };
+        let done = head.len() < SNIFF_BYTES;
+        let mut decoded = Decoded {
+            inner,
+            decoder: (encoding != UTF_8).then(|| encoding.new_decoder_without_bom_handling()),
+            out: Vec::new(),
+            at: 0,
+            done: false,
+            encoding: encoding.name(),
+            delimiter: b',',
+        };
+        decoded.push(&head[bom..], done);
+        decoded.done = done;
+        decoded.delimiter = sniff_delimiter(&decoded.out);
+        Ok(decoded)
+    }
+
+    fn push(&mut self, bytes: &[u8], last: bool) {
+        self.out.drain(..self.at);
+        self.at = 0;
+        match &mut self.decoder {
+            None => self.out.extend_from_slice(bytes),
+            Some(decoder) => {
+                let mut text = String::with_capacity(decoder.max_utf8_buffer_length(bytes.len()).unwrap_or(bytes.len() * 3));
+                let _ = decoder.decode_to_string(bytes, &mut text, last);
+                self.out.extend_from_slice(text.as_bytes());
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.out.len() && !self.done {
+            let mut chunk = vec![0u8; SNIFF_BYTES];
+            let n = self.inner.read(&mut chunk)?;
+            self.done = n == 0;
+            self.push(&chunk[..n], self.done);
+        }
+        let n = buf.len().min(self.out.len() - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+fn sniff_encoding(head: &[u8]) -> &'static Encoding {
+    match std::str::from_utf8(head) {
+        Ok(_) => UTF_8,
+        // Cut in the middle of a character by the sniffing window: UTF-8 all the same.
+        Err(e) if e.error_len().is_none() => UTF_8,
+        Err(_) => {
+            let zeros_at = |parity: usize| head.iter().enumerate().filter(|(i, b)| i % 2 == parity && **b == 0).count();
+            let half = head.len() / 4;
+            if zeros_at(1) > half {
+                UTF_16LE
+            } else if zeros_at(0) > half {
+                UTF_16BE
+            } else {
+                WINDOWS_1258
+            }
+        }
+    }
+}
+
+/// The delimiter of the first line: whichever of comma, semicolon and tab
+/// occurs most outside quotes (Excel in a Vietnamese locale saves `;`).
+fn sniff_delimiter(text: &[u8]) -> u8 {
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for &b in text {
+        if b == b'\n' && !quoted {
+            break;
+        }
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for (delimiter, count) in counts.iter_mut() {
+                if b == *delimiter {
+                    *count += 1;
+                }
+            }
+        }
+    }
+    counts.iter().max_by_key(|(d, count)| (*count, *d == b',')).map_or(b',', |(d, _)| *d)
+}
+
+/// A cell's text in composed form: Windows-1258 and some keyboards write a
+/// tone mark as a separate character ("ễ" as "ê" + "̃").
+pub fn composed(text: &str) -> String {
+    if text.is_ascii() {
+        text.to_string()
+    } else {
+        text.nfc().collect()
+    }
+}
+
+/// A header or value as clerks may type it, for matching: lower case, no
+/// diacritics, punctuation as spaces, spaces collapsed ("Ngày tháng năm
+/// sinh" → "ngay thang nam sinh", "Tỉnh/TP" → "tinh tp").
+pub fn folded(text: &str) -> String {
+    let plain = deunicode::deunicode(&composed(text).replace(['đ', 'Đ'], "d")).to_lowercase();
+    plain.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Headers clerks use, folded, and the column each names. The English
+/// column names (`tracking_number`) fold to themselves with spaces.
+const HEADERS: &[(&str, &str)] = &[
+    ("tracking number", "tracking_number"), ("so hieu", "tracking_number"), ("so hieu buu gui", "tracking_number"),
+    ("ma buu gui", "tracking_number"), ("ma vach", "tracking_number"), ("so buu gui", "tracking_number"),
+    ("season", "season"), ("ky thi", "season"), ("ma ky thi", "season"),
+    ("kind", "kind"), ("loai", "kind"), ("loai buu gui", "kind"), ("loai giay to", "kind"), ("loai tai lieu", "kind"),
+    ("priority", "priority"), ("uu tien", "priority"), ("muc uu tien", "priority"), ("do khan", "priority"), ("muc do khan", "priority"),
+    ("status", "status"), ("trang thai", "status"),
+    ("sender org", "sender_org"), ("don vi gui", "sender_org"),
+    ("carrier org", "carrier_org"), ("doanh nghiep buu chinh", "carrier_org"), ("buu chinh", "carrier_org"),
+    ("recipient organization", "recipient_organization"), ("don vi nhan", "recipient_organization"),
+    ("attention", "attention"), ("nguoi nhan tai don vi", "attention"), ("kinh gui", "attention"),
+    ("candidate number", "candidate_number"), ("so bao danh", "candidate_number"), ("sbd", "candidate_number"),
+    ("full name", "full_name"), ("ho va ten", "full_name"), ("ho ten", "full_name"), ("ho ten thi sinh", "full_name"),
+    ("ho va ten thi sinh", "full_name"), ("ten thi sinh", "full_name"),
+    ("date of birth", "date_of_birth"), ("ngay sinh", "date_of_birth"), ("ngay thang nam sinh", "date_of_birth"),
+    ("phone", "phone"), ("dien thoai", "phone"), ("so dien thoai", "phone"), ("sdt", "phone"), ("so dt", "phone"),
+    ("email", "email"), ("thu dien tu", "email"), ("e mail", "email"),
+    ("province", "province"), ("tinh", "province"), ("tinh thanh pho", "province"), ("tinh tp", "province"), ("tinh thanh", "province"),
+    ("ward", "ward"), ("phuong xa", "ward"), ("xa phuong", "ward"), ("xa phuong dac khu", "ward"), ("phuong xa dac khu", "ward"),
+    ("address line", "address_line"), ("dia chi", "address_line"), ("dia chi nhan", "address_line"), ("dia chi chi tiet", "address_line"),
+    ("so nha duong pho", "address_line"),
+    ("seal number", "seal_number"), ("so niem phong", "seal_number"),
+    ("must arrive by", "must_arrive_by"), ("han phat", "must_arrive_by"), ("phai den truoc", "must_arrive_by"),
+    ("reference", "reference"), ("tham chieu", "reference"), ("ghi chu", "reference"),
+    ("due at", "due_at"), ("han xu ly", "due_at"), ("last event at", "last_event_at"), ("lan quet cuoi", "last_event_at"),
+    ("last office code", "last_office_code"), ("buu cuc quet cuoi", "last_office_code"),
+    ("created at", "created_at"), ("ngay dang ky", "created_at"),
+];
+
+/// The column a header names, in either language, diacritics or none.
+pub fn column_of(header: &str) -> Option<&'static str> {
+    let folded = folded(header.trim_start_matches('\u{feff}'));
+    HEADERS.iter().find(|(alias, _)| *alias == folded).map(|(_, column)| *column)
+}
+
+/// An item kind by its code or its Vietnamese name.
+pub fn kind_of(text: &str) -> Option<ItemKind> {
+    let folded = folded(text);
+    ItemKind::ALL.iter().copied().find(|kind| {
+        folded == folded_code(kind.as_str()) || folded == self::folded(crate::notify::templates::item_kind(*kind, crate::notify::templates::Lang::Vi))
+    }).or(match folded.as_str() {
+        "giay bao thi" | "the du thi" => Some(ItemKind::ExamNotice),
+        "giay chung nhan ket qua" | "giay bao diem" | "phieu bao diem" => Some(ItemKind::ResultCertificate),
+        "giay bao nhap hoc" => Some(ItemKind::AdmissionNotice),
+        "cong van" | "tai lieu" | "cong dien" => Some(ItemKind::OfficialDispatch),
+        _ => None,
+    })
+}
+
+/// A priority by its code or the urgency words of Vietnamese documents
+/// (hỏa tốc, thượng khẩn, khẩn, thường).
+pub fn priority_of(text: &str) -> Option<Priority> {
+    match folded(text).as_str() {
+        "urgent" | "hoa toc" | "thuong khan" => Some(Priority::Urgent),
+        "priority" | "khan" | "uu tien" => Some(Priority::Priority),
+        "standard" | "thuong" | "binh thuong" => Some(Priority::Standard),
+        _ => None,
+    }
+}
+
+fn folded_code(code: &str) -> String {
+    code.replace('_', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn decode_all(bytes: &[u8]) -> (String, &'static str, u8) {
+        let mut decoded = Decoded::new(bytes).unwrap();
+        let mut text = String::new();
+        decoded.read_to_string(&mut text).unwrap();
+        (text, decoded.encoding, decoded.delimiter)
+    }
+
+    #[test]
+    fn encodings_and_delimiters_are_told_apart() {
+        let text = "Mã bưu gửi;Họ tên thí sinh\nRR1;Nguyễn Văn An\n";
+        assert_eq!(decode_all(text.as_bytes()), (text.to_string(), "UTF-8", b';'));
+        let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+        assert_eq!(decode_all(&bom).0, text);
+        let utf16: Vec<u8> = [0xFFu8, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        assert_eq!(decode_all(&utf16), (text.to_string(), "UTF-16LE", b';'));
+        let no_bom: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(decode_all(&no_bom).1, "UTF-16LE");
+        // "Nguyễn" in Windows-1258: ê (0xEA) then the combining tilde (0xDE).
+        let (decoded, encoding, delimiter) = decode_all(b"ho ten\tx\nNguy\xEA\xDEn\t1\n");
+        assert_eq!((encoding, delimiter), ("windows-1258", b'\t'));
+        assert_eq!(composed(&decoded), "ho ten\tx\nNguyễn\t1\n");
+    }
+
+    #[test]
+    fn clerks_headers_and_values_are_understood() {
+        assert_eq!(column_of("SBD"), Some("candidate_number"));
+        assert_eq!(column_of(" Ngày tháng năm sinh "), Some("date_of_birth"));
+        assert_eq!(column_of("Mã bưu gửi"), Some("tracking_number"));
+        assert_eq!(column_of("Tỉnh/Thành phố"), Some("province"));
+        assert_eq!(column_of("tracking_number"), Some("tracking_number"));
+        assert_eq!(column_of("STT"), None);
+        assert_eq!(kind_of("Giấy báo dự thi"), Some(ItemKind::ExamNotice));
+        assert_eq!(kind_of("giay bao trung tuyen"), Some(ItemKind::AdmissionNotice));
+        assert_eq!(kind_of("exam_notice"), Some(ItemKind::ExamNotice));
+        assert_eq!(priority_of("Khẩn"), Some(Priority::Priority));
+        assert_eq!(priority_of("HỎA TỐC"), Some(Priority::Urgent));
+        assert_eq!(priority_of("soon"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_without_panicking(bytes in prop_oneof![any::<Vec<u8>>(), proptest::collection::vec(any::<u8>(), 65_000..70_000)]) {
+            let mut decoded = Decoded::new(bytes.as_slice()).unwrap();
+            let mut out = Vec::new();
+            decoded.read_to_end(&mut out).unwrap();
+            prop_assert!(std::str::from_utf8(&out).is_ok() || decoded.encoding == "UTF-8");
+        }
+
+        #[test]
+        fn any_text_folds_without_panicking(text in "\\PC{0,60}") {
+            let _ = (column_of(&text), kind_of(&text), priority_of(&text));
+        }
+    }
+}
