@@ -97,6 +97,9 @@ pub fn phone(input: &str) -> Result<String, Reason> {
     let stray = trimmed.chars().any(|c| !(c.is_ascii_digit() || " .-+()".contains(c)));
     let national = if let Some(rest) = digits.strip_prefix("84").filter(|_| trimmed.starts_with('+') || digits.len() >= 11) {
         format!("0{rest}")
+    } else if digits.len() == 9 && !digits.starts_with('0') && !trimmed.starts_with('+') {
+        // A spreadsheet that took the number for a number dropped its leading zero.
+        format!("0{digits}")
     } else {
         digits
     };
@@ -208,6 +211,7 @@ mod tests {
         assert_eq!(phone("84912345678").unwrap(), "0912345678");
         assert_eq!(phone("024 3869 4242").unwrap(), "02438694242");
         assert!(phone("12345").is_err());
+        assert_eq!(phone("912345678").unwrap(), "0912345678", "the zero a spreadsheet dropped");
         assert!(phone("0912abc678").is_err());
     }
 

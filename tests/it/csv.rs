@@ -97,6 +97,72 @@ async fn a_vietnamese_export_round_trips() {
     assert_eq!(registration_columns(&copied.text), registration_columns(&original.text));
 }
 
+/// The first sheet of a workbook, cell by cell, as calamine reads it.
+fn sheet_cells(bytes: &[u8]) -> Vec<Vec<calamine::Data>> {
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).expect("a workbook");
+    let range = book.worksheet_range_at(0).expect("a sheet").expect("readable");
+    range.rows().map(|r| r.to_vec()).collect()
+}
+
+/// `.xlsx` both ways: the export keeps every cell text (a phone keeps its
+/// zero), and a workbook a spreadsheet program made, with the phone typed
+/// as a number and the date of birth as a date cell, imports like a CSV.
+#[actix_web::test]
+async fn workbooks_export_as_text_and_import_like_csv() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let items: Vec<Value> = (1..=3).map(|n| item_json(&s10(n), "2026-THPT")).collect();
+    assert_eq!(app.post("/api/v1/items/batch", Some(&dept.token), &json!({ "items": items })).await.status, 200);
+    let export = app.get("/api/v1/items?format=xlsx&lang=vi&season=2026-THPT", Some(&dept.token)).await;
+    assert_eq!(export.status, 200, "{}", export.text);
+    assert!(export.content_type().starts_with("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"));
+    let cells = sheet_cells(&export.bytes);
+    assert_eq!(cells.len(), 4, "a header and three items");
+    assert_eq!(cells[0][0], calamine::Data::String("Số hiệu bưu gửi".into()));
+    let phone_at = cells[0].iter().position(|c| *c == calamine::Data::String("Điện thoại".into())).unwrap();
+    assert_eq!(cells[1][phone_at], calamine::Data::String("0912345678".into()), "a phone stays text, zero and all");
+
+    // Read back into a fresh database.
+    let fresh = TestApp::new().await;
+    let (fresh_dept, _) = department_and_carrier(&fresh);
+    let auth = format!("Bearer {}", fresh_dept.token);
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let report = fresh.raw("POST", "/api/v1/items/import", &[("authorization", &auth), ("content-type", xlsx)], export.bytes.clone()).await;
+    assert_eq!((report.body["created"].as_u64(), report.body["encoding"].as_str()), (Some(3), Some("workbook")), "{}", report.text);
+
+    // A clerk's own workbook: numbers and dates typed as such.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, header) in ["STT", "Mã bưu gửi", "Kỳ thi", "Loại", "Bưu chính", "SBD", "Họ tên thí sinh", "Ngày sinh", "Điện thoại", "Tỉnh", "Phường/Xã", "Địa chỉ"].iter().enumerate() {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2008, 3, 14).unwrap();
+    let date_format = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+    sheet.write_number(1, 0, 1).unwrap();
+    sheet.write_string(1, 1, s10(9)).unwrap();
+    sheet.write_string(1, 2, "2026-THPT").unwrap();
+    sheet.write_string(1, 3, "Giấy báo dự thi").unwrap();
+    sheet.write_string(1, 4, "VNPOST").unwrap();
+    sheet.write_number(1, 5, 15001234).unwrap();
+    sheet.write_string(1, 6, "Nguyễn Thị Minh Anh").unwrap();
+    sheet.write_datetime_with_format(1, 7, &date, &date_format).unwrap();
+    sheet.write_number(1, 8, 912345678).unwrap();
+    sheet.write_string(1, 9, "Phú Thọ").unwrap();
+    sheet.write_string(1, 10, "Phường Việt Trì").unwrap();
+    sheet.write_string(1, 11, "12 Trần Phú").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let report = fresh.raw("POST", "/api/v1/items/import", &[("authorization", &auth), ("content-type", "application/octet-stream")], bytes).await;
+    assert_eq!((report.body["created"].as_u64(), report.body["rejected"].as_u64()), (Some(1), Some(0)), "{}", report.text);
+    let item = fresh.get(&format!("/api/v1/items/{}", s10(9)), Some(&fresh_dept.token)).await.body;
+    assert_eq!((item["recipient"]["date_of_birth"].as_str(), item["recipient"]["phone"].as_str()), (Some("2008-03-14"), Some("0912345678")), "{item}");
+    assert_eq!(item["recipient"]["candidate_number"], "15001234");
+
+    let broken = fresh.raw("POST", "/api/v1/items/import", &[("authorization", &auth), ("content-type", xlsx)], b"PK\x03\x04 not really a zip".to_vec()).await;
+    assert_eq!(broken.problem(422)["errors"][0]["field"], "file");
+    assert_eq!(fresh.count("items"), 4);
+}
+
 #[actix_web::test]
 async fn vietnamese_headers_dates_and_bad_rows() {
     let app = TestApp::new().await;
@@ -365,4 +431,32 @@ async fn spreadsheets_as_clerks_have_them() {
         assert_eq!((item["recipient"]["date_of_birth"].as_str(), item["destination"]["province"].as_str()), (Some("2008-03-14"), Some("phu-tho")));
         assert_eq!(app.get("/api/v1/items/RR473000020VN", Some(&dept.token)).await.body["kind"], "admission_notice");
     }
+}
+
+/// The refused rows come back as a sheet to fix and import again.
+#[actix_web::test]
+async fn refused_rows_come_back_as_a_sheet_to_fix() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let bytes = std::fs::read(format!("{}/fixtures/import/comma-bom.csv", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let auth = format!("Bearer {}", dept.token);
+    let headers = [("authorization", auth.as_str()), ("content-type", "text/csv")];
+    let sheet = app.raw("POST", "/api/v1/items/import?rejected=csv", &headers, bytes).await;
+    assert_eq!(sheet.status, 200, "{}", sheet.text);
+    assert!(sheet.content_type().starts_with("text/csv"));
+    let counts: Vec<&str> = ["x-import-created", "x-import-rejected"].iter().map(|h| sheet.headers.get(*h).unwrap().to_str().unwrap()).collect();
+    assert_eq!(counts, vec!["2", "2"]);
+    let lines: Vec<&str> = sheet.text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3, "{}", sheet.text);
+    assert!(lines[0].starts_with("STT,Mã bưu gửi,") && lines[0].ends_with("dòng (line),lỗi (error)"), "{}", lines[0]);
+    assert!(lines[1].contains(",4,tracking_number: repeats line 2 of this file"), "{}", lines[1]);
+    assert!(lines[2].contains("Thư thường") && lines[2].contains(",5,\"kind: "), "{}", lines[2]);
+
+    // The clerk drops the repeat, corrects the kind and sends the sheet back.
+    let fixed = format!("{}\n{}\n", lines[0], lines[2].replace("Thư thường", "Giấy báo dự thi"));
+    let again = app.raw("POST", "/api/v1/items/import", &headers, fixed.into_bytes()).await;
+    assert_eq!((again.body["created"].as_u64(), again.body["rejected"].as_u64()), (Some(1), Some(0)), "{}", again.text);
+    assert_eq!(again.body["ignored_columns"], json!(["STT", "dòng (line)", "lỗi (error)"]));
+    app.raw("POST", "/api/v1/items/import?rejected=pdf", &headers, b"x".to_vec()).await.problem(422);
+    assert_eq!(app.count("items"), 3);
 }

@@ -92,3 +92,23 @@ pub fn write_rows(rows: &[Vec<String>], first_chunk: bool, lang: Lang) -> Result
     }
     out.finish()
 }
+
+/// The rows as an `.xlsx` workbook: a bold, frozen header and every cell
+/// text (a phone number keeps its leading zero; nothing is a formula).
+pub fn workbook(rows: &[Vec<String>], lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(if lang == Lang::Vi { "Buu gui" } else { "Items" })?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (col, name) in header(lang).iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *name, &bold)?;
+        sheet.set_column_width(col as u16, 18)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (col, cell) in row.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, col as u16, cell)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    workbook.save_to_buffer()
+}

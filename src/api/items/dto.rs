@@ -278,8 +278,9 @@ pub struct ItemListParams {
     pub destination_ward: Option<String>,
     /// The candidate's number (số báo danh).
     pub candidate_number: Option<String>,
-    /// `json` (default) or `csv` (UTF-8 with BOM, every page streamed).
-    #[param(pattern = "^(json|csv)$")]
+    /// `json` (default), `csv` (UTF-8 with BOM, every page streamed) or
+    /// `xlsx` (a workbook of up to 100,000 rows, every cell text).
+    #[param(pattern = "^(json|csv|xlsx)$")]
     pub format: Option<String>,
     /// The CSV's language: `en` (default: the codes and UTC times the API
     /// uses) or `vi` (Vietnamese headers and labels, Vietnam time, dates as

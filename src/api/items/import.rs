@@ -3,8 +3,8 @@
 
 use std::io::Read;
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::api::batch::EntryStatus;
 use crate::api::problem::{ApiError, Problem};
@@ -52,6 +52,35 @@ pub struct RejectedByField {
     pub rows: usize,
     /// The reason given for the first such row.
     pub example: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ImportParams {
+    /// `csv`: answer with the refused rows as a spreadsheet (the file's own
+    /// columns, then `dòng (line)` and `lỗi (error)`) to fix and import again.
+    pub rejected: Option<String>,
+}
+
+/// The refused rows as a sheet: the file's header and cells, each row with
+/// its line and why it was refused; the import ignores the two added columns.
+pub fn rejected_sheet(report: &registration::ImportReport) -> Result<actix_web::HttpResponse, ApiError> {
+    let header = report.header.iter().map(String::as_str).chain(["dòng (line)", "lỗi (error)"]);
+    let rows = report.rejected_rows.iter().map(|row| {
+        let mut cells = row.cells.clone();
+        cells.resize(report.header.len(), String::new());
+        cells.push(row.line.to_string());
+        cells.push(row.reason.clone());
+        cells
+    });
+    let body = crate::csv_out::file(header, rows).map_err(ApiError::internal)?;
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type(crate::csv_out::CONTENT_TYPE)
+        .insert_header(("content-disposition", "attachment; filename=\"rejected-rows.csv\""))
+        .insert_header(("x-import-rows", report.rows.to_string()))
+        .insert_header(("x-import-created", report.created.to_string()))
+        .insert_header(("x-import-duplicates", report.duplicates.to_string()))
+        .insert_header(("x-import-rejected", report.rejected.to_string()))
+        .body(body))
 }
 
 impl From<registration::ImportReport> for ImportReport {

@@ -274,7 +274,8 @@ pub async fn list_items(state: web::Data<AppState>, req: HttpRequest, caller: Ca
     let limit = page.limit()?;
     let before_id = page.id_position(Listing::Items)?;
     let clock = state.clock.clone();
-    let csv = params.format.as_deref() == Some("csv");
+    let csv = matches!(params.format.as_deref(), Some("csv" | "xlsx"));
+    let xlsx = params.format.as_deref() == Some("xlsx");
     let lang = match params.lang.as_deref() {
         None | Some("en") => crate::notify::templates::Lang::En,
         Some("vi") => crate::notify::templates::Lang::Vi,
@@ -297,8 +298,42 @@ pub async fn list_items(state: web::Data<AppState>, req: HttpRequest, caller: Ca
             record_read(&state, &req, &caller, ReadAction::List, &rows)?;
             Ok(HttpResponse::Ok().json(page))
         }
+        None if xlsx => xlsx_export(state, req, caller, filter, lang).await,
         None => Ok(csv_export(state, req, caller, filter, lang)),
     }
+}
+
+/// The most rows an `.xlsx` export holds (a workbook is built in memory;
+/// CSV streams any number).
+const XLSX_MAX_ROWS: usize = 100_000;
+
+/// Every matching item as an `.xlsx` workbook: every cell text, so that
+/// phone numbers keep their leading zero and numbers their digits.
+async fn xlsx_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter: ItemFilter, lang: crate::notify::templates::Lang) -> Result<HttpResponse, ApiError> {
+    const CHUNK: i64 = 1000;
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    let mut before = None;
+    loop {
+        let (reader, filter2) = (actor.clone(), filter.clone());
+        let (rows, views) = state
+            .db(move |conn| {
+                let rows = registration::list_items(conn, &reader, &filter2, before, CHUNK)?;
+                let views = views(conn, &reader, rows.clone())?;
+                Ok((rows, views))
+            })
+            .await?;
+        record_read(&state, &req, &actor, ReadAction::Export, &rows)?;
+        lines.extend(views.iter().map(|view| csv_format::row(view, lang)));
+        if lines.len() > XLSX_MAX_ROWS {
+            return Err(ApiError::field("format", format!("an .xlsx export holds at most {XLSX_MAX_ROWS} rows; narrow the filters or use format=csv")));
+        }
+        if (rows.len() as i64) < CHUNK {
+            break;
+        }
+        before = rows.last().map(|r| r.id);
+    }
+    let workbook = web::block(move || csv_format::workbook(&lines, lang)).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type(XLSX).insert_header(("content-disposition", "attachment; filename=\"items.xlsx\"")).body(workbook))
 }
 
 /// Streams every matching item as CSV, a thousand rows per database read,
@@ -351,8 +386,19 @@ fn csv_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter
 }
 
 /// The content types spreadsheet programs and browsers send a CSV file with.
-const SPREADSHEET_TYPES: &[&str] =
-    &["text/csv", "application/csv", "text/comma-separated-values", "application/vnd.ms-excel", "text/plain", "text/tab-separated-values"];
+const SPREADSHEET_TYPES: &[&str] = &[
+    "text/csv",
+    "application/csv",
+    "text/comma-separated-values",
+    "application/vnd.ms-excel",
+    "text/plain",
+    "text/tab-separated-values",
+    XLSX,
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/octet-stream",
+];
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// Register items from a spreadsheet (CSV), as clerks have them.
 ///
@@ -375,10 +421,11 @@ const SPREADSHEET_TYPES: &[&str] =
 /// again creates nothing twice.
 #[utoipa::path(
     tag = "items",
-    request_body(content = String, content_type = "text/csv", description = "The spreadsheet as CSV"),
+    params(import::ImportParams),
+    request_body(content = String, content_type = "text/csv", description = "The spreadsheet: CSV in any of the encodings above, or an .xlsx/.ods/.xls workbook"),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Counts, and a line for every row not created", body = import::ImportReport),
+        (status = 200, description = "Counts, and a line for every row not created (with `rejected=csv`: the refused rows as a CSV to fix and import again, the counts in `X-Import-*` headers)", body = import::ImportReport),
         (status = 411, description = "No Content-Length: the size must be known before the first row is read", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than `EXAMPOST_IMPORT_MAX_BYTES` (64 MiB by default)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a CSV content type", body = Problem, content_type = "application/problem+json"),
@@ -390,8 +437,14 @@ pub async fn import_items(
     state: web::Data<AppState>,
     caller: Caller,
     req: actix_web::HttpRequest,
+    query: web::Query<import::ImportParams>,
     mut payload: web::Payload,
-) -> Result<web::Json<import::ImportReport>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
+    let rejected_sheet = match query.rejected.as_deref() {
+        None => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::field("rejected", "must be csv")),
+    };
     use futures_util::StreamExt;
     registration::authorize(&caller)?;
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -414,8 +467,7 @@ pub async fn import_items(
     let (sender, receiver) = tokio::sync::mpsc::channel::<web::Bytes>(16);
     let clock = state.clock.clone();
     let work = state.db(move |conn| {
-        let report = registration::import(conn, &*clock, &caller, import::ChannelReader::new(receiver), &mut |_| {})?;
-        Ok(import::ImportReport::from(report))
+        Ok(registration::import(conn, &*clock, &caller, import::ChannelReader::new(receiver), &mut |_| {})?)
     });
     let pump = async move {
         while let Some(chunk) = payload.next().await {
@@ -428,5 +480,9 @@ pub async fn import_items(
     };
     let (report, pumped) = futures_util::join!(work, pump);
     pumped?;
-    Ok(web::Json(report?))
+    let report = report?;
+    if rejected_sheet {
+        return import::rejected_sheet(&report);
+    }
+    Ok(HttpResponse::Ok().json(import::ImportReport::from(report)))
 }

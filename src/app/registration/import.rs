@@ -58,6 +58,18 @@ pub struct ImportReport {
     /// The encoding the file was read in, and its cell delimiter.
     pub encoding: String,
     pub delimiter: char,
+    /// The file's header, and every refused row as the file had it, with
+    /// the reason: the sheet to fix and import again.
+    pub header: Vec<String>,
+    pub rejected_rows: Vec<RejectedRow>,
+}
+
+/// A refused row as the file had it.
+#[derive(Debug)]
+pub struct RejectedRow {
+    pub line: usize,
+    pub cells: Vec<String>,
+    pub reason: String,
 }
 
 /// One row that was not created: a duplicate (`error` is `None`) or refused.
@@ -123,11 +135,35 @@ pub fn import(
     progress: &mut dyn FnMut(usize),
 ) -> Result<ImportReport, Error> {
     super::authorize(actor)?;
+    let mut input = std::io::BufReader::with_capacity(64 * 1024, input);
+    let head = std::io::BufRead::fill_buf(&mut input).map_err(|e| Error::field("file", format!("could not be read: {e}")))?;
+    if super::sheet::is_workbook(head) {
+        // A workbook is read whole (the caller bounds its size), then as CSV.
+        let mut bytes = Vec::new();
+        input.read_to_end(&mut bytes).map_err(|e| Error::field("file", format!("could not be read: {e}")))?;
+        let csv = super::sheet::workbook_as_csv(bytes).map_err(|reason| Error::field("file", reason))?;
+        let mut report = import_text(conn, clock, actor, csv.as_slice(), progress)?;
+        report.encoding = "workbook".into();
+        return Ok(report);
+    }
+    import_text(conn, clock, actor, input, progress)
+}
+
+/// Imports a CSV file (any encoding `sheet::Decoded` tells).
+fn import_text(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    actor: &Actor,
+    input: impl Read,
+    progress: &mut dyn FnMut(usize),
+) -> Result<ImportReport, Error> {
     let decoded = super::sheet::Decoded::new(input).map_err(|e| Error::field("file", format!("could not be read: {e}")))?;
     let (encoding, delimiter) = (decoded.encoding, decoded.delimiter);
     let mut reader = csv::ReaderBuilder::new().flexible(false).delimiter(delimiter).from_reader(decoded);
     let (columns, ignored_columns) = columns(&mut reader)?;
-    let mut report = ImportReport { ignored_columns, encoding: encoding.to_string(), delimiter: char::from(delimiter), ..ImportReport::default() };
+    let header = reader.headers().map(|h| h.iter().map(super::sheet::composed).collect()).unwrap_or_default();
+    let mut report =
+        ImportReport { ignored_columns, header, encoding: encoding.to_string(), delimiter: char::from(delimiter), ..ImportReport::default() };
     let mut pending: Vec<Row> = Vec::new();
     let mut first_line_of: HashMap<(String, String), usize> = HashMap::new();
     let mut record = csv::StringRecord::new();
@@ -163,7 +199,8 @@ pub fn import(
             ),
         };
         report.rows += 1;
-        pending.push(Row { line, tracking_number, parsed });
+        let cells = record.iter().map(|c| super::sheet::composed(c)).collect();
+        pending.push(Row { line, tracking_number, cells, parsed });
         if pending.len() == ROWS_PER_TRANSACTION {
             store_rows(conn, clock, actor, std::mem::take(&mut pending), &mut report)?;
             progress(report.rows);
@@ -179,6 +216,7 @@ pub fn import(
 struct Row {
     line: usize,
     tracking_number: Option<String>,
+    cells: Vec<String>,
     parsed: Result<RegisterItem, FieldError>,
 }
 
@@ -196,7 +234,7 @@ fn store_rows(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, rows: Vec<Row
     let mut commands = Vec::with_capacity(rows.len());
     let mut unreadable = Vec::with_capacity(rows.len());
     for row in rows {
-        lines.push((row.line, row.tracking_number));
+        lines.push((row.line, row.tracking_number, row.cells));
         match row.parsed {
             Ok(command) => {
                 commands.push(command);
@@ -213,11 +251,18 @@ fn store_rows(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, rows: Vec<Row
             None => checked.next().expect("one check per readable row"),
         })
         .collect();
-    for ((line, number), outcome) in lines.into_iter().zip(store_batch(conn, &actor.item_scope(), prepared)?) {
+    for ((line, number, cells), outcome) in lines.into_iter().zip(store_batch(conn, &actor.item_scope(), prepared)?) {
         let outcome = match outcome {
             EntryOutcome::Rejected { tracking_number: None, error } => EntryOutcome::Rejected { tracking_number: number, error },
             other => other,
         };
+        if let EntryOutcome::Rejected { error, .. } = &outcome {
+            let reason = match error {
+                Error::Invalid(errors) => errors.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect::<Vec<_>>().join("; "),
+                other => other.to_string(),
+            };
+            report.rejected_rows.push(RejectedRow { line, cells, reason });
+        }
         report.count(line, outcome);
     }
     Ok(())

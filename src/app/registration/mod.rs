@@ -11,7 +11,7 @@ pub(crate) mod read;
 mod replacement;
 mod validate;
 
-pub use import::{column_of, import, ImportLine, ImportReport, RejectedByField, COLUMNS};
+pub use import::{column_of, import, ImportLine, ImportReport, RejectedByField, RejectedRow, COLUMNS};
 pub use read::{find_item, item_filter, list_items, ListItems};
 pub use replacement::{replace, ReplaceItem};
 

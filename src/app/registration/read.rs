@@ -56,8 +56,8 @@ pub fn item_filter(conn: &mut DbConn, now: DateTime<Utc>, params: &ListItems) ->
     let overdue = flag(&mut errors, "overdue", &params.overdue);
     let has_open_case = flag(&mut errors, "has_open_case", &params.has_open_case);
     if let Some(format) = &params.format {
-        if format != "json" && format != "csv" {
-            errors.push("format", "must be json or csv");
+        if !["json", "csv", "xlsx"].contains(&format.as_str()) {
+            errors.push("format", "must be json, csv or xlsx");
         }
     }
     let since = |errors: &mut FieldErrors, name: &str, value: &Option<String>| {

@@ -123,6 +123,39 @@ fn sniff_delimiter(text: &[u8]) -> u8 {
     counts.iter().max_by_key(|(d, count)| (*count, *d == b',')).map_or(b',', |(d, _)| *d)
 }
 
+/// Whether a file starts as a workbook does (`.xlsx`/`.ods` are zip
+/// archives, `.xls` an OLE compound file), whatever its content type said.
+pub fn is_workbook(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
+/// A workbook's first sheet as CSV (UTF-8, commas), so that the import
+/// reads it as it reads any spreadsheet: dates as dd/mm/yyyy, whole
+/// numbers with every digit.
+pub fn workbook_as_csv(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    use calamine::{Data, Reader};
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).map_err(|e| format!("is not a workbook that can be read: {e}"))?;
+    let range = book.worksheet_range_at(0).ok_or("has no sheet")?.map_err(|e| format!("its first sheet cannot be read: {e}"))?;
+    let text = |cell: &Data| match cell {
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(t) => match t.as_datetime() {
+            Some(t) if t.time() == chrono::NaiveTime::MIN => t.format("%d/%m/%Y").to_string(),
+            Some(t) => t.format("%d/%m/%Y %H:%M").to_string(),
+            None => String::new(),
+        },
+        Data::Error(_) | Data::Empty => String::new(),
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in range.rows() {
+        out.write_record(row.iter().map(text)).map_err(|e| e.to_string())?;
+    }
+    out.into_inner().map_err(|e| e.to_string())
+}
+
 /// A cell's text in composed form: Windows-1258 and some keyboards write a
 /// tone mark as a separate character ("ễ" as "ê" + "̃").
 pub fn composed(text: &str) -> String {
