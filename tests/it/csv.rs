@@ -460,3 +460,23 @@ async fn refused_rows_come_back_as_a_sheet_to_fix() {
     app.raw("POST", "/api/v1/items/import?rejected=pdf", &headers, b"x".to_vec()).await.problem(422);
     assert_eq!(app.count("items"), 3);
 }
+
+/// A browser's upload form (multipart/form-data) carries the file as any other upload.
+#[actix_web::test]
+async fn a_form_upload_is_read_like_the_file_itself() {
+    let app = TestApp::new().await;
+    let (dept, _) = department_and_carrier(&app);
+    let file = std::fs::read(format!("{}/fixtures/import/excel-semicolon.cp1258.csv", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let boundary = "----exampost-form-7d1";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nđợt 1\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"danh-sach.csv\"\r\nContent-Type: application/vnd.ms-excel\r\n\r\n").into_bytes();
+    body.extend_from_slice(&file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let auth = format!("Bearer {}", dept.token);
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let reply = app.raw("POST", "/api/v1/items/import", &[("authorization", &auth), ("content-type", &content_type)], body).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!((reply.body["created"].as_u64(), reply.body["encoding"].as_str()), (Some(2), Some("windows-1258")), "{}", reply.text);
+    let empty_form = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nx\r\n--{boundary}--\r\n").into_bytes();
+    let reply = app.raw("POST", "/api/v1/items/import", &[("authorization", &auth), ("content-type", &content_type)], empty_form).await;
+    assert_eq!(reply.problem(422)["errors"][0]["field"], "file");
+}

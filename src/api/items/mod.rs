@@ -396,6 +396,7 @@ const SPREADSHEET_TYPES: &[&str] = &[
     XLSX,
     "application/vnd.oasis.opendocument.spreadsheet",
     "application/octet-stream",
+    "multipart/form-data",
 ];
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -469,14 +470,33 @@ pub async fn import_items(
     let work = state.db(move |conn| {
         Ok(registration::import(conn, &*clock, &caller, import::ChannelReader::new(receiver), &mut |_| {})?)
     });
+    let form = content_type.to_ascii_lowercase().starts_with("multipart/form-data").then(|| req.headers().clone());
     let pump = async move {
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the upload was interrupted: {e}")))?;
-            if sender.send(chunk).await.is_err() {
+        let interrupted = |e: &dyn std::fmt::Display| ApiError::BadRequest(format!("the upload was interrupted: {e}"));
+        let Some(headers) = form else {
+            while let Some(chunk) = payload.next().await {
+                if sender.send(chunk.map_err(|e| interrupted(&e))?).await.is_err() {
+                    break;
+                }
+            }
+            return Ok::<(), ApiError>(());
+        };
+        // A browser's form: the first field that carries a file is the spreadsheet.
+        let mut form = actix_multipart::Multipart::new(&headers, payload);
+        while let Some(field) = form.next().await {
+            let mut field = field.map_err(|e| interrupted(&e))?;
+            let is_file = field.content_disposition().is_some_and(|d| d.get_filename().is_some());
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|e| interrupted(&e))?;
+                if is_file && sender.send(chunk).await.is_err() {
+                    break;
+                }
+            }
+            if is_file {
                 break;
             }
         }
-        Ok::<(), ApiError>(())
+        Ok(())
     };
     let (report, pumped) = futures_util::join!(work, pump);
     pumped?;

@@ -137,6 +137,9 @@ pub fn import(
     super::authorize(actor)?;
     let mut input = std::io::BufReader::with_capacity(64 * 1024, input);
     let head = std::io::BufRead::fill_buf(&mut input).map_err(|e| Error::field("file", format!("could not be read: {e}")))?;
+    if head.is_empty() {
+        return Err(Error::field("file", "is empty: send a spreadsheet with its header row"));
+    }
     if super::sheet::is_workbook(head) {
         // A workbook is read whole (the caller bounds its size), then as CSV.
         let mut bytes = Vec::new();
