@@ -123,6 +123,7 @@ pub mod incidents;
 pub mod province;
 pub mod report;
 pub mod s10;
+pub mod vi;
 
 string_enum! {
     /// What an organization is.

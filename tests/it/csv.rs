@@ -206,6 +206,7 @@ async fn malformed_files_are_refused_whole() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!((reply.body["rejected"].as_u64(), reply.body["encoding"].as_str()), (Some(1), Some("windows-1258")), "{}", reply.text);
     assert_eq!(reply.body["results"][0]["tracking_number"], "RR123456785VN", "a refused row names its number");
+    assert_eq!(reply.body["results"][0]["error"]["errors"][0]["reason"], "is required", "an English sheet is answered in English");
 
     let json_body = app.raw("POST", "/api/v1/items/import", &[("authorization", &auth), ("content-type", "application/json")], b"{}".to_vec()).await;
     json_body.problem(415);
@@ -420,9 +421,11 @@ async fn spreadsheets_as_clerks_have_them() {
         assert_eq!((report["created"].as_u64(), report["rejected"].as_u64()), (Some(2), Some(2)), "{file}: {report}");
         let repeat = &report["results"][0];
         assert_eq!((repeat["line"].as_u64(), repeat["tracking_number"].as_str()), (Some(4), Some("RR473000016VN")), "{file}: {report}");
-        assert_eq!(repeat["error"]["errors"][0]["reason"], "repeats line 2 of this file");
+        // The sheet's headers are Vietnamese: so are its rows' reasons.
+        assert_eq!(repeat["error"]["errors"][0]["reason"], "trùng số hiệu với dòng 2 của tệp");
         let bad = &report["results"][1];
         assert_eq!((bad["tracking_number"].as_str(), bad["error"]["errors"][0]["field"].as_str()), (Some("RR473000033VN"), Some("kind")), "{file}: {report}");
+        assert!(bad["error"]["errors"][0]["reason"].as_str().unwrap().contains("không phải giá trị hợp lệ"), "{file}: {report}");
 
         let item = app.get("/api/v1/items/RR473000016VN", Some(&dept.token)).await.body;
         assert_eq!((item["kind"].as_str(), item["priority"].as_str()), (Some("exam_notice"), Some("priority")), "{file}: {item}");
@@ -449,7 +452,7 @@ async fn refused_rows_come_back_as_a_sheet_to_fix() {
     let lines: Vec<&str> = sheet.text.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(lines.len(), 3, "{}", sheet.text);
     assert!(lines[0].starts_with("STT,Mã bưu gửi,") && lines[0].ends_with("dòng (line),lỗi (error)"), "{}", lines[0]);
-    assert!(lines[1].contains(",4,tracking_number: repeats line 2 of this file"), "{}", lines[1]);
+    assert!(lines[1].contains(",4,tracking_number: trùng số hiệu với dòng 2 của tệp"), "{}", lines[1]);
     assert!(lines[2].contains("Thư thường") && lines[2].contains(",5,\"kind: "), "{}", lines[2]);
 
     // The clerk drops the repeat, corrects the kind and sends the sheet back.

@@ -62,6 +62,8 @@ pub struct ImportReport {
     /// the reason: the sheet to fix and import again.
     pub header: Vec<String>,
     pub rejected_rows: Vec<RejectedRow>,
+    /// The file's headers are Vietnamese: its rows' reasons are given in Vietnamese.
+    pub vietnamese: bool,
 }
 
 /// A refused row as the file had it.
@@ -164,9 +166,16 @@ fn import_text(
     let (encoding, delimiter) = (decoded.encoding, decoded.delimiter);
     let mut reader = csv::ReaderBuilder::new().flexible(false).delimiter(delimiter).from_reader(decoded);
     let (columns, ignored_columns) = columns(&mut reader)?;
-    let header = reader.headers().map(|h| h.iter().map(super::sheet::composed).collect()).unwrap_or_default();
-    let mut report =
-        ImportReport { ignored_columns, header, encoding: encoding.to_string(), delimiter: char::from(delimiter), ..ImportReport::default() };
+    let header: Vec<String> = reader.headers().map(|h| h.iter().map(super::sheet::composed).collect()).unwrap_or_default();
+    let vietnamese = header.iter().any(|h| column_of(h).is_some_and(|column| super::sheet::folded(h) != column.replace('_', " ")));
+    let mut report = ImportReport {
+        ignored_columns,
+        header,
+        vietnamese,
+        encoding: encoding.to_string(),
+        delimiter: char::from(delimiter),
+        ..ImportReport::default()
+    };
     let mut pending: Vec<Row> = Vec::new();
     let mut first_line_of: HashMap<(String, String), usize> = HashMap::new();
     let mut record = csv::StringRecord::new();
@@ -256,7 +265,9 @@ fn store_rows(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, rows: Vec<Row
         .collect();
     for ((line, number, cells), outcome) in lines.into_iter().zip(store_batch(conn, &actor.item_scope(), prepared)?) {
         let outcome = match outcome {
-            EntryOutcome::Rejected { tracking_number: None, error } => EntryOutcome::Rejected { tracking_number: number, error },
+            EntryOutcome::Rejected { tracking_number, error } => {
+                EntryOutcome::Rejected { tracking_number: tracking_number.or(number), error: in_file_language(report.vietnamese, error) }
+            }
             other => other,
         };
         if let EntryOutcome::Rejected { error, .. } = &outcome {
@@ -269,6 +280,23 @@ fn store_rows(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, rows: Vec<Row
         report.count(line, outcome);
     }
     Ok(())
+}
+
+/// A refusal in the language of the file's headers: Vietnamese reasons
+/// for a Vietnamese sheet (the fields keep the names the API documents).
+fn in_file_language(vietnamese: bool, error: Error) -> Error {
+    match error {
+        Error::Invalid(errors) if vietnamese => Error::Invalid(
+            errors
+                .into_iter()
+                .map(|e| {
+                    let reason = crate::domain::vi::reason(&e.reason).unwrap_or(e.reason);
+                    FieldError::new(e.field, reason)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// `14/03/2008` (as spreadsheets write dates in Vietnam) → `2008-03-14`.
