@@ -76,7 +76,7 @@ pub fn purge_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<Purged> {
             purged.events += diesel::update(events::table.find(id)).set((events::details.eq(committed), events::content_hash.eq(PURGED))).execute(conn)?;
         }
     }
-    diesel::update(item_chains::table.filter(item_chains::item_id.eq_any(item_ids))).set(item_chains::salt.eq(None::<Vec<u8>>)).execute(conn)?;
+    super::chain::forget_salt(conn, item_ids)?;
 
     purged.items = diesel::update(items::table.filter(items::id.eq_any(item_ids)))
         .set((

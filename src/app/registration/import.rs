@@ -138,14 +138,15 @@ pub fn import(
 ) -> Result<ImportReport, Error> {
     super::authorize(actor)?;
     let mut input = std::io::BufReader::with_capacity(64 * 1024, input);
-    let head = std::io::BufRead::fill_buf(&mut input).map_err(|e| Error::field("file", format!("could not be read: {e}")))?;
+    let unreadable = |e: std::io::Error| Error::field("file", format!("could not be read: {e}"));
+    let head = std::io::BufRead::fill_buf(&mut input).map_err(unreadable)?;
     if head.is_empty() {
         return Err(Error::field("file", "is empty: send a spreadsheet with its header row"));
     }
     if super::sheet::is_workbook(head) {
         // A workbook is read whole (the caller bounds its size), then as CSV.
         let mut bytes = Vec::new();
-        input.read_to_end(&mut bytes).map_err(|e| Error::field("file", format!("could not be read: {e}")))?;
+        input.read_to_end(&mut bytes).map_err(unreadable)?;
         let csv = super::sheet::workbook_as_csv(bytes).map_err(|reason| Error::field("file", reason))?;
         let mut report = import_text(conn, clock, actor, csv.as_slice(), progress)?;
         report.encoding = "workbook".into();
