@@ -77,6 +77,10 @@ fn case_rows(cases: &[CaseLine]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The section of signed roots: its long hashes may wrap anywhere (a
+/// phone-width page), which no other table's cells should.
+const HASHES: &str = "Gốc chuỗi sự kiện đã ký (giữ báo cáo này để đối chiếu: dữ liệu quét bị sửa sẽ không khớp)";
+
 fn sections(report: &Steering) -> Vec<Section> {
     let s = &report.summary;
     let performance = |groups: &[crate::domain::report::Performance], label: &dyn Fn(&str) -> String| {
@@ -146,7 +150,7 @@ fn sections(report: &Steering) -> Vec<Section> {
             rows: s.totals.by_day.iter().map(|d| vec![d.day.format("%d/%m/%Y").to_string(), d.registered.to_string(), d.delivered.to_string()]).collect(),
         },
         Section {
-            title: "Gốc chuỗi sự kiện đã ký (giữ báo cáo này để đối chiếu: dữ liệu quét bị sửa sẽ không khớp)",
+            title: HASHES,
             header: vec!["Ngày", "Bưu gửi có sự kiện mới", "Gốc (SHA-256)", "Chữ ký (Ed25519)", "Khóa công khai"],
             rows: report
                 .chain_roots
@@ -230,7 +234,8 @@ pub fn html(report: &Steering) -> String {
             .iter()
             .map(|r| format!("<tr>{}</tr>", r.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>()))
             .collect();
-        body.push_str(&format!("<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>\n"));
+        let class = if section.title == HASHES { " class=\"hashes\"" } else { "" };
+        body.push_str(&format!("<table{class}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>\n"));
     }
     format!(
         r#"<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Báo cáo Ban Chỉ đạo – {season} – {province}</title>
@@ -239,7 +244,8 @@ pub fn html(report: &Steering) -> String {
 .header div{{flex:1}}.header b{{display:block}}.header .motto{{text-decoration:underline}}
 .date{{text-align:right;font-style:italic;margin:.5em 0 1.5em}}h1{{font-size:1.3em;text-align:center;margin:.2em 0}}
 .subtitle{{text-align:center;margin:0 0 1.5em}}h2{{font-size:1.05em;margin:1.4em 0 .4em}}
-table{{border-collapse:collapse;width:100%;margin:.3em 0 1em;font-size:13px}}th,td{{border:1px solid #555;padding:3px 5px;text-align:left;vertical-align:top;overflow-wrap:anywhere}}
+table{{border-collapse:collapse;width:100%;margin:.3em 0 1em;font-size:13px}}th,td{{border:1px solid #555;padding:3px 5px;text-align:left;vertical-align:top}}
+.hashes td{{overflow-wrap:anywhere}}.hashes td:first-child,.hashes td:nth-child(2){{white-space:nowrap}}
 th{{background:#eee}}p.none{{font-style:italic;color:#444}}
 @media print{{body{{margin:1cm}}h2{{break-after:avoid}}tr{{break-inside:avoid}}}}</style></head><body>
 <div class="header"><div>ỦY BAN NHÂN DÂN TỈNH {upper}<b>BAN CHỈ ĐẠO KỲ THI</b></div>
