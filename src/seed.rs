@@ -62,6 +62,8 @@ struct ContactFixture {
     digest_minutes: Option<i32>,
     #[serde(default)]
     daily_report: bool,
+    #[serde(default)]
+    public: bool,
 }
 
 #[derive(Deserialize)]
@@ -368,6 +370,7 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
                 plan_role: c.plan_role,
                 exam_site: c.exam_site,
                 daily_report: c.daily_report,
+                public: c.public,
                 organization: Some(c.organization),
             };
             administration::add_contact(conn, &clock, &actor, command)?;

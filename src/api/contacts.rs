@@ -56,6 +56,11 @@ pub struct NewContactRequest {
     /// Send this contact the steering report every morning (at `EXAMPOST_REPORT_TIME`, 07:00 Vietnam by default).
     #[serde(default)]
     pub daily_report: bool,
+    /// Show this contact to candidates on the lookup page ("what to do now"):
+    /// meant for a hotline or help desk, not a person's own phone. A public
+    /// contact takes no case mail.
+    #[serde(default)]
+    pub public: bool,
     /// Admins may add contacts to another organization (by code).
     #[serde(default)]
     pub organization: Option<String>,
@@ -80,6 +85,7 @@ pub struct ContactView {
     pub plan_role: Option<PlanRole>,
     pub exam_site: Option<String>,
     pub daily_report: bool,
+    pub public: bool,
 }
 
 impl From<NewContactRequest> for AddContact {
@@ -97,6 +103,7 @@ impl From<NewContactRequest> for AddContact {
             plan_role: r.plan_role,
             exam_site: r.exam_site,
             daily_report: r.daily_report,
+            public: r.public,
             organization: r.organization,
         }
     }
@@ -118,6 +125,7 @@ fn contact_view(OrgContact { contact: c, organization_code }: OrgContact) -> Con
         plan_role: c.plan_role,
         exam_site: c.exam_site,
         daily_report: c.daily_report,
+        public: c.public,
     }
 }
 

@@ -238,6 +238,9 @@ fn apply(conn: &mut DbConn, actor: &Actor, case: &Case, item: &Item, next: CaseS
         }
         Checked::Comment { note } => store::cases::add_entry(conn, case, CaseAction::Commented, &actor.client_id, Some(&note), at)?,
         Checked::Resolve { outcome, note } => {
+            if case.kind == CaseKind::RecipientReport && note.is_none() {
+                return Err(Error::field("note", "is the answer the candidate reads on the lookup page; write it"));
+            }
             changed(escalation::resolve(conn, case, outcome, &actor.client_id, note.as_deref(), now)?)?;
             if outcome == CaseOutcome::DeclaredLost && item.status != ItemStatus::Lost {
                 declare_lost(conn, actor, case, item, now)?;

@@ -228,6 +228,7 @@ diesel::table! {
         plan_role -> Nullable<Text>,
         exam_site -> Nullable<Text>,
         daily_report -> Bool,
+        public -> Bool,
     }
 }
 

@@ -30,6 +30,9 @@ string_enum! {
         Lost => "lost",
         /// Registered but not accepted by its carrier within the priority's acceptance window.
         NotAccepted => "not_accepted",
+        /// The candidate (or a parent) reported from the lookup page: not
+        /// received, or a question. Answered by resolving it with a note.
+        RecipientReport => "recipient_report",
     }
 }
 
@@ -64,6 +67,8 @@ string_enum! {
         Accepted => "accepted",
         /// An incident's extension moved the deadline the case protected.
         DeadlineExtended => "deadline_extended",
+        /// A candidate's report was answered (the resolution's note is the answer they see).
+        Answered => "answered",
     }
 }
 
@@ -94,7 +99,8 @@ pub const ACTIVE_STATES: &[CaseState] = &[CaseState::Open, CaseState::Acknowledg
 pub fn settled_by(kind: CaseKind, outcome: CaseOutcome) -> bool {
     use CaseOutcome::*;
     match kind {
-        CaseKind::Tampering => false,
+        // Nor a candidate's report: "not received" on a delivered item is the very question.
+        CaseKind::Tampering | CaseKind::RecipientReport => false,
         CaseKind::NotAccepted => true,
         CaseKind::Damaged => outcome == Replaced,
         CaseKind::Lost => outcome != DeclaredLost,
@@ -304,8 +310,8 @@ pub fn severity(kind: CaseKind, priority: Priority) -> Severity {
     match (kind, priority) {
         (Tampering, _) => Severity::Critical,
         (Lost | SuspectedLoss, _) => Severity::High,
-        (Overdue | DeadlineAtRisk | Stalled | Misrouted | Damaged | RepeatedFailure | NotAccepted, Priority::Urgent) => Severity::High,
-        (Overdue | DeadlineAtRisk | Misrouted | Damaged | RepeatedFailure | NotAccepted, _) => Severity::Medium,
+        (Overdue | DeadlineAtRisk | Stalled | Misrouted | Damaged | RepeatedFailure | NotAccepted | RecipientReport, Priority::Urgent) => Severity::High,
+        (Overdue | DeadlineAtRisk | Misrouted | Damaged | RepeatedFailure | NotAccepted | RecipientReport, _) => Severity::Medium,
         (Stalled, _) => Severity::Low,
     }
 }

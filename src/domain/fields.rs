@@ -103,6 +103,11 @@ pub fn phone(input: &str) -> Result<String, Reason> {
     } else {
         digits
     };
+    // Hotlines (1800: free to call, 1900: paid) have 8 or 10 digits and no leading zero.
+    let hotline = (national.starts_with("1800") || national.starts_with("1900")) && matches!(national.len(), 8 | 10);
+    if hotline && !stray {
+        return Ok(national);
+    }
     // `national` holds ASCII digits only, so its length in bytes is its length in digits.
     if stray || !national.starts_with('0') || !(10..=11).contains(&national.len()) {
         return Err("must be a Vietnamese phone number, e.g. 0912345678 or +84 912 345 678".into());
@@ -213,6 +218,9 @@ mod tests {
         assert!(phone("12345").is_err());
         assert_eq!(phone("912345678").unwrap(), "0912345678", "the zero a spreadsheet dropped");
         assert!(phone("0912abc678").is_err());
+        assert_eq!(phone("1900 54 54 81").unwrap(), "1900545481", "a hotline");
+        assert_eq!(phone("1800 1091").unwrap(), "18001091");
+        assert!(phone("1900 545").is_err(), "seven digits is no hotline");
     }
 
     #[test]

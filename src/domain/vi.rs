@@ -24,6 +24,10 @@ pub fn reason(english: &str) -> Option<String> {
         "must be a year, a dash and a programme code, e.g. 2026-THPT or 2026-TS10" => {
             "phải là năm, dấu gạch ngang và mã kỳ thi, ví dụ 2026-THPT hoặc 2026-TS10"
         }
+        "must be 4-20 letters or digits" => "phải gồm 4–20 chữ cái hoặc chữ số",
+        "give your candidate number or your date of birth" => "hãy nhập số báo danh hoặc ngày sinh",
+        "give your candidate number or your date of birth, not both" => "chỉ nhập một trong hai: số báo danh hoặc ngày sinh",
+        "is required for a question" => "hãy viết câu hỏi của bạn",
         "is not UTF-8 text" => "không đọc được: không phải văn bản UTF-8",
         "is required for a confidential item (exam papers always are)" => "bắt buộc với bưu gửi mật (đề thi luôn là bưu gửi mật)",
         "exam papers go to an organization (an exam site or school), not to a candidate" => {

@@ -65,6 +65,8 @@ pub fn case_kind(kind: CaseKind, lang: Lang) -> &'static str {
         (Lost, Lang::En) => "Lost",
         (NotAccepted, Lang::Vi) => "Chưa được bưu điện tiếp nhận",
         (NotAccepted, Lang::En) => "Not accepted by the carrier",
+        (RecipientReport, Lang::Vi) => "Thí sinh phản ánh",
+        (RecipientReport, Lang::En) => "Reported by the candidate",
     }
 }
 

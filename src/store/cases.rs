@@ -146,6 +146,22 @@ pub fn active_for_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<std:
     Ok(found)
 }
 
+/// An item's cases of one kind, newest first.
+pub fn of_kind_for_item(conn: &mut DbConn, item_id: i64, kind: CaseKind) -> QueryResult<Vec<Case>> {
+    cases::table.filter(cases::item_id.eq(item_id)).filter(cases::kind.eq(kind)).order(cases::id.desc()).load(conn)
+}
+
+/// How many entries `actor` added to an item's cases since `since`.
+pub fn entries_by_since(conn: &mut DbConn, item_id: i64, actor: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    case_entries::table
+        .inner_join(cases::table)
+        .filter(cases::item_id.eq(item_id))
+        .filter(case_entries::actor.eq(actor))
+        .filter(case_entries::at.ge(since))
+        .count()
+        .get_result(conn)
+}
+
 pub fn for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Vec<Case>> {
     cases::table.filter(cases::item_id.eq(item_id)).order(cases::id.asc()).load(conn)
 }

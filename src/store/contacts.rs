@@ -32,11 +32,18 @@ pub struct ContactPoint {
     pub exam_site: Option<String>,
     /// Takes the daily steering report by e-mail.
     pub daily_report: bool,
+    /// Shown to candidates on the lookup page (a hotline, a help desk).
+    pub public: bool,
 }
 
 impl ContactPoint {
-    /// Whether this contact answers for a case of `kind` at `level`.
+    /// Whether this contact answers for a case of `kind` at `level`. A
+    /// public help line answers candidates, not case mail: an organization
+    /// that wants both adds two contacts.
     pub fn answers_for(&self, kind: CaseKind, level: i32) -> bool {
+        if self.public {
+            return false;
+        }
         let kind_ok = self.case_kinds.is_empty() || self.case_kinds.values().contains(&kind);
         let level_ok = self.levels.is_empty() || self.levels.values().contains(&level);
         kind_ok && level_ok
@@ -57,6 +64,15 @@ pub fn for_org(conn: &mut DbConn, organization_id: &str) -> QueryResult<Vec<Cont
 pub fn for_orgs(conn: &mut DbConn, organization_ids: &[String]) -> QueryResult<Vec<ContactPoint>> {
     contact_points::table
         .filter(contact_points::organization_id.eq_any(organization_ids))
+        .order(contact_points::created_at.asc())
+        .load(conn)
+}
+
+/// The contacts of these organizations that candidates may see, oldest first.
+pub fn public_for_orgs(conn: &mut DbConn, organization_ids: &[&str]) -> QueryResult<Vec<ContactPoint>> {
+    contact_points::table
+        .filter(contact_points::organization_id.eq_any(organization_ids))
+        .filter(contact_points::public.eq(true))
         .order(contact_points::created_at.asc())
         .load(conn)
 }

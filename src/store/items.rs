@@ -204,6 +204,8 @@ pub fn link_replacement(conn: &mut DbConn, lost_id: i64, replacement_id: i64, no
 /// whether a case is open.
 #[derive(Debug, QueryableByName)]
 pub struct PublicFacts {
+    #[diesel(sql_type = sql_types::BigInt)]
+    pub item_id: i64,
     #[diesel(sql_type = sql_types::Text)]
     pub tracking_number: String,
     #[diesel(sql_type = sql_types::Text)]
@@ -232,22 +234,47 @@ pub struct PublicFacts {
     /// The receiving institution has acknowledged the dossier's electronic pre-advice.
     #[diesel(sql_type = sql_types::Bool)]
     pub pre_advice_acknowledged: bool,
+    #[diesel(sql_type = sql_types::Text)]
+    pub carrier_name: String,
+    #[diesel(sql_type = sql_types::Text)]
+    pub sender_name: String,
+    #[diesel(sql_type = sql_types::Text)]
+    pub carrier_org_id: String,
+    #[diesel(sql_type = sql_types::Text)]
+    pub sender_org_id: String,
+    /// A candidate's report was ever made about it.
+    #[diesel(sql_type = sql_types::Bool)]
+    pub has_reports: bool,
+    /// The details of the scan behind a held, failed-attempt or delivered status.
+    #[diesel(sql_type = sql_types::Nullable<sql_types::Text>)]
+    pub notice_details: Option<String>,
+    #[diesel(sql_type = sql_types::Nullable<sql_types::Text>)]
+    pub notice_place: Option<String>,
+    #[diesel(sql_type = sql_types::Nullable<sql_types::Timestamp>)]
+    pub notice_at: Option<NaiveDateTime>,
 }
 
 /// Written once as SQL both backends read: the lookup is the hottest read
 /// there is, and three queries per item cost three times one. The incident
 /// and pre-advice subqueries run only for the items they can concern (a
 /// finished item has no delaying incident; only dossiers carry a pre-advice).
-const PUBLIC_FACTS: &str = "SELECT i.tracking_number, i.kind, i.status, i.candidate_number, i.candidate_dob, i.candidate_name, \
+const PUBLIC_FACTS: &str = "SELECT i.id AS item_id, i.tracking_number, i.kind, i.status, i.candidate_number, i.candidate_dob, i.candidate_name, \
      i.last_event_at, i.due_at, COALESCE(e.office_name, e.office_code) AS last_place, r.tracking_number AS replaced_by, \
+     co.name AS carrier_name, so.name AS sender_name, i.carrier_org_id, i.sender_org_id, \
      EXISTS (SELECT 1 FROM cases c WHERE c.item_id = i.id AND c.state IN ('open', 'acknowledged')) AS has_open_case, \
+     EXISTS (SELECT 1 FROM cases c WHERE c.item_id = i.id AND c.kind = 'recipient_report') AS has_reports, \
      CASE WHEN i.status IN ('delivered', 'returned') THEN NULL ELSE \
       (SELECT n.kind FROM incident_items ii JOIN incidents n ON n.id = ii.incident_id \
        WHERE ii.item_id = i.id AND n.state = 'open' ORDER BY n.id DESC LIMIT 1) END AS incident_kind, \
      CASE WHEN i.kind IN ('application_dossier', 'preference_change_dossier', 'enrollment_dossier') THEN \
       EXISTS (SELECT 1 FROM pre_advices pa WHERE pa.item_id = i.id AND pa.acknowledged_at IS NOT NULL) ELSE FALSE END \
-      AS pre_advice_acknowledged \
-     FROM items i LEFT JOIN events e ON e.id = i.last_event_id LEFT JOIN items r ON r.id = i.replaced_by_item_id";
+      AS pre_advice_acknowledged, \
+     h.details AS notice_details, COALESCE(h.office_name, h.office_code) AS notice_place, h.occurred_at AS notice_at \
+     FROM items i LEFT JOIN events e ON e.id = i.last_event_id LEFT JOIN items r ON r.id = i.replaced_by_item_id \
+     JOIN organizations co ON co.id = i.carrier_org_id JOIN organizations so ON so.id = i.sender_org_id \
+     LEFT JOIN events h ON i.status IN ('held_at_office', 'delivery_failed', 'delivered') AND h.id = \
+      (SELECT x.id FROM events x WHERE x.item_id = i.id AND x.event_type = i.status \
+       AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = x.id) ORDER BY x.occurred_at DESC, x.id DESC LIMIT 1)";
 
 /// The lookup statements as types of their own, so that diesel caches their
 /// prepared statements (it never caches `sql_query`, and preparing this

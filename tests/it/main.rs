@@ -25,6 +25,7 @@ mod items;
 mod ladder;
 mod notifications;
 mod public;
+mod public_truth;
 mod reports;
 mod retention;
 mod rows;

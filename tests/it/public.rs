@@ -34,6 +34,9 @@ async fn a_lookup_answers_only_what_the_candidate_needs() {
     let allowed: BTreeSet<String> = [
         "tracking_number", "kind", "kind_label", "status", "status_label", "last_scan", "expected_by",
         "has_open_case", "case_label", "replaced_by", "recipient_name", "incident_label", "pre_advice_label",
+        // What to do now (issue 15): the journey, the cases in words, help lines, reports.
+        "journey_over", "cases", "carrier", "sender", "delivered_at", "timeline", "advice", "help", "held_at",
+        "last_attempt", "reports",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -68,7 +71,8 @@ async fn a_wrong_factor_and_an_unknown_number_look_the_same() {
     assert_eq!(wrong.content_type(), unknown.content_type());
     let neither = app.post("/api/v1/public/lookup", None, &json!({"tracking_number": number})).await;
     assert_eq!(neither.problem(422)["errors"][0]["field"], "candidate_number");
-    let bad = app.post("/api/v1/public/lookup", None, &json!({"tracking_number": "RR1", "date_of_birth": "14/03/2008"})).await;
+    // dd/mm/yyyy is how Vietnam writes a date (accepted since issue 15); 31 February is no date.
+    let bad = app.post("/api/v1/public/lookup", None, &json!({"tracking_number": "RR1", "date_of_birth": "31/02/2008"})).await;
     let mut fields = bad.error_fields();
     fields.sort();
     assert_eq!(fields, vec!["date_of_birth", "tracking_number"]);

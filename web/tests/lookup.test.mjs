@@ -19,6 +19,8 @@ const demo = JSON.parse(readFileSync(join(here, "../../fixtures/demo.json"), "ut
 // A delivered exam notice to a candidate, and an item still on its way.
 const delivered = demo.items.find((i) => i.kind === "exam_notice" && i.recipient.type === "candidate" && i.events.at(-1)?.type === "delivered");
 let server, browser, base;
+const dmy = (iso) => iso.split("-").reverse().join("/");
+const candidateWith = (last) => demo.items.find((i) => i.recipient.type === "candidate" && i.events.at(-1)?.type === last);
 
 function freePort() {
   return new Promise((resolve) => {
@@ -76,7 +78,7 @@ test("the English switch and the whole dossier", async () => {
   await page.getByRole("button", { name: "Switch to English" }).click();
   assert.equal(await page.locator("h1").textContent(), "Exam mail tracking");
   await page.locator("#all-candidate").fill(delivered.recipient.candidate_number);
-  await page.locator("#all-birth").fill(delivered.recipient.date_of_birth);
+  await page.locator("#all-birth").fill(dmy(delivered.recipient.date_of_birth));
   await page.locator("#all-season option").first().waitFor({ state: "attached" });
   assert.equal(await page.locator("#all-season").inputValue(), delivered.season, "the open season is offered and chosen");
   await page.getByRole("button", { name: "Show items" }).click();
@@ -118,11 +120,83 @@ test("wrong guesses end in a clear throttling message", async () => {
   await page.locator("#by-birth").check();
   await page.getByLabel("Số hiệu bưu gửi").fill(delivered.tracking_number);
   for (let day = 1; day <= 6; day++) {
-    await page.locator("#birth").fill(`2001-01-0${day}`);
+    await page.locator("#birth").fill(`0${day}/01/2001`);
     await page.getByRole("button", { name: "Tra cứu" }).click();
     await page.locator("#one-result .error").waitFor();
   }
   const message = await page.locator("#one-result .error").textContent();
-  assert.match(message, /Bạn đã thử quá nhiều lần\. Vui lòng thử lại sau \d+ giây\./);
+  // Said in minutes (a lock lasts to the end of the hour), not "832 giây".
+  assert.match(message, /^Bạn đã nhập sai quá nhiều lần; vui lòng thử lại sau \d+ phút\.$/);
+  await page.close();
+});
+
+async function lookUp(page, item) {
+  await page.getByLabel("Số hiệu bưu gửi").fill(item.tracking_number);
+  await page.locator("#candidate").fill(item.recipient.candidate_number);
+  await page.getByRole("button", { name: "Tra cứu", exact: true }).click();
+  await page.locator("#one-result .card").first().waitFor();
+}
+
+test("returned, lost and held items read as what happened, with what to do now", async () => {
+  for (const width of [360, 1280]) {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    await page.goto(base + "/");
+    const returned = candidateWith("returned_to_sender");
+    await lookUp(page, returned);
+    assert.equal(await page.locator("#one-result li.now").textContent(), "Đã chuyển hoàn về nơi gửi");
+    assert.equal(await page.locator("#one-result li", { hasText: /^Đã phát$/ }).count(), 0, "a returned item never shows 'Đã phát'");
+    assert.ok(!(await page.locator("#one-result").textContent()).includes("Dự kiến phát"), "no expected day after the end");
+
+    const lost = candidateWith("lost_declared");
+    await lookUp(page, lost);
+    assert.equal(await page.locator("#one-result li.now").textContent(), "Thất lạc");
+    const lostText = await page.locator("#one-result").textContent();
+    assert.ok(!lostText.includes("Dự kiến phát") && !lostText.includes("Chậm so với dự kiến"), lostText);
+    await page.screenshot({ path: join(tmpdir(), `exampost-lookup-lost-${width}.png`), fullPage: true });
+
+    const held = candidateWith("held_at_office");
+    await lookUp(page, held);
+    const heldText = await page.locator("#one-result").textContent();
+    assert.ok(heldText.includes("Mời đến nhận tại Bưu cục") && heldText.includes("giờ mở cửa: 7:00–19:00"), heldText);
+    assert.ok(heldText.includes("căn cước công dân"), "what to bring");
+    assert.ok(heldText.includes("Đơn vị chuyển phát"), "the carrier by name");
+    const hotline = page.locator("#one-result a.tel").first();
+    assert.match(await hotline.getAttribute("href"), /^tel:1900\d{6}$/, "the carrier's hotline can be called from the page");
+    assert.match(await hotline.textContent(), /^1900 \d\d \d\d \d\d$/, "and is read in groups");
+    await page.screenshot({ path: join(tmpdir(), `exampost-lookup-held-${width}.png`), fullPage: true });
+    await page.close();
+  }
+});
+
+test("an empty form names its fields in Vietnamese, under the fields", async () => {
+  const page = await openPage("/");
+  await page.getByRole("button", { name: "Tra cứu", exact: true }).click();
+  await page.locator("#tracking-error").waitFor();
+  assert.equal(await page.locator("#tracking").getAttribute("aria-invalid"), "true");
+  assert.equal(await page.locator("#candidate-error").textContent(), "hãy nhập số báo danh hoặc ngày sinh");
+  const summary = await page.locator("#one-result .error").textContent();
+  assert.equal(summary, "Vui lòng sửa các ô được đánh dấu đỏ.");
+  assert.equal(await page.locator("#tracking-error").textContent(), "không được để trống");
+  await page.screenshot({ path: join(tmpdir(), "exampost-lookup-errors-360.png"), fullPage: true });
+  await page.close();
+});
+
+test("a parent reports a delivered item not received and sees it on the next lookup", async () => {
+  const item = demo.items.find((i) => i.recipient.type === "candidate" && i.events.at(-1)?.type === "delivered" && i !== delivered);
+  const page = await openPage("/");
+  await lookUp(page, item);
+  await page.getByText("Tôi chưa nhận được / Gửi câu hỏi").click();
+  await page.getByLabel("Nội dung").fill("Tra cứu báo đã phát nhưng gia đình chưa nhận được.");
+  await page.getByLabel("Số điện thoại để gọi lại (không bắt buộc)").fill("0912 000 111");
+  await page.getByRole("button", { name: "Gửi phản ánh" }).click();
+  const sent = page.locator("#one-result .sent");
+  await sent.waitFor();
+  const receipt = await sent.textContent();
+  const reference = receipt.match(/PA-[0-9A-F]{8}/)?.[0];
+  assert.ok(reference, receipt);
+  await page.getByRole("button", { name: "Tra cứu", exact: true }).click();
+  await page.locator("#one-result .reply").waitFor();
+  assert.ok((await page.locator("#one-result .reply").textContent()).includes(reference));
+  await page.screenshot({ path: join(tmpdir(), "exampost-lookup-report-360.png"), fullPage: true });
   await page.close();
 });

@@ -92,6 +92,15 @@ pub enum EventDetail {
     HeldAtOffice {
         #[serde(default)]
         note: Option<String>,
+        /// The holding office's street address, shown to the candidate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        office_address: Option<String>,
+        /// When the office is open, e.g. "7:00–19:00, thứ Hai đến thứ Bảy".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opening_hours: Option<String>,
+        /// The last day it is kept before going back (`YYYY-MM-DD` or `dd/mm/yyyy`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hold_until: Option<String>,
     },
     /// On its way back to the sender.
     ReturnedToSender {
@@ -207,7 +216,9 @@ impl From<EventDetail> for ScanDetail {
             EventDetail::OutForDelivery {} => ScanDetail::OutForDelivery,
             EventDetail::DeliveryFailed { reason, action, note } => ScanDetail::DeliveryFailed { reason, action, note },
             EventDetail::Delivered { recipient_name, identity_check } => ScanDetail::Delivered { recipient_name, identity_check },
-            EventDetail::HeldAtOffice { note } => ScanDetail::HeldAtOffice { note },
+            EventDetail::HeldAtOffice { note, office_address, opening_hours, hold_until } => {
+                ScanDetail::HeldAtOffice { note, office_address, opening_hours, hold_until }
+            }
             EventDetail::ReturnedToSender { reason } => ScanDetail::ReturnedToSender { reason },
             EventDetail::SealChecked { seal_number, intact } => ScanDetail::SealChecked { seal_number, intact },
             EventDetail::Damaged { description } => ScanDetail::Damaged { description },
@@ -269,6 +280,7 @@ mod tests {
             json!({"type": "delivered", "recipient_name": "Nguyễn Văn A"}),
             json!({"type": "delivered", "recipient_name": "B", "identity_check": "citizen_id_card"}),
             json!({"type": "held_at_office", "note": "n"}),
+            json!({"type": "held_at_office", "office_address": "2 Trần Phú", "opening_hours": "7:00–19:00", "hold_until": "2099-07-25"}),
             json!({"type": "returned_to_sender"}),
             json!({"type": "returned_to_sender", "reason": "refused"}),
             json!({"type": "seal_checked", "seal_number": "S-1", "intact": false}),

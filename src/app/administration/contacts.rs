@@ -32,6 +32,8 @@ pub struct AddContact {
     pub exam_site: Option<String>,
     /// Takes the daily steering report by e-mail.
     pub daily_report: bool,
+    /// Shown to candidates on the lookup page.
+    pub public: bool,
     /// Another organization's code (admins only); `None`: the actor's own.
     pub organization: Option<String>,
 }
@@ -107,6 +109,7 @@ pub fn add_contact(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command:
         plan_role: command.plan_role,
         exam_site: exam_site.flatten(),
         daily_report: command.daily_report,
+        public: command.public,
     };
     store::contacts::create(conn, &contact)?;
     Ok(OrgContact { contact, organization_code: org.code })

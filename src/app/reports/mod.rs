@@ -137,8 +137,10 @@ pub fn steering(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, query: &Rep
     let codes: BTreeMap<String, String> =
         store::reports::contact_orgs(conn, filter.province.as_deref())?.into_iter().map(|org| (org.id, org.code)).collect();
     let ids: Vec<String> = codes.keys().cloned().collect();
+    // The plan's contact table: the candidates' help lines are not part of it.
     let contacts = store::contacts::for_orgs(conn, &ids)?
         .into_iter()
+        .filter(|c| !c.public)
         .map(|c| ContactLine {
             organization: codes.get(&c.organization_id).cloned().unwrap_or_default(),
             name: c.name,

@@ -62,6 +62,15 @@ pub enum ScanDetail {
     HeldAtOffice {
         #[serde(default)]
         note: Option<String>,
+        /// The holding office's street address, shown to the candidate.
+        #[serde(default)]
+        office_address: Option<String>,
+        /// When the office is open, e.g. "7:00–19:00, thứ Hai đến thứ Bảy".
+        #[serde(default)]
+        opening_hours: Option<String>,
+        /// The last day it is kept before going back (`YYYY-MM-DD` or `dd/mm/yyyy`).
+        #[serde(default)]
+        hold_until: Option<String>,
     },
     ReturnedToSender {
         #[serde(default)]
@@ -122,7 +131,18 @@ impl ScanDetail {
             ScanDetail::Delivered { recipient_name, identity_check } => {
                 json!({ "recipient_name": recipient_name, "identity_check": name(identity_check.map(IdentityCheck::as_str)) })
             }
-            ScanDetail::HeldAtOffice { note } | ScanDetail::Misrouted { note } | ScanDetail::LostDeclared { note } => json!({ "note": note }),
+            ScanDetail::HeldAtOffice { note, office_address, opening_hours, hold_until } => {
+                // The holding office's facts only when given, so that a held scan
+                // stored before they existed keeps its JSON (the recorder checks them).
+                let mut fields = json!({ "note": note });
+                for (key, value) in [("office_address", office_address), ("opening_hours", opening_hours), ("hold_until", hold_until)] {
+                    if let Some(value) = value {
+                        fields[key] = json!(value);
+                    }
+                }
+                fields
+            }
+            ScanDetail::Misrouted { note } | ScanDetail::LostDeclared { note } => json!({ "note": note }),
             ScanDetail::ReturnedToSender { reason } => json!({ "reason": reason }),
             ScanDetail::SealChecked { seal_number, intact } => json!({ "seal_number": seal_number, "intact": intact }),
             ScanDetail::Damaged { description } => json!({ "description": description }),

@@ -77,6 +77,20 @@ fn check(scan: &RecordScan, item: &Item, now: DateTime<Utc>) -> Result<Checked, 
                 errors.push("identity_check", "is required when delivering to a candidate");
             }
         }
+        ScanDetail::HeldAtOffice { office_address, opening_hours, hold_until, .. } => {
+            // Stored as checked: trimmed, and the day as YYYY-MM-DD however it was written.
+            let checked = [
+                ("office_address", errors.check("office_address", fields::optional_text(office_address.as_deref(), 300))),
+                ("opening_hours", errors.check("opening_hours", fields::optional_text(opening_hours.as_deref(), 200))),
+                ("hold_until", errors.check("hold_until", fields::optional_text(hold_until.as_deref(), 20).and_then(|d| d.map(|d| fields::date(&d).map(|d| d.format("%Y-%m-%d").to_string())).transpose()))),
+            ];
+            for (key, value) in checked {
+                match value {
+                    Some(Some(value)) => details.insert(key.into(), value.into()),
+                    _ => details.remove(key),
+                };
+            }
+        }
         ScanDetail::SealChecked { .. } if scan.seal.is_some() => {
             errors.push("seal", "a seal_checked scan gives its reading in seal_number and intact");
         }

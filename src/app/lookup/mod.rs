@@ -8,9 +8,16 @@ use diesel::QueryResult;
 
 use super::Error;
 use crate::db::DbConn;
+use crate::domain::cases::{CaseAction, CaseKind, CaseState};
+use crate::domain::events::{NonDeliveryAction, NonDeliveryReason};
 use crate::domain::{fields, s10, FieldErrors, ItemKind, ItemStatus};
 use crate::store;
 use crate::store::items::PublicFacts;
+
+pub mod guidance;
+pub mod report;
+
+pub use guidance::HoldingOffice;
 
 /// Where the wrong guesses of one subject are counted. The counts are shared
 /// by every replica, so they live in the database the lookup reads.
@@ -92,6 +99,43 @@ pub struct LastScan {
     pub place: String,
 }
 
+/// A help line the candidates' page shows (a contact point marked public).
+#[derive(Debug, Clone)]
+pub struct HelpLine {
+    /// Whose line: the item's carrier or its sender.
+    pub role: HelpRole,
+    pub organization: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpRole {
+    Carrier,
+    Sender,
+}
+
+/// Where a candidate's report stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportState {
+    Received,
+    /// The carrier took it on and said when it expects to settle it.
+    InProgress,
+    Answered,
+}
+
+/// A report the candidate made about the item, and its answer.
+#[derive(Debug, Clone)]
+pub struct ReportStatus {
+    pub reference: String,
+    pub received_at: DateTime<Utc>,
+    pub state: ReportState,
+    pub expected_at: Option<DateTime<Utc>>,
+    pub answer: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
 /// What a candidate is told about one item: nothing else.
 #[derive(Debug, Clone)]
 pub struct PublicItem {
@@ -99,9 +143,11 @@ pub struct PublicItem {
     pub kind: ItemKind,
     pub status: ItemStatus,
     pub last_scan: Option<LastScan>,
-    /// The day (in Vietnam) it should arrive by.
+    /// The day (in Vietnam) it should arrive by; none once its journey is over.
     pub expected_by: Option<NaiveDate>,
     pub has_open_case: bool,
+    /// The kinds of its open cases.
+    pub open_cases: Vec<CaseKind>,
     /// The replacement's number, if this item was lost and replaced.
     pub replaced_by: Option<String>,
     /// The recipient's name, masked.
@@ -110,18 +156,35 @@ pub struct PublicItem {
     pub delayed_by: Option<crate::domain::incidents::IncidentKind>,
     /// The receiving institution holds the dossier's electronic pre-advice.
     pub pre_advice_acknowledged: bool,
+    /// The carrier's and the sender's names.
+    pub carrier: String,
+    pub sender: String,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The last failed attempt: when, why and what the carrier did next.
+    pub last_attempt: Option<(DateTime<Utc>, NonDeliveryReason, NonDeliveryAction)>,
+    /// Where it waits for collection.
+    pub held: Option<HoldingOffice>,
+    pub help: Vec<HelpLine>,
+    pub reports: Vec<ReportStatus>,
 }
 
 fn date_of_birth(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string())
+    fields::date(text)
 }
 
 /// Checks an item lookup before anything is read or counted.
 pub fn check_item(lookup: ItemLookup) -> Result<ItemQuery, Error> {
     let mut errors = FieldErrors::default();
-    let number = errors.check("tracking_number", s10::normalize(&lookup.tracking_number).map_err(|e| e.to_string()));
-    let candidate_number = errors.check("candidate_number", lookup.candidate_number.as_deref().map(fields::candidate_number).transpose());
-    let dob = errors.check("date_of_birth", lookup.date_of_birth.as_deref().map(date_of_birth).transpose());
+    let number = if lookup.tracking_number.trim().is_empty() {
+        errors.push("tracking_number", "is required");
+        None
+    } else {
+        errors.check("tracking_number", s10::normalize(&lookup.tracking_number).map_err(|e| e.to_string()))
+    };
+    // A form sends the factor it did not use as an empty field: that is no factor.
+    let given = |text: &Option<String>| text.as_deref().filter(|t| !t.trim().is_empty()).map(str::to_string);
+    let candidate_number = errors.check("candidate_number", given(&lookup.candidate_number).as_deref().map(fields::candidate_number).transpose());
+    let dob = errors.check("date_of_birth", given(&lookup.date_of_birth).as_deref().map(date_of_birth).transpose());
     let factor = match (candidate_number, dob) {
         (Some(None), Some(None)) => {
             errors.push("candidate_number", "give your candidate number or your date of birth");
@@ -164,7 +227,7 @@ pub fn find_item(conn: &mut DbConn, guesses: &dyn GuessBook, query: &ItemQuery) 
         SecondFactor::DateOfBirth(dob) => item.candidate_dob == Some(*dob),
     });
     match matching {
-        Some(item) => Ok(Lookup::Found(public_item(item)?)),
+        Some(item) => Ok(Lookup::Found(public_item(conn, item)?)),
         None => {
             guesses.wrong(conn)?;
             Ok(Lookup::NoMatch)
@@ -178,7 +241,7 @@ pub fn find_dossier(conn: &mut DbConn, guesses: &dyn GuessBook, query: &DossierQ
         return Ok(Lookup::Throttled(wait));
     }
     let items = store::items::public_by_candidate(conn, &query.candidate_number, query.date_of_birth, &query.season)?;
-    let items = items.into_iter().map(public_item).collect::<Result<Vec<_>, _>>()?;
+    let items = items.into_iter().map(|item| public_item(conn, item)).collect::<Result<Vec<_>, _>>()?;
     if items.is_empty() {
         guesses.wrong(conn)?;
         return Ok(Lookup::NoMatch);
@@ -186,20 +249,145 @@ pub fn find_dossier(conn: &mut DbConn, guesses: &dyn GuessBook, query: &DossierQ
     Ok(Lookup::Found(items))
 }
 
-fn public_item(item: PublicFacts) -> Result<PublicItem, Error> {
+fn public_item(conn: &mut DbConn, item: PublicFacts) -> Result<PublicItem, Error> {
     let (kind, status) = (item.kind, item.status);
+    let open_cases = if item.has_open_case {
+        store::cases::active_for_item(conn, item.item_id)?
+            .into_iter()
+            .map(|c| c.kind)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let reports = if item.has_reports {
+        reports_of(conn, item.item_id)?
+    } else {
+        Vec::new()
+    };
+    let help = help_lines(conn, &item)?;
+    let notice: serde_json::Value = item
+        .notice_details
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    let notice_at = item.notice_at.map(|t| t.and_utc());
+    let text = |key: &str| notice[key].as_str().map(str::to_string);
+    let last_attempt = match (status, notice_at) {
+        (ItemStatus::DeliveryFailed, Some(at)) => {
+            let reason = text("reason")
+                .and_then(|r| NonDeliveryReason::parse(&r))
+                .unwrap_or(NonDeliveryReason::Other);
+            let action = text("action")
+                .and_then(|a| NonDeliveryAction::parse(&a))
+                .unwrap_or(NonDeliveryAction::RetryNextRound);
+            Some((at, reason, action))
+        }
+        _ => None,
+    };
+    let held = (status == ItemStatus::HeldAtOffice).then(|| HoldingOffice {
+        place: item
+            .notice_place
+            .clone()
+            .or_else(|| item.last_place.clone())
+            .unwrap_or_default(),
+        address: text("office_address"),
+        opening_hours: text("opening_hours"),
+        hold_until: text("hold_until").and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+    });
+    let finished = guidance::is_final(status, item.replaced_by.is_some());
     Ok(PublicItem {
         tracking_number: item.tracking_number,
         kind,
         status,
-        last_scan: item.last_event_at.zip(item.last_place).map(|(at, place)| LastScan { at: at.and_utc(), place }),
-        expected_by: item.due_at.map(|t| t.and_utc().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive()),
+        last_scan: item
+            .last_event_at
+            .zip(item.last_place)
+            .map(|(at, place)| LastScan {
+                at: at.and_utc(),
+                place,
+            }),
+        expected_by: item.due_at.filter(|_| !finished).map(|t| {
+            t.and_utc()
+                .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+                .date_naive()
+        }),
         has_open_case: item.has_open_case,
+        open_cases,
         replaced_by: item.replaced_by,
         recipient_name: mask_name(item.candidate_name.as_deref().unwrap_or("")),
         delayed_by: item.incident_kind,
         pre_advice_acknowledged: item.pre_advice_acknowledged,
+        carrier: item.carrier_name,
+        sender: item.sender_name,
+        delivered_at: notice_at.filter(|_| status == ItemStatus::Delivered),
+        last_attempt,
+        held,
+        help,
+        reports,
     })
+}
+
+/// The public help lines of the item's carrier and sender, carrier first.
+fn help_lines(conn: &mut DbConn, item: &PublicFacts) -> Result<Vec<HelpLine>, Error> {
+    let contacts = store::contacts::public_for_orgs(
+        conn,
+        &[item.carrier_org_id.as_str(), item.sender_org_id.as_str()],
+    )?;
+    let mut lines: Vec<HelpLine> = contacts
+        .into_iter()
+        .map(|c| {
+            let carrier = c.organization_id == item.carrier_org_id;
+            HelpLine {
+                role: if carrier {
+                    HelpRole::Carrier
+                } else {
+                    HelpRole::Sender
+                },
+                organization: if carrier {
+                    item.carrier_name.clone()
+                } else {
+                    item.sender_name.clone()
+                },
+                name: c.name,
+                phone: c.phone,
+                email: c.email,
+            }
+        })
+        .collect();
+    lines.sort_by_key(|l| l.role != HelpRole::Carrier);
+    Ok(lines)
+}
+
+/// The candidate's reports about the item, newest first, with their answers.
+fn reports_of(conn: &mut DbConn, item_id: i64) -> Result<Vec<ReportStatus>, Error> {
+    let mut out = Vec::new();
+    for case in store::cases::of_kind_for_item(conn, item_id, CaseKind::RecipientReport)? {
+        let answer = if matches!(case.state, CaseState::Resolved | CaseState::Closed) {
+            store::cases::entries(conn, case.id)?
+                .into_iter()
+                .rev()
+                .find(|e| e.action == CaseAction::Resolved)
+        } else {
+            None
+        };
+        let state = match (case.state, &answer) {
+            (_, Some(_)) => ReportState::Answered,
+            (CaseState::Acknowledged, None) => ReportState::InProgress,
+            _ => ReportState::Received,
+        };
+        out.push(ReportStatus {
+            reference: report::reference_of(&case.public_id),
+            received_at: case.opened_at.and_utc(),
+            state,
+            expected_at: case
+                .expected_at
+                .map(|t| t.and_utc())
+                .filter(|_| state == ReportState::InProgress),
+            answered_at: answer.as_ref().map(|e| e.at.and_utc()),
+            answer: answer.and_then(|e| e.note),
+        });
+    }
+    Ok(out)
 }
 
 /// `Nguyễn Văn An` → `Ng*** V** A*`: enough to recognise, not to read.
