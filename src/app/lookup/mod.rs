@@ -222,17 +222,21 @@ pub fn find_item(conn: &mut DbConn, guesses: &dyn GuessBook, query: &ItemQuery) 
     if let Err(wait) = guesses.admit(conn)? {
         return Ok(Lookup::Throttled(wait));
     }
-    let matching = store::items::public_by_number(conn, &query.tracking_number)?.into_iter().find(|item| match &query.factor {
-        SecondFactor::CandidateNumber(number) => item.candidate_number.as_ref() == Some(number),
-        SecondFactor::DateOfBirth(dob) => item.candidate_dob == Some(*dob),
-    });
-    match matching {
+    match opened_by(conn, query)? {
         Some(item) => Ok(Lookup::Found(public_item(conn, item)?)),
         None => {
             guesses.wrong(conn)?;
             Ok(Lookup::NoMatch)
         }
     }
+}
+
+/// The item the number and the second factor open, if any (numbers recur across seasons: the newest that matches).
+fn opened_by(conn: &mut DbConn, query: &ItemQuery) -> QueryResult<Option<PublicFacts>> {
+    Ok(store::items::public_by_number(conn, &query.tracking_number)?.into_iter().find(|item| match &query.factor {
+        SecondFactor::CandidateNumber(number) => item.candidate_number.as_ref() == Some(number),
+        SecondFactor::DateOfBirth(dob) => item.candidate_dob == Some(*dob),
+    }))
 }
 
 /// The items of the candidate's season, if the guesser may still guess.

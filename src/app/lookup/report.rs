@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{GuessBook, ItemQuery, Lookup, SecondFactor};
+use super::{GuessBook, ItemQuery, Lookup};
 use crate::app::Error;
 use crate::db::DbConn;
 use crate::domain::cases::{CaseAction, CaseKind};
@@ -126,12 +126,7 @@ pub fn report(
     if let Err(wait) = guesses.admit(conn)? {
         return Ok(Lookup::Throttled(wait));
     }
-    let matching = store::items::public_by_number(conn, &query.tracking_number)?
-        .into_iter()
-        .find(|item| match &query.factor {
-            SecondFactor::CandidateNumber(number) => item.candidate_number.as_ref() == Some(number),
-            SecondFactor::DateOfBirth(dob) => item.candidate_dob == Some(*dob),
-        });
+    let matching = super::opened_by(conn, query)?;
     let Some(found) = matching else {
         guesses.wrong(conn)?;
         return Ok(Lookup::NoMatch);
@@ -182,6 +177,16 @@ pub fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A report's text is whatever a stranger types: never a panic.
+        #[test]
+        fn any_report_text_is_checked_without_panicking(message in "\\PC{0,1200}", phone in "\\PC{0,40}", id in "\\PC{0,60}") {
+            let _ = check(MakeReport { kind: ReportKind::Question, message: message.clone(), callback_phone: Some(phone) });
+            let _ = check(MakeReport { kind: ReportKind::NotReceived, message, callback_phone: None });
+            let _ = reference_of(&id);
+        }
+    }
 
     #[test]
     fn references_are_short_and_stable() {
