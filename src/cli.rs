@@ -78,6 +78,35 @@ pub enum Command {
     /// Manage seasons (registering needs one).
     #[command(subcommand)]
     Season(SeasonCommandLine),
+    /// Manage people who sign in to the console.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user and print a generated first password (shown only once).
+    Create {
+        /// Organization code.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_enum::<Role>)]
+        role: Role,
+        /// The person's name.
+        #[arg(long)]
+        name: String,
+        /// May create users of its own organization in the console.
+        #[arg(long)]
+        manages_users: bool,
+    },
+    /// List users, optionally of one organization.
+    List {
+        /// Organization code.
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -198,6 +227,7 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
         Command::Org(command) => org_command(&mut conn, command),
         Command::Season(command) => season_command(&mut conn, command),
         Command::Client(command) => client_command(&mut conn, command),
+        Command::User(command) => user_command(&mut conn, command),
         Command::Sweep => crate::app::cases::sweep(&mut conn, &crate::clock::SystemClock)
             .and_then(|report| {
                 let key = config.signing_key().map(|secret| crate::app::chain::ChainKey::derive(&secret)).map_err(|e| crate::app::Error::internal(e))?;
@@ -344,6 +374,28 @@ fn client_command(conn: &mut crate::db::DbConn, command: ClientCommand) -> Resul
                 .map(|rotated| serde_json::json!({"client_id": rotated.client.id, "client_secret": rotated.secret}))
                 .map_err(client_refusal(id))
         }
+    }
+}
+
+/// `exampost user ...`
+fn user_command(conn: &mut crate::db::DbConn, command: UserCommand) -> Result<serde_json::Value, String> {
+    match command {
+        UserCommand::Create { org, email, role, name, manages_users } => {
+            let command = administration::CreateUser { organization: Some(org), email, name, role, manages_users, password: None };
+            administration::create_user(conn, &SystemClock, &operator(), command)
+                .map(|issued| {
+                    let (user, client, org) = issued.account;
+                    serde_json::json!({"client_id": client.id, "email": user.email, "organization": org.code, "role": client.role, "password": issued.generated_password})
+                })
+                .map_err(refusal)
+        }
+        UserCommand::List { org } => administration::list_users(conn, &operator(), org.as_deref()).map_err(refusal).map(|accounts| {
+            let lines = accounts.into_iter().map(|(user, client, org)| {
+                serde_json::json!({"client_id": client.id, "email": user.email, "name": client.name, "role": client.role,
+                    "organization": org.code, "manages_users": user.manages_users, "revoked_at": client.revoked_at.map(|t| t.and_utc())})
+            });
+            serde_json::Value::Array(lines.collect())
+        }),
     }
 }
 

@@ -27,6 +27,9 @@ struct Demo {
     seasons: Vec<SeasonFixture>,
     organizations: Vec<OrgFixture>,
     clients: Vec<ClientFixture>,
+    /// People who sign in to the console, with published demo passwords.
+    #[serde(default)]
+    users: Vec<UserFixture>,
     items: Vec<ItemFixture>,
     /// Level-3 cases the steering committee directs, once they have climbed.
     #[serde(default)]
@@ -292,6 +295,17 @@ struct ClientFixture {
     name: String,
 }
 
+#[derive(Deserialize)]
+struct UserFixture {
+    email: String,
+    password: String,
+    organization: String,
+    role: Role,
+    name: String,
+    #[serde(default)]
+    manages_users: bool,
+}
+
 /// What was loaded.
 #[derive(Debug, serde::Serialize)]
 pub struct Seeded {
@@ -355,6 +369,17 @@ pub fn seed(conn: &mut DbConn, fixture: &str, now: DateTime<Utc>) -> Result<Seed
             }
         }
         let actor = admin_actor.ok_or_else(|| SeedError::Fixture("no admin client".into()))?;
+        for u in demo.users {
+            let command = administration::CreateUser {
+                organization: Some(u.organization),
+                email: u.email,
+                name: u.name,
+                role: u.role,
+                manages_users: u.manages_users,
+                password: Some(u.password),
+            };
+            administration::create_user(conn, &clock, &operator, command)?;
+        }
         // The story's seasons: declared, or re-declared over one of the same code.
         for c in demo.contacts {
             let command = administration::AddContact {

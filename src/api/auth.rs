@@ -74,9 +74,9 @@ pub struct TokenResponse {
 
 /// What guards the token endpoint and the bearer check, shared by all workers.
 pub struct TokenGuard {
-    failures_by_client: AttemptLimiter<String>,
-    attempts_by_address: AttemptLimiter<IpAddr>,
-    verifier: SecretVerifier,
+    pub(super) failures_by_client: AttemptLimiter<String>,
+    pub(super) attempts_by_address: AttemptLimiter<IpAddr>,
+    pub(super) verifier: SecretVerifier,
     /// What this replica last read about each token's client.
     pub standings: ClientStandings,
 }
@@ -176,7 +176,7 @@ impl TokenRefusal {
         TokenRefusal { problem, oauth_error, retry_after: None, basic_challenge: false }
     }
 
-    fn throttled(seconds: u64, detail: String) -> Self {
+    pub(super) fn throttled(seconds: u64, detail: String) -> Self {
         let problem = Box::new(Problem {
             kind: "/problems/too-many-requests".into(),
             title: "Too many requests".into(),
@@ -188,7 +188,7 @@ impl TokenRefusal {
         TokenRefusal { problem, oauth_error: "temporarily_unavailable", retry_after: Some(seconds), basic_challenge: false }
     }
 
-    fn busy() -> Self {
+    pub(super) fn busy() -> Self {
         let mut refusal = TokenRefusal::from(ApiError::Unavailable);
         refusal.problem.detail = "too many token requests are being checked; retry in a second".into();
         refusal.retry_after = Some(1);
@@ -332,7 +332,7 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<Credentials>, TokenRefu
 
 /// The key of the per-address limit: IPv6 hosts usually hold a whole /64,
 /// so counting single addresses there would limit nothing.
-fn address_key(addr: IpAddr) -> IpAddr {
+pub(super) fn address_key(addr: IpAddr) -> IpAddr {
     match addr {
         IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
             let prefix = u128::from(v6) & (u128::MAX << 64);

@@ -16,6 +16,8 @@ pub mod fallback;
 pub mod health;
 pub mod incidents;
 pub mod items;
+pub mod language;
+pub mod login;
 pub mod openapi;
 pub mod organizations;
 pub mod pagination;
@@ -29,6 +31,7 @@ pub mod seasons;
 pub mod security_headers;
 pub mod throttle;
 pub mod timeline;
+pub mod users;
 pub mod webhooks;
 
 use actix_web::body::MessageBody;
@@ -112,9 +115,10 @@ token from `POST /api/v1/auth/token`.",
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
-        (name = "auth", description = "Access tokens for API clients"),
+        (name = "auth", description = "Access tokens for API clients and people"),
         (name = "organizations", description = "Carriers, education bodies and overseers"),
         (name = "clients", description = "API clients (admin)"),
+        (name = "users", description = "People who sign in to the console with an e-mail and a password"),
         (name = "items", description = "The item registry"),
         (name = "events", description = "Scan events, mapped to UPU EMSEVT codes"),
         (name = "contacts", description = "Contact points: who answers for which cases"),
@@ -148,6 +152,8 @@ fn routes() -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig)
         cfg.configure(health::config).service(
             scope::scope("/api/v1")
                 .configure(auth::config)
+                .configure(login::config)
+                .configure(users::config)
                 .configure(organizations::config)
                 .configure(clients::config)
                 .configure(pre_advice::config)
@@ -191,6 +197,18 @@ async fn lookup_page() -> actix_web::HttpResponse {
         .body(LOOKUP_PAGE)
 }
 
+/// The staff console: one self-contained file, no CDN; it signs in and
+/// works through the same API (and scope rules) as any client.
+const CONSOLE_PAGE: &str = include_str!("../../web/console.html");
+
+async fn console_page() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("content-security-policy", security_headers::LOOKUP_PAGE_CSP))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
+        .body(CONSOLE_PAGE)
+}
+
 /// Swagger UI loads its files relative to the page, so it must be read at `/docs/`.
 async fn docs_without_slash() -> actix_web::HttpResponse {
     actix_web::HttpResponse::PermanentRedirect().insert_header((actix_web::http::header::LOCATION, "/docs/")).finish()
@@ -223,9 +241,11 @@ pub fn app(
         .service(web::resource("/docs").route(web::get().to(docs_without_slash)))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .service(web::resource(["/", "/tra-cuu"]).route(web::get().to(lookup_page)))
+        .service(web::resource(["/console", "/console/"]).route(web::get().to(console_page)))
         .default_service(web::to(fallback::no_route))
         .wrap(actix_web::middleware::from_fn(fallback::fixed_paths_first))
         .wrap(fallback::problem_for_plain_errors())
+        .wrap(actix_web::middleware::from_fn(language::problems_in_language))
         .wrap(actix_web::middleware::from_fn(security_headers::add))
         .wrap(tracing_actix_web::TracingLogger::<request_log::RedactedSpans>::new())
 }

@@ -370,8 +370,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (client_id) {
+        client_id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        manages_users -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+diesel::joinable!(users -> api_clients (client_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations, api_clients, items, events, event_voids, priority_rules, kind_priorities, cases, case_entries, contact_points, webhooks,
     outbox, incidents, incident_items, digest_entries, seasons, season_deadlines, pre_advices, report_deliveries,
-    read_audit, item_chains, chain_leaves, chain_roots, season_purges
+    read_audit, item_chains, chain_leaves, chain_roots, season_purges, users
 );

@@ -2,6 +2,24 @@
 //! there: a clerk's spreadsheet with Vietnamese headers gets its rows'
 //! reasons in Vietnamese. A reason without a translation stays as it is.
 
+/// The Vietnamese title of a problem type.
+pub fn problem_title(kind: &str) -> Option<&'static str> {
+    Some(match kind.strip_prefix("/problems/")? {
+        "malformed-request" => "Yêu cầu không đúng định dạng",
+        "validation" => "Dữ liệu chưa hợp lệ",
+        "unauthorized" => "Chưa đăng nhập hoặc thông tin đăng nhập không đúng",
+        "forbidden" => "Không được phép với vai trò của bạn",
+        "not-found" => "Không tìm thấy",
+        "conflict" => "Trùng với dữ liệu đã có",
+        "payload-too-large" => "Dữ liệu gửi lên quá lớn",
+        "unsupported-media-type" => "Định dạng tệp không được hỗ trợ",
+        "too-many-requests" => "Quá nhiều yêu cầu",
+        "unavailable" => "Dịch vụ tạm thời gián đoạn; hãy thử lại sau ít phút",
+        "internal" => "Lỗi hệ thống; đã được ghi lại",
+        _ => return None,
+    })
+}
+
 /// The Vietnamese of a reason the domain or registration gives.
 pub fn reason(english: &str) -> Option<String> {
     let exact = match english {
@@ -33,6 +51,17 @@ pub fn reason(english: &str) -> Option<String> {
         "exam papers go to an organization (an exam site or school), not to a candidate" => {
             "đề thi gửi đến một đơn vị (điểm thi, trường), không gửi cho thí sinh"
         }
+        "must not be the e-mail address" => "không được trùng với địa chỉ e-mail",
+        "is not your current password" => "không đúng mật khẩu hiện tại",
+        "unknown e-mail or wrong password" => "sai e-mail hoặc mật khẩu",
+        "the access token has expired; request a new one" => "phiên làm việc đã hết hạn; hãy đăng nhập lại",
+        "send an access token as Authorization: Bearer <token>" => "hãy đăng nhập",
+        "a user with this e-mail already exists" => "đã có người dùng với e-mail này",
+        "only admins and users who manage users may create users" | "only admins and users who manage users may list users" => {
+            "chỉ quản trị viên và người quản lý người dùng của đơn vị được làm việc này"
+        }
+        "you may create users of your own organization only" => "bạn chỉ được tạo người dùng của đơn vị mình",
+        "only admins may create admins" => "chỉ quản trị viên được tạo quản trị viên",
         _ => "",
     };
     if !exact.is_empty() {
@@ -40,6 +69,24 @@ pub fn reason(english: &str) -> Option<String> {
     }
     if let Some(line) = english.strip_prefix("repeats line ").and_then(|rest| rest.strip_suffix(" of this file")) {
         return Some(format!("trùng số hiệu với dòng {line} của tệp"));
+    }
+    if let Some(min) = english.strip_prefix("must be at least ").and_then(|rest| rest.strip_suffix(" characters")) {
+        return Some(format!("tối thiểu {min} ký tự"));
+    }
+    if english.starts_with("this needs the role ") {
+        return Some("vai trò của bạn không được làm việc này".into());
+    }
+    if let Some(email) = english.strip_prefix("a user with the e-mail ").and_then(|rest| rest.strip_suffix(" already exists")) {
+        return Some(format!("đã có người dùng với e-mail {email}"));
+    }
+    if let Some(seconds) = english
+        .strip_prefix("too many failed sign-ins for this e-mail; try again in ")
+        .or_else(|| english.strip_prefix("too many sign-in attempts from your address; try again in "))
+        .or_else(|| english.strip_prefix("too many wrong passwords for this e-mail; try again in "))
+        .and_then(|rest| rest.strip_suffix(" s"))
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        return Some(format!("đăng nhập sai quá nhiều lần; hãy thử lại sau {} phút", seconds.div_ceil(60)));
     }
     if let Some(max) = english.strip_prefix("must be at most ").and_then(|rest| rest.strip_suffix(" characters")) {
         return Some(format!("tối đa {max} ký tự"));

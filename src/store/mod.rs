@@ -18,6 +18,7 @@ pub mod retention;
 pub mod rules;
 pub mod seasons;
 pub mod throttle;
+pub mod users;
 
 use chrono::{NaiveDateTime, Utc};
 

@@ -35,4 +35,5 @@ mod seasons;
 mod security;
 mod seed;
 mod throttle;
+mod users;
 mod util;

@@ -6,6 +6,7 @@ mod clients;
 mod contacts;
 mod organizations;
 mod rules;
+mod users;
 mod webhooks;
 
 pub use clients::{
@@ -15,6 +16,10 @@ pub use clients::{
 pub use contacts::{add_contact, delete_contact, list_contacts, AddContact, OrgContact};
 pub use organizations::{create_organization, find_organization, list_organizations, CreateOrganization};
 pub use rules::{list_kind_priorities, list_rules, set_kind_priority, update_rule, RuleChange};
+pub use users::{
+    change_password, check_password, create_user, find_for_login, generate_password, list_users, login_email, me, CreateUser, IssuedUser,
+    MIN_PASSWORD_CHARS,
+};
 pub use webhooks::{create_webhook, delete_webhook, list_webhooks, screen_webhook_url, webhook_deliveries, Subscribe};
 
 use chrono::{DateTime, NaiveDateTime};
