@@ -10,7 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse};
 use serde_json::Value;
 
-use super::problem::PROBLEM_JSON;
+use super::problem::{Problem, PROBLEM_JSON};
 use crate::domain::vi;
 
 /// Whether the request's first language is Vietnamese.
@@ -58,7 +58,7 @@ pub fn translate(problem: &mut Value) {
     if let Some(title) = vi::problem_title(&kind) {
         fields.insert("title".into(), title.into());
     }
-    let mut translated_errors = Vec::new();
+    let mut named = Vec::new();
     if let Some(errors) = fields.get_mut("errors").and_then(Value::as_array_mut) {
         for error in errors.iter_mut() {
             let Some(entry) = error.as_object_mut() else { continue };
@@ -66,16 +66,36 @@ pub fn translate(problem: &mut Value) {
             let reason = vi::reason(&reason).unwrap_or(reason);
             let field = entry.get("field").and_then(Value::as_str).unwrap_or("").to_string();
             entry.insert("reason".into(), reason.clone().into());
-            translated_errors.push(format!("{field}: {reason}"));
+            named.push((field, reason));
         }
     }
     let detail = fields.get("detail").and_then(Value::as_str).unwrap_or("").to_string();
-    let detail = match translated_errors.len() {
-        0 => vi::reason(&detail).unwrap_or(detail),
-        1 => translated_errors.remove(0),
-        n => format!("{n} trường chưa hợp lệ: {}", translated_errors.join("; ")),
-    };
-    fields.insert("detail".into(), detail.into());
+    fields.insert("detail".into(), vietnamese_detail(detail, &named).into());
+}
+
+/// A problem document in Vietnamese (an import row's, for a Vietnamese sheet).
+pub fn problem_in_vietnamese(mut problem: Problem) -> Problem {
+    if let Some(title) = vi::problem_title(&problem.kind) {
+        problem.title = title.into();
+    }
+    for error in &mut problem.errors {
+        if let Some(reason) = vi::reason(&error.reason) {
+            error.reason = reason;
+        }
+    }
+    let named: Vec<(String, String)> = problem.errors.iter().map(|e| (e.field.clone(), e.reason.clone())).collect();
+    problem.detail = vietnamese_detail(std::mem::take(&mut problem.detail), &named);
+    problem
+}
+
+/// The detail: each field by its Vietnamese name with its (translated) reason.
+fn vietnamese_detail(detail: String, named: &[(String, String)]) -> String {
+    let line = |(field, reason): &(String, String)| format!("{}: {reason}", vi::field_label(field).unwrap_or(field));
+    match named {
+        [] => vi::reason(&detail).unwrap_or(detail),
+        [one] => line(one),
+        many => format!("{} trường chưa hợp lệ: {}", many.len(), many.iter().map(line).collect::<Vec<_>>().join("; ")),
+    }
 }
 
 #[cfg(test)]
@@ -92,7 +112,8 @@ mod tests {
         assert_eq!(problem["title"], "Dữ liệu chưa hợp lệ");
         assert_eq!(problem["errors"][1]["reason"], "tối thiểu 10 ký tự");
         assert_eq!(problem["errors"][0]["field"], "email");
-        assert!(problem["detail"].as_str().unwrap().starts_with("2 trường chưa hợp lệ: email: phải là địa chỉ thư điện tử"));
+        assert!(problem["detail"].as_str().unwrap().starts_with("2 trường chưa hợp lệ: E-mail: phải là địa chỉ thư điện tử"), "{}", problem["detail"]);
+        assert!(problem["detail"].as_str().unwrap().ends_with("Mật khẩu: tối thiểu 10 ký tự"), "{}", problem["detail"]);
     }
 
     #[test]

@@ -2,6 +2,44 @@
 //! there: a clerk's spreadsheet with Vietnamese headers gets its rows'
 //! reasons in Vietnamese. A reason without a translation stays as it is.
 
+/// A field of the API as a clerk's sheet or a form names it (the last part
+/// of a nested name: `recipient.date_of_birth` is the date of birth).
+pub fn field_label(field: &str) -> Option<&'static str> {
+    let last = field.rsplit('.').next().unwrap_or(field);
+    Some(match last {
+        "tracking_number" => "Số hiệu",
+        "season" => "Kỳ thi",
+        "kind" => "Loại bưu gửi",
+        "priority" => "Độ khẩn",
+        "carrier_org" => "Doanh nghiệp bưu chính",
+        "sender_org" => "Đơn vị gửi",
+        "organization" if field.starts_with("recipient") => "Đơn vị nhận",
+        "organization" => "Mã đơn vị",
+        "attention" => "Người nhận tại đơn vị",
+        "candidate_number" => "Số báo danh",
+        "full_name" => "Họ tên thí sinh",
+        "date_of_birth" => "Ngày sinh",
+        "phone" => "Số điện thoại",
+        "email" => "E-mail",
+        "province" => "Tỉnh",
+        "ward" => "Phường/xã",
+        "address_line" => "Địa chỉ",
+        "seal_number" => "Số niêm phong",
+        "must_arrive_by" => "Hạn phát",
+        "reference" => "Ghi chú",
+        "name" => "Họ tên",
+        "role" => "Vai trò",
+        "password" => "Mật khẩu",
+        "current_password" => "Mật khẩu hiện tại",
+        "new_password" => "Mật khẩu mới",
+        "plan" => "Kế hoạch xử lý",
+        "expected_at" => "Thời điểm dự kiến xong",
+        "outcome" => "Kết quả",
+        "note" => "Ghi chú",
+        _ => return None,
+    })
+}
+
 /// The Vietnamese title of a problem type.
 pub fn problem_title(kind: &str) -> Option<&'static str> {
     Some(match kind.strip_prefix("/problems/")? {

@@ -423,6 +423,10 @@ async fn spreadsheets_as_clerks_have_them() {
         assert_eq!((repeat["line"].as_u64(), repeat["tracking_number"].as_str()), (Some(4), Some("RR473000016VN")), "{file}: {report}");
         // The sheet's headers are Vietnamese: so are its rows' reasons.
         assert_eq!(repeat["error"]["errors"][0]["reason"], "trùng số hiệu với dòng 2 của tệp");
+        // Its title and detail too, the detail naming the column as a clerk does; the field stays the API's.
+        assert_eq!(repeat["error"]["title"], "Dữ liệu chưa hợp lệ", "{file}: {report}");
+        assert_eq!(repeat["error"]["detail"], "Số hiệu: trùng số hiệu với dòng 2 của tệp", "{file}: {report}");
+        assert_eq!(repeat["error"]["errors"][0]["field"], "tracking_number");
         let bad = &report["results"][1];
         assert_eq!((bad["tracking_number"].as_str(), bad["error"]["errors"][0]["field"].as_str()), (Some("RR473000033VN"), Some("kind")), "{file}: {report}");
         assert!(bad["error"]["errors"][0]["reason"].as_str().unwrap().contains("không phải giá trị hợp lệ"), "{file}: {report}");

@@ -85,6 +85,15 @@ pub fn rejected_sheet(report: &registration::ImportReport) -> Result<actix_web::
 
 impl From<registration::ImportReport> for ImportReport {
     fn from(report: registration::ImportReport) -> Self {
+        let vietnamese = report.vietnamese;
+        let problem = |error: crate::app::Error| {
+            let problem = ApiError::from(error).problem();
+            if vietnamese {
+                super::super::language::problem_in_vietnamese(problem)
+            } else {
+                problem
+            }
+        };
         ImportReport {
             rows: report.rows,
             created: report.created,
@@ -97,7 +106,7 @@ impl From<registration::ImportReport> for ImportReport {
                     line: line.line,
                     status: if line.error.is_some() { EntryStatus::Rejected } else { EntryStatus::Duplicate },
                     tracking_number: line.tracking_number,
-                    error: line.error.map(|e| ApiError::from(e).problem()),
+                    error: line.error.map(problem),
                 })
                 .collect(),
             omitted_results: report.omitted_results,
