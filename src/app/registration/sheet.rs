@@ -129,18 +129,106 @@ pub fn is_workbook(head: &[u8]) -> bool {
     head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
 }
 
+/// What a workbook may unpack to. A zip of a few megabytes can declare
+/// gigabytes of XML; the declared sizes are read before anything is unpacked.
+pub const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
+/// The cells (non-empty) an import sheet may hold: 100,000 rows of 20 columns.
+pub const MAX_CELLS: usize = 2_000_000;
+/// The area, first to last row times first to last column, an import sheet
+/// may span. Two cells at A1 and XFD1048576 span 17 billion cells, which a
+/// reader that fills a rectangle would allocate.
+pub const MAX_SPAN: u64 = 4_000_000;
+/// Columns past this one are not an import's.
+pub const MAX_COLUMNS: u32 = 256;
+
 /// A workbook's first sheet as CSV (UTF-8, commas), so that the import
 /// reads it as it reads any spreadsheet: dates as dd/mm/yyyy, whole
-/// numbers with every digit.
+/// numbers with every digit. An `.xlsx` is streamed cell by cell within
+/// [`MAX_CELLS`] and [`MAX_SPAN`]; other workbooks (`.xls`, `.ods`) are
+/// read whole by calamine.
 pub fn workbook_as_csv(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
-    use calamine::{Data, Reader};
+    if bytes.starts_with(b"PK\x03\x04") {
+        check_unpacked_size(&bytes)?;
+        if let Ok(book) = calamine::Xlsx::new(std::io::Cursor::new(&bytes)) {
+            return xlsx_as_csv(book);
+        }
+    }
+    use calamine::Reader;
     let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).map_err(|e| format!("is not a workbook that can be read: {e}"))?;
     let range = book.worksheet_range_at(0).ok_or("has no sheet")?.map_err(|e| format!("its first sheet cannot be read: {e}"))?;
-    let text = |cell: &Data| match cell {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in range.rows() {
+        out.write_record(row.iter().map(|cell| cell_text(cell.clone()))).map_err(|e| e.to_string())?;
+    }
+    out.into_inner().map_err(|e| e.to_string())
+}
+
+/// Refuses a zip whose entries declare more than [`MAX_UNPACKED_BYTES`].
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("is not a workbook that can be read: {e}"))?;
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(|e| format!("is not a workbook that can be read: {e}"))?;
+        total = total.saturating_add(entry.size());
+    }
+    if total > MAX_UNPACKED_BYTES {
+        return Err(format!("unpacks to {} MB, more than the {} MB a workbook may hold; save the sheet alone or as CSV", total / 1_000_000, MAX_UNPACKED_BYTES / 1_000_000));
+    }
+    Ok(())
+}
+
+fn xlsx_as_csv<R: std::io::Read + std::io::Seek>(mut book: calamine::Xlsx<R>) -> Result<Vec<u8>, String> {
+    use calamine::Reader;
+    let name = book.sheet_names().first().cloned().ok_or("has no sheet")?;
+    let mut reader = book.worksheet_cells_reader(&name).map_err(|e| format!("its first sheet cannot be read: {e}"))?;
+    let mut cells: Vec<(u32, u32, String)> = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(|e| format!("its first sheet cannot be read: {e}"))? {
+        let (row, column) = cell.get_position();
+        let text = cell_text(cell.get_value().clone().into());
+        if text.is_empty() {
+            continue;
+        }
+        if column >= MAX_COLUMNS {
+            return Err(format!("has a value in column {} (row {}); an import sheet has at most {MAX_COLUMNS} columns", column + 1, row + 1));
+        }
+        if cells.len() == MAX_CELLS {
+            return Err(format!("has more than {MAX_CELLS} cells; split it into several files"));
+        }
+        cells.push((row, column, text));
+    }
+    cells.sort_unstable_by_key(|(row, column, _)| (*row, *column));
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let (Some(first), Some(last)) = (cells.first(), cells.last()) else {
+        return out.into_inner().map_err(|e| e.to_string());
+    };
+    // The sheet's first row and column are where its data starts, as calamine's range has it.
+    let (top, bottom) = (first.0, last.0);
+    let left = cells.iter().map(|c| c.1).min().unwrap_or(0);
+    let width = cells.iter().map(|c| c.1).max().unwrap_or(0) - left + 1;
+    let span = u64::from(bottom - top + 1) * u64::from(width);
+    if span > MAX_SPAN {
+        return Err(format!("spans rows {} to {} and {width} columns, more than {MAX_SPAN} cells; remove what lies far below or beside the table", top + 1, bottom + 1));
+    }
+    let mut line = vec![""; width as usize];
+    let mut next = cells.iter().peekable();
+    for row in top..=bottom {
+        line.iter_mut().for_each(|cell| *cell = "");
+        while let Some((_, column, text)) = next.next_if(|(r, _, _)| *r == row) {
+            line[(column - left) as usize] = text;
+        }
+        out.write_record(&line).map_err(|e| e.to_string())?;
+    }
+    out.into_inner().map_err(|e| e.to_string())
+}
+
+/// A cell as the import reads it.
+fn cell_text(cell: calamine::Data) -> String {
+    use calamine::Data;
+    match cell {
         Data::Int(i) => i.to_string(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
         Data::Float(f) => f.to_string(),
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s,
         Data::Bool(b) => b.to_string(),
         Data::DateTime(t) => match t.as_datetime() {
             Some(t) if t.time() == chrono::NaiveTime::MIN => t.format("%d/%m/%Y").to_string(),
@@ -148,12 +236,7 @@ pub fn workbook_as_csv(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
             None => String::new(),
         },
         Data::Error(_) | Data::Empty => String::new(),
-    };
-    let mut out = csv::Writer::from_writer(Vec::new());
-    for row in range.rows() {
-        out.write_record(row.iter().map(text)).map_err(|e| e.to_string())?;
     }
-    out.into_inner().map_err(|e| e.to_string())
 }
 
 /// A cell's text in composed form: Windows-1258 and some keyboards write a
@@ -244,6 +327,39 @@ fn folded_code(code: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn workbook(cells: &[(u32, u16, &str)]) -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (row, column, text) in cells {
+            sheet.write_string(*row, *column, *text).unwrap();
+        }
+        book.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn a_workbook_reads_as_csv_with_gaps_kept() {
+        let csv = workbook_as_csv(workbook(&[(0, 0, "a"), (0, 2, "c"), (2, 1, "x")])).unwrap();
+        assert_eq!(String::from_utf8(csv).unwrap(), "a,,c\n,,\n,x,\n");
+    }
+
+    #[test]
+    fn sparse_far_cells_are_refused_before_anything_is_allocated() {
+        let far_down = workbook_as_csv(workbook(&[(0, 0, "a"), (1_048_575, 10, "b")])).unwrap_err();
+        assert!(far_down.contains("spans rows 1 to 1048576"), "{far_down}");
+        let far_right = workbook_as_csv(workbook(&[(0, 0, "a"), (5, 16_383, "b")])).unwrap_err();
+        assert!(far_right.contains("column 16384"), "{far_right}");
+    }
+
+    #[test]
+    fn a_zip_declaring_gigabytes_is_refused_unopened() {
+        let mut bytes = workbook(&[(0, 0, "a")]);
+        // Make the first central directory entry claim 4 GB unpacked.
+        let at = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        bytes[at + 24..at + 28].copy_from_slice(&u32::MAX.to_le_bytes());
+        let refused = workbook_as_csv(bytes).unwrap_err();
+        assert!(refused.contains("unpacks to 4294 MB"), "{refused}");
+    }
 
     fn decode_all(bytes: &[u8]) -> (String, &'static str, u8) {
         let mut decoded = Decoded::new(bytes).unwrap();
