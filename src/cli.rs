@@ -7,13 +7,16 @@ use clap::{Parser, Subcommand};
 use crate::app::administration::{self, ClientListing, ClientRecord, CreateClient, CreateOrganization};
 use crate::app::Actor;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, Settings};
+use crate::config::{Config, Database, Settings};
 use crate::domain::{OrgKind, Role};
 use crate::server;
 
 #[derive(Parser, Debug)]
-#[command(name = "exampost", version, about = "Tracking service for exam-season postal items")]
+#[command(name = "exampost", version, about = "Tracking service for exam-season postal items", args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    #[command(flatten)]
+    pub database: Database,
+    /// With no command the service runs, taking `serve`'s options.
     #[command(flatten)]
     pub settings: Settings,
     #[command(subcommand)]
@@ -22,8 +25,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the HTTP service (the default).
-    Serve,
+    /// Run the HTTP service (the default). Every option is also an
+    /// EXAMPOST_* environment variable; other commands read those variables.
+    Serve {
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI document.
@@ -194,17 +201,21 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let command = cli.command.unwrap_or(Command::Serve);
+    let command = cli.command.unwrap_or(Command::Serve { settings: Box::new(cli.settings) });
     if let Command::Openapi = command {
         print!("{}", crate::api::openapi_json());
         return ExitCode::SUCCESS;
     }
-    let config = match Config::from_settings(&cli.settings) {
+    let settings = match &command {
+        Command::Serve { settings } => Ok(settings.as_ref().clone().on(&cli.database)),
+        _ => Settings::from_environment(&cli.database),
+    };
+    let config = match settings.map_err(|e| e.to_string()).and_then(|s| Config::from_settings(&s).map_err(|e| e.to_string())) {
         Ok(config) => config,
         Err(e) => return fail(e),
     };
     match command {
-        Command::Serve => match actix_web::rt::System::new().block_on(server::serve(config)) {
+        Command::Serve { .. } => match actix_web::rt::System::new().block_on(server::serve(config)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
         },
@@ -259,7 +270,7 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
                 .map_err(refusal)
         }
         Command::Verify { item, season } => return verify(&mut conn, item.as_deref(), season.as_deref()),
-        Command::Serve | Command::Openapi => unreachable!("handled by run"),
+        Command::Serve { .. } | Command::Openapi => unreachable!("handled by run"),
     };
     match result {
         Ok(value) => {

@@ -12,85 +12,120 @@ use rand::RngCore;
 
 use crate::db::{DbTarget, SqliteSync};
 
-/// Raw settings, as given. `Config::from_settings` checks them.
+/// Which database, and how durably: the settings every command takes.
 #[derive(Args, Debug, Clone)]
-pub struct Settings {
+pub struct Database {
     /// Database URL: sqlite://PATH (embedded, default) or postgres://USER@HOST/DB.
     #[arg(long, env = "EXAMPOST_DATABASE_URL", default_value = "sqlite://./data/exampost.db", global = true)]
     pub database_url: String,
-    /// Address to listen on.
-    #[arg(long, env = "EXAMPOST_BIND", default_value = "127.0.0.1:8080", global = true)]
-    pub bind: String,
-    /// HS256 secret for access tokens, at least 32 bytes. Required with
-    /// PostgreSQL; with SQLite one is generated beside the database file.
-    #[arg(long, env = "EXAMPOST_JWT_SECRET", hide_env_values = true, global = true)]
-    pub jwt_secret: Option<String>,
-    /// Access token lifetime in seconds (60-86400).
-    #[arg(long, env = "EXAMPOST_TOKEN_TTL_SECS", default_value = "900", global = true)]
-    pub token_ttl_secs: String,
-    /// Database connections in the pool (1-256).
-    #[arg(long, env = "EXAMPOST_POOL_SIZE", default_value = "8", global = true)]
-    pub pool_size: String,
     /// SQLite durability: `full` survives power loss, `normal` is faster.
     #[arg(long, env = "EXAMPOST_SQLITE_SYNCHRONOUS", default_value = "full", global = true)]
     pub sqlite_synchronous: String,
+}
+
+/// The settings as the environment gives them, for commands that take no
+/// service flags (`seed`, `sweep`, ...) but still need a secret or a period.
+#[derive(clap::Parser, Debug)]
+struct FromEnvironment {
+    #[command(flatten)]
+    settings: Settings,
+}
+
+impl Settings {
+    /// The service's settings from `EXAMPOST_*` variables and defaults alone.
+    pub fn from_environment(database: &Database) -> Result<Settings, String> {
+        use clap::Parser;
+        let parsed = FromEnvironment::try_parse_from(["exampost"]).map_err(|e| e.to_string())?;
+        Ok(parsed.settings.on(database))
+    }
+
+    /// These settings on `database`.
+    pub fn on(mut self, database: &Database) -> Settings {
+        self.database_url = database.database_url.clone();
+        self.sqlite_synchronous = database.sqlite_synchronous.clone();
+        self
+    }
+}
+
+/// Raw settings, as given. `Config::from_settings` checks them.
+#[derive(Args, Debug, Clone)]
+pub struct Settings {
+    /// The database (`Database`'s `--database-url`, which every command takes).
+    #[arg(skip)]
+    pub database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "EXAMPOST_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// HS256 secret for access tokens, at least 32 bytes. Required with
+    /// PostgreSQL; with SQLite one is generated beside the database file.
+    #[arg(long, env = "EXAMPOST_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Access token lifetime in seconds (60-86400).
+    #[arg(long, env = "EXAMPOST_TOKEN_TTL_SECS", default_value = "900")]
+    pub token_ttl_secs: String,
+    /// Database connections in the pool (1-256).
+    #[arg(long, env = "EXAMPOST_POOL_SIZE", default_value = "8")]
+    pub pool_size: String,
+    /// SQLite durability (`Database`'s `--sqlite-synchronous`).
+    #[arg(skip)]
+    pub sqlite_synchronous: String,
     /// Seconds between sweeps for delays and unanswered cases (0: no sweeper in this process).
-    #[arg(long, env = "EXAMPOST_SWEEP_SECS", default_value = "60", global = true)]
+    #[arg(long, env = "EXAMPOST_SWEEP_SECS", default_value = "60")]
     pub sweep_secs: String,
     /// When the daily steering report goes to its subscribers, HH:MM Vietnam time.
-    #[arg(long, env = "EXAMPOST_REPORT_TIME", default_value = "07:00", global = true)]
+    #[arg(long, env = "EXAMPOST_REPORT_TIME", default_value = "07:00")]
     pub report_time: String,
     /// Days candidates' personal data is kept after a season's last deadline;
     /// then the daily pass purges it (0: no automatic purge).
-    #[arg(long, env = "EXAMPOST_RETENTION_DAYS", default_value = "180", global = true)]
+    #[arg(long, env = "EXAMPOST_RETENTION_DAYS", default_value = "180")]
     pub retention_days: String,
     /// SMTP server for e-mail notifications, e.g. smtp://mail.example.vn:587?tls=required
     /// or smtps://user:pass@host. Without one, e-mails wait in the outbox.
-    #[arg(long, env = "EXAMPOST_SMTP_URL", hide_env_values = true, global = true)]
+    #[arg(long, env = "EXAMPOST_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Sender of e-mail notifications.
-    #[arg(long, env = "EXAMPOST_MAIL_FROM", default_value = "ExamPost <no-reply@exampost.invalid>", global = true)]
+    #[arg(long, env = "EXAMPOST_MAIL_FROM", default_value = "ExamPost <no-reply@exampost.invalid>")]
     pub mail_from: String,
     /// Seconds between dispatcher passes over the outbox (0: no dispatcher in this process).
-    #[arg(long, env = "EXAMPOST_DISPATCH_SECS", default_value = "5", global = true)]
+    #[arg(long, env = "EXAMPOST_DISPATCH_SECS", default_value = "5")]
     pub dispatch_secs: String,
     /// Public lookups allowed per client address per minute.
-    #[arg(long, env = "EXAMPOST_LOOKUPS_PER_MINUTE", default_value = "10", global = true)]
+    #[arg(long, env = "EXAMPOST_LOOKUPS_PER_MINUTE", default_value = "10")]
     pub lookups_per_minute: String,
     /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "EXAMPOST_WORKERS", global = true)]
+    #[arg(long, env = "EXAMPOST_WORKERS")]
     pub workers: Option<String>,
     /// Webhook destinations allowed although not public: comma-separated
     /// host names, addresses and CIDR networks (e.g. `hooks.internal,10.20.0.0/16`).
-    #[arg(long, env = "EXAMPOST_WEBHOOK_ALLOW", default_value = "", global = true)]
+    #[arg(long, env = "EXAMPOST_WEBHOOK_ALLOW", default_value = "")]
     pub webhook_allow: String,
     /// Accept plain http:// webhook URLs (`true`/`false`; for tests and closed networks).
-    #[arg(long, env = "EXAMPOST_WEBHOOK_ALLOW_HTTP", default_value = "false", global = true)]
+    #[arg(long, env = "EXAMPOST_WEBHOOK_ALLOW_HTTP", default_value = "false")]
     pub webhook_allow_http: String,
     /// Reverse proxies whose X-Forwarded-For / Forwarded headers name the
     /// client: comma-separated IPs or CIDRs (default: none, the TCP peer is the client).
-    #[arg(long, env = "EXAMPOST_TRUSTED_PROXIES", default_value = "", global = true)]
+    #[arg(long, env = "EXAMPOST_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
     /// The largest spreadsheet an import over HTTP takes, in bytes (1 KiB to 1 GiB).
-    #[arg(long, env = "EXAMPOST_IMPORT_MAX_BYTES", default_value = "67108864", global = true)]
+    #[arg(long, env = "EXAMPOST_IMPORT_MAX_BYTES", default_value = "67108864")]
     pub import_max_bytes: String,
     /// Failed token requests allowed per client id within the failure window.
-    #[arg(long, env = "EXAMPOST_TOKEN_FAILURES_PER_CLIENT", default_value = "10", global = true)]
+    #[arg(long, env = "EXAMPOST_TOKEN_FAILURES_PER_CLIENT", default_value = "10")]
     pub token_failures_per_client: String,
     /// The window, in seconds, over which a client id's failed token requests count.
-    #[arg(long, env = "EXAMPOST_TOKEN_FAILURE_WINDOW_SECS", default_value = "900", global = true)]
+    #[arg(long, env = "EXAMPOST_TOKEN_FAILURE_WINDOW_SECS", default_value = "900")]
     pub token_failure_window_secs: String,
     /// Token requests allowed per client address per minute, failed or not.
-    #[arg(long, env = "EXAMPOST_TOKEN_ATTEMPTS_PER_ADDRESS", default_value = "30", global = true)]
+    #[arg(long, env = "EXAMPOST_TOKEN_ATTEMPTS_PER_ADDRESS", default_value = "30")]
     pub token_attempts_per_address: String,
     /// Threads that check client secrets (argon2, 19 MiB each); default one per core.
-    #[arg(long, env = "EXAMPOST_TOKEN_VERIFY_THREADS", global = true)]
+    #[arg(long, env = "EXAMPOST_TOKEN_VERIFY_THREADS")]
     pub token_verify_threads: Option<String>,
     /// Secret checks that may wait for a verify thread; more get 503 at once.
-    #[arg(long, env = "EXAMPOST_TOKEN_VERIFY_QUEUE", default_value = "64", global = true)]
+    #[arg(long, env = "EXAMPOST_TOKEN_VERIFY_QUEUE", default_value = "64")]
     pub token_verify_queue: String,
     /// Seconds a replica trusts what it read about a token's client (revoked? rotated?).
-    #[arg(long, env = "EXAMPOST_CLIENT_CACHE_SECS", default_value = "5", global = true)]
+    #[arg(long, env = "EXAMPOST_CLIENT_CACHE_SECS", default_value = "5")]
     pub client_cache_secs: String,
 }
 
@@ -282,7 +317,7 @@ impl Config {
         };
         let dir = db_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         load_or_create_secret(&dir.join("jwt-secret"))
-            .map_err(|e| bad("EXAMPOST_JWT_SECRET (--jwt-secret)", format!("not set, and the generated one could not be stored: {e}")))
+            .map_err(|e| bad("data directory", format!("{} cannot hold the generated token secret ({e}): make it writable by the service's user, or set EXAMPOST_JWT_SECRET", dir.display())))
     }
 }
 

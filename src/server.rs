@@ -45,10 +45,11 @@ impl Application {
     /// free port; [`Application::address`] tells which. The sweeper and the
     /// dispatcher run only when the configuration asks for them.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Application, StartError> {
+        // The database first: an unusable data directory is named as such.
+        let pool = open_database(&config)?;
         let secret = config.signing_key()?;
         let tokens = TokenKeys::new(&secret, config.token_ttl);
         let chain_key = crate::app::chain::ChainKey::derive(&secret);
-        let pool = open_database(&config)?;
         let bind_error = |e| StartError::Bind(config.bind.to_string(), e);
         let listener = TcpListener::bind(config.bind).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;

@@ -93,7 +93,7 @@ pub enum DbError {
     Connect(#[from] diesel::ConnectionError),
     #[error("{0}")]
     Query(#[from] diesel::result::Error),
-    #[error("cannot create the directory for the SQLite file {0}: {1}")]
+    #[error("the data directory {0} cannot be used: {1} (it holds the SQLite database; make it writable by the service's user, or point EXAMPOST_DATABASE_URL elsewhere)")]
     Directory(PathBuf, std::io::Error),
     #[error("{0}")]
     Pool(#[from] r2d2::Error),
@@ -191,13 +191,20 @@ pub fn connect(target: &DbTarget, sqlite_sync: SqliteSync, pool_size: u32) -> Re
     Ok(Pool { connections, write_health: Arc::default() })
 }
 
+/// Creates the SQLite file's directory and proves it writable: SQLite would
+/// otherwise say only "unable to open database file", and the generated
+/// token secret would fail next with a message about the secret.
 fn ensure_parent_dir(path: &Path) -> Result<(), DbError> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => {
-            std::fs::create_dir_all(dir).map_err(|e| DbError::Directory(dir.to_path_buf(), e))
-        }
-        _ => Ok(()),
-    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let unusable = |e| DbError::Directory(dir.to_path_buf(), e);
+    std::fs::create_dir_all(dir).map_err(unusable)?;
+    let probe = dir.join(format!(".exampost-write-check-{}", std::process::id()));
+    std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&probe).map_err(unusable)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// Applies every pending migration of the connection's backend.

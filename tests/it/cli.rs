@@ -45,6 +45,52 @@ fn bad_settings_are_named() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("EXAMPOST_JWT_SECRET"));
 }
 
+/// Each command's help lists its own options (and the database's), not the server's.
+#[test]
+fn each_command_lists_only_its_own_options() {
+    let help = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_exampost")).args(args).arg("--help").output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    for command in [&["seed"][..], &["import"], &["migrate"], &["sweep"], &["org", "create"], &["user", "create"]] {
+        let text = help(command);
+        assert!(text.contains("--database-url"), "{command:?}: {text}");
+        for server_option in ["--bind", "--smtp-url", "--workers", "--jwt-secret"] {
+            assert!(!text.contains(server_option), "{command:?} lists {server_option}: {text}");
+        }
+    }
+    assert!(help(&["import"]).contains("--org"));
+    let serve = help(&["serve"]);
+    for option in ["--bind", "--smtp-url", "--workers", "--database-url"] {
+        assert!(serve.contains(option), "serve lacks {option}: {serve}");
+    }
+    // A server option given to another command is refused, not ignored.
+    let output = Command::new(env!("CARGO_BIN_EXE_exampost")).args(["seed", "--bind", "127.0.0.1:1"]).output().unwrap();
+    assert!(!output.status.success());
+}
+
+/// An unusable data directory is named as such, not as a secret problem.
+#[test]
+fn an_unusable_data_directory_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-directory");
+    std::fs::write(&file, "x").unwrap();
+    let url = format!("sqlite://{}/exampost.db", file.display());
+    for args in [&["migrate"][..], &["serve", "--bind", "127.0.0.1:0"]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_exampost"))
+            .args(args)
+            .env("EXAMPOST_DATABASE_URL", &url)
+            .env_remove("EXAMPOST_JWT_SECRET")
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("data directory") && stderr.contains("not-a-directory"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("JWT_SECRET"), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn openapi_command_prints_the_committed_spec() {
     let output = Command::new(env!("CARGO_BIN_EXE_exampost")).arg("openapi").output().unwrap();
