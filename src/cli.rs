@@ -187,12 +187,6 @@ fn parse_enum<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, Strin
     text.parse()
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("EXAMPOST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-}
-
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
@@ -200,7 +194,10 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    match crate::telemetry::LogSettings::from_env() {
+        Ok(log) => crate::telemetry::init_logging(&log),
+        Err(e) => return fail(e),
+    }
     let command = cli.command.unwrap_or(Command::Serve { settings: Box::new(cli.settings) });
     if let Command::Openapi = command {
         print!("{}", crate::api::openapi_json());

@@ -124,6 +124,10 @@ pub struct Settings {
     /// Secret checks that may wait for a verify thread; more get 503 at once.
     #[arg(long, env = "EXAMPOST_TOKEN_VERIFY_QUEUE", default_value = "64")]
     pub token_verify_queue: String,
+    /// The bearer token Prometheus sends to read GET /metrics (at least 16
+    /// characters). Without one, /metrics answers 404: it is not public.
+    #[arg(long, env = "EXAMPOST_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Seconds a replica trusts what it read about a token's client (revoked? rotated?).
     #[arg(long, env = "EXAMPOST_CLIENT_CACHE_SECS", default_value = "5")]
     pub client_cache_secs: String,
@@ -154,6 +158,35 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     pub import_max_bytes: u64,
     pub token_limits: TokenLimits,
+    /// `None`: /metrics is off.
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// The token that reads /metrics; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    pub fn new(token: &str) -> Result<MetricsToken, String> {
+        let token = token.trim();
+        if token.chars().count() < 16 {
+            return Err("must be at least 16 characters".into());
+        }
+        Ok(MetricsToken(token.to_string()))
+    }
+
+    /// Whether `offered` is the token, in time that does not depend on where they differ.
+    pub fn matches(&self, offered: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        let (a, b) = (Sha256::digest(self.0.as_bytes()), Sha256::digest(offered.as_bytes()));
+        a.iter().zip(b.iter()).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
 }
 
 /// Limits of the token endpoint and the bearer check.
@@ -303,6 +336,10 @@ impl Config {
                 .map_err(|r| bad("EXAMPOST_TRUSTED_PROXIES (--trusted-proxies)", r))?,
             import_max_bytes: number("EXAMPOST_IMPORT_MAX_BYTES (--import-max-bytes)", &s.import_max_bytes, 1024u64, 1 << 30)?,
             token_limits: TokenLimits::from_settings(s)?,
+            metrics_token: match s.metrics_token.as_deref().filter(|t| !t.trim().is_empty()) {
+                Some(token) => Some(MetricsToken::new(token).map_err(|r| bad("EXAMPOST_METRICS_TOKEN (--metrics-token)", r))?),
+                None => None,
+            },
         })
     }
 
@@ -402,6 +439,7 @@ mod tests {
             token_verify_threads: None,
             token_verify_queue: "64".into(),
             client_cache_secs: "5".into(),
+            metrics_token: None,
         }
     }
 
@@ -436,6 +474,7 @@ mod tests {
             (Settings { token_verify_threads: Some("0".into()), ..defaults() }, "EXAMPOST_TOKEN_VERIFY_THREADS"),
             (Settings { token_verify_queue: "many".into(), ..defaults() }, "EXAMPOST_TOKEN_VERIFY_QUEUE"),
             (Settings { client_cache_secs: "3600".into(), ..defaults() }, "EXAMPOST_CLIENT_CACHE_SECS"),
+            (Settings { metrics_token: Some("short".into()), ..defaults() }, "EXAMPOST_METRICS_TOKEN"),
         ];
         for (settings, name) in cases {
             let err = Config::from_settings(&settings).unwrap_err();

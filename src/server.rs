@@ -14,6 +14,7 @@ use crate::auth::TokenKeys;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::db::{self, DbError, Pool};
+use crate::telemetry::names;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -66,6 +67,7 @@ impl Application {
             webhook_policy: config.webhook_policy.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
             import_max_bytes: config.import_max_bytes,
+            metrics_token: config.metrics_token.clone(),
             token_guard: crate::api::auth::TokenGuard::new(&config.token_limits),
         });
         start_workers(&state, &config)?;
@@ -101,6 +103,16 @@ impl Application {
 /// The background loops the configuration asks for: the sweeper and the
 /// notification dispatcher (the throttle flush always runs, see [`start`]).
 fn start_workers(state: &web::Data<AppState>, config: &Config) -> Result<(), StartError> {
+    if let Some(prometheus) = crate::telemetry::prometheus() {
+        // Histograms keep their samples until upkeep folds them in, scraped or not.
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                prometheus.run_upkeep();
+            }
+        });
+    }
     if let Some(every) = config.sweep_every {
         actix_web::rt::spawn(sweep_forever(state.clone(), every, config.report_time, config.retention_days));
     }
@@ -173,6 +185,7 @@ async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration, r
     loop {
         tick.tick().await;
         let (pool, clock, chain_key) = (state.pool.clone(), state.clock.clone(), state.chain_key.clone());
+        let started = std::time::Instant::now();
         let pass = web::block(move || -> Result<_, String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let report = crate::app::cases::sweep(&mut conn, clock.as_ref()).map_err(|e| e.to_string())?;
@@ -192,6 +205,10 @@ async fn sweep_forever(state: web::Data<AppState>, every: std::time::Duration, r
             Ok(report)
         })
         .await;
+        metrics::histogram!(names::SWEEP_DURATION).record(started.elapsed().as_secs_f64());
+        if !matches!(pass, Ok(Ok(_))) {
+            metrics::counter!(names::SWEEP_FAILURES).increment(1);
+        }
         match pass {
             Ok(Ok(report)) if report.failed > 0 => tracing::warn!(?report, "sweep passed over what failed; next sweep retries"),
             Ok(Ok(report)) if report.cases_opened + report.cases_escalated > 0 => tracing::info!(?report, "sweep"),
@@ -208,7 +225,10 @@ async fn dispatch_forever(state: web::Data<AppState>, dispatcher: crate::notify:
     loop {
         tick.tick().await;
         // A pass that panics must not end the loop: notifications would stop until restart.
-        match crate::notify::dispatch::isolated("dispatch pass", dispatcher.run_once(&state.pool, state.clock.now())).await {
+        let started = std::time::Instant::now();
+        let pass = crate::notify::dispatch::isolated("dispatch pass", dispatcher.run_once(&state.pool, state.clock.now())).await;
+        metrics::histogram!(names::DISPATCH_DURATION).record(started.elapsed().as_secs_f64());
+        match pass {
             Ok(report) if report.sent + report.failed > 0 => tracing::info!(?report, "notifications"),
             Ok(_) | Err(_) => {}
         }

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::RwLock;
 
+use actix_web::HttpMessage;
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{post, web, FromRequest, HttpRequest, HttpResponse, ResponseError};
@@ -425,7 +426,12 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate(&req).await.map_err(Into::into) })
+        Box::pin(async move {
+            let caller = authenticate(&req).await?;
+            // For the access log: who asked, never how they proved it.
+            req.extensions_mut().insert(super::request_log::CallerId(caller.client_id.clone()));
+            Ok(caller)
+        })
     }
 }
 

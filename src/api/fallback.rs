@@ -82,6 +82,19 @@ impl KnownRoutes {
         })
     }
 
+    /// The API's path template a request is served by: a fixed path first
+    /// (`/items/import` is never `/items/{tracking_number}`), then the
+    /// template that takes the method.
+    pub fn template_for(&self, method: &Method, path: &str) -> Option<String> {
+        let is_fixed = |def: &ResourceDef| def.pattern_iter().all(|segment| !segment.contains('{'));
+        let matching = || self.0.iter().filter(|(def, _)| def.is_match(path));
+        matching()
+            .find(|(def, _)| is_fixed(def))
+            .or_else(|| matching().find(|(_, methods)| methods.contains(method)))
+            .or_else(|| matching().next())
+            .and_then(|(def, _)| def.pattern().map(str::to_string))
+    }
+
     /// The methods of a fixed path (`/items/batch`): it is its own resource,
     /// never a value of a parameter beside it (`/items/{tracking_number}`).
     fn fixed_path_methods(&self, path: &str) -> Option<Vec<Method>> {

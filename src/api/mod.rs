@@ -18,6 +18,7 @@ pub mod incidents;
 pub mod items;
 pub mod language;
 pub mod login;
+pub mod metrics;
 pub mod openapi;
 pub mod organizations;
 pub mod pagination;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub trusted_proxies: client_addr::TrustedProxies,
     /// The largest spreadsheet `POST /items/import` takes, in bytes.
     pub import_max_bytes: u64,
+    /// What reads /metrics; `None`: it answers 404.
+    pub metrics_token: Option<crate::config::MetricsToken>,
     /// Token request limits, the secret verifier and the client standing cache.
     pub token_guard: auth::TokenGuard,
 }
@@ -87,10 +90,13 @@ impl AppState {
     {
         let pool = self.pool.clone();
         web::block(move || {
+            let waiting = std::time::Instant::now();
             let mut conn = pool.get().map_err(|e| {
+                ::metrics::counter!(crate::telemetry::names::POOL_TIMEOUTS).increment(1);
                 tracing::warn!(error = %e, "no database connection");
                 ApiError::Unavailable
             })?;
+            ::metrics::histogram!(crate::telemetry::names::POOL_WAIT).record(waiting.elapsed().as_secs_f64());
             let outcome = work(&mut conn);
             if let Err(e) = &outcome {
                 pool.write_health().observe(crate::db::faults::MaybeTransient::transient(e));
@@ -149,7 +155,7 @@ impl Modify for BearerAuth {
 
 fn routes() -> impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig) {
     move |cfg| {
-        cfg.configure(health::config).service(
+        cfg.configure(health::config).configure(metrics::config).service(
             scope::scope("/api/v1")
                 .configure(auth::config)
                 .configure(login::config)
@@ -248,6 +254,7 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(language::problems_in_language))
         .wrap(actix_web::middleware::from_fn(security_headers::add))
         .wrap(tracing_actix_web::TracingLogger::<request_log::RedactedSpans>::new())
+        .wrap(actix_web::middleware::from_fn(request_log::with_request_id))
 }
 
 #[cfg(test)]

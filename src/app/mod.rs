@@ -15,6 +15,7 @@ pub mod chain;
 mod error;
 pub mod incidents;
 pub mod lookup;
+pub mod operations;
 pub mod pre_advice;
 pub mod registration;
 pub mod reports;

@@ -294,3 +294,12 @@ pub fn overseer_of(conn: &mut DbConn, province: &str) -> QueryResult<Option<Stri
         .first(conn)
         .optional()
 }
+
+/// Cases still active (open or acknowledged), counted by kind and level.
+pub fn count_active_by_kind_and_level(conn: &mut DbConn) -> QueryResult<Vec<(CaseKind, i32, i64)>> {
+    cases::table
+        .filter(cases::state.eq_any(ACTIVE_STATES))
+        .group_by((cases::kind, cases::level))
+        .select((cases::kind, cases::level, diesel::dsl::count_star()))
+        .load(conn)
+}

@@ -141,3 +141,37 @@ pub fn find_webhook(conn: &mut DbConn, id: &str) -> QueryResult<Option<Webhook>>
 pub fn delete_webhook(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::delete(webhooks::table.find(id)).execute(conn)
 }
+
+/// One channel's backlog: messages waiting, the oldest one's creation, messages given up on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backlog {
+    pub channel: String,
+    pub pending: i64,
+    pub oldest_pending_at: Option<NaiveDateTime>,
+    pub failed: i64,
+}
+
+/// The outbox's backlog per channel.
+pub fn backlog(conn: &mut DbConn) -> QueryResult<Vec<Backlog>> {
+    let pending: Vec<(String, i64, Option<NaiveDateTime>)> = outbox::table
+        .filter(outbox::status.eq("pending"))
+        .group_by(outbox::channel)
+        .select((outbox::channel, diesel::dsl::count_star(), diesel::dsl::min(outbox::created_at)))
+        .load(conn)?;
+    let failed: Vec<(String, i64)> = outbox::table
+        .filter(outbox::status.eq("failed"))
+        .group_by(outbox::channel)
+        .select((outbox::channel, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut backlog: Vec<Backlog> = pending
+        .into_iter()
+        .map(|(channel, pending, oldest_pending_at)| Backlog { channel, pending, oldest_pending_at, failed: 0 })
+        .collect();
+    for (channel, count) in failed {
+        match backlog.iter_mut().find(|b| b.channel == channel) {
+            Some(entry) => entry.failed = count,
+            None => backlog.push(Backlog { channel, pending: 0, oldest_pending_at: None, failed: count }),
+        }
+    }
+    Ok(backlog)
+}

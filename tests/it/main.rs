@@ -22,6 +22,7 @@ mod health;
 mod hostile;
 mod incidents;
 mod items;
+mod observability;
 mod ladder;
 mod notifications;
 mod public;

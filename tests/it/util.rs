@@ -117,6 +117,9 @@ pub struct TestApp {
 /// Seasons every test server has.
 pub const TEST_SEASONS: &[&str] = &["2026-THPT", "2027-THPT", "2020-THPT"];
 
+/// The token the test servers' /metrics answers to.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
 pub fn test_config(url: &str) -> Config {
     Config {
         database: DbTarget::parse(url).unwrap(),
@@ -137,6 +140,7 @@ pub fn test_config(url: &str) -> Config {
         trusted_proxies: Default::default(),
         token_limits: Default::default(),
         import_max_bytes: 64 << 20,
+        metrics_token: Some(exampost::config::MetricsToken::new(METRICS_TOKEN).expect("a long token")),
     }
 }
 

@@ -117,7 +117,10 @@ pub fn register(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command: Re
     authorize(actor)?;
     let new = prepare(conn, actor, &command, clock.now())?;
     match conn.write_transaction(|conn| store::items::register(conn, &new))? {
-        Registered::Created(item) => Ok(Registration::Created(item)),
+        Registered::Created(item) => {
+            metrics::counter!(crate::telemetry::names::ITEMS_REGISTERED).increment(1);
+            Ok(Registration::Created(item))
+        }
         Registered::Replayed(item) => Ok(Registration::Replayed(item)),
         Registered::Conflict(existing) => Err(conflict(&existing, &actor.item_scope())),
     }
@@ -199,6 +202,8 @@ fn store_batch(conn: &mut DbConn, scope: &ItemScope, prepared: Vec<Result<NewIte
             .map(|(_, new)| conn.transaction(|conn| store::items::register(conn, new)).map_err(Error::from))
             .collect::<Result<Vec<_>, Error>>()
     })?;
+    let created = stored.iter().filter(|registered| matches!(registered, Registered::Created(_))).count();
+    metrics::counter!(crate::telemetry::names::ITEMS_REGISTERED).increment(created as u64);
     for ((position, _), registered) in valid.iter().zip(stored) {
         outcomes[*position] = Some(match registered {
             Registered::Created(item) => EntryOutcome::Created(item),

@@ -248,7 +248,26 @@ pub(super) fn record_each(conn: &mut DbConn, scans: Vec<(&Actor, &RecordScan)>, 
             outcomes[index] = Some(ScanOutcome { outcome, tracking_number: Some(tracking_number) });
         }
     }
-    outcomes.into_iter().map(|o| o.ok_or_else(|| Error::internal("a scan was left without an outcome"))).collect()
+    let outcomes = outcomes.into_iter().map(|o| o.ok_or_else(|| Error::internal("a scan was left without an outcome"))).collect::<Result<Vec<_>, _>>()?;
+    count_outcomes(&outcomes);
+    Ok(outcomes)
+}
+
+/// Adds a group's outcomes to the scan counters.
+fn count_outcomes(outcomes: &[ScanOutcome]) {
+    let (mut recorded, mut replayed, mut rejected) = (0u64, 0u64, 0u64);
+    for scan in outcomes {
+        match scan.outcome {
+            Outcome::Created(_) => recorded += 1,
+            Outcome::Replayed(_) => replayed += 1,
+            Outcome::Rejected(_) => rejected += 1,
+        }
+    }
+    for (outcome, count) in [("recorded", recorded), ("replayed", replayed), ("rejected", rejected)] {
+        if count > 0 {
+            metrics::counter!(crate::telemetry::names::SCANS, "outcome" => outcome).increment(count);
+        }
+    }
 }
 
 /// One scan recorded at `now` by another workflow of the application, in

@@ -79,7 +79,11 @@ fn serve_groups(waiting: &Receiver<Job>, mut record: impl FnMut(&[Job]) -> Resul
     while let Ok(first) = waiting.recv() {
         let mut group = vec![first];
         group.extend(waiting.try_iter().take(MAX_GROUP - 1));
-        match guarded(&mut record, &group) {
+        let recorded = guarded(&mut record, &group);
+        if recorded.is_err() {
+            metrics::counter!(crate::telemetry::names::SCAN_WRITER_ERRORS).increment(1);
+        }
+        match recorded {
             Ok(outcomes) => answer(group, outcomes),
             Err(e) if group.len() > 1 && !database_away(&e) => {
                 tracing::warn!(error = ?e, scans = group.len(), "a group of scans failed; recording them one by one");
