@@ -76,6 +76,19 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Write a consistent copy of the database to FILE while the service
+    /// runs (SQLite: VACUUM INTO; PostgreSQL: pg_dump, custom format).
+    Backup {
+        /// Where the copy goes; it must not exist.
+        file: std::path::PathBuf,
+    },
+    /// Replace the database with a backup, bring it up to date and verify
+    /// its event chain. Stop every replica first. A SQLite database that was
+    /// there is kept beside it (`.before-restore-TIME`).
+    Restore {
+        /// A file `exampost backup` wrote.
+        file: std::path::PathBuf,
+    },
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -217,6 +230,7 @@ pub fn run() -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Openapi => unreachable!("handled above"),
+        Command::Restore { file } => restore(&config, &file),
         other => with_database(&config, other),
     }
 }
@@ -260,6 +274,10 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
             })
         }
         Command::Import { file, org } => import_file(&mut conn, &file, &org),
+        Command::Backup { file } => crate::db::backup::backup(&config.database, &mut conn, &file).map(|made| {
+            serde_json::json!({"file": made.file, "bytes": made.bytes, "method": made.method,
+                "keep_with_it": "the token secret (EXAMPOST_JWT_SECRET, or jwt-secret beside a SQLite database): tokens and the chain's signing key come from it"})
+        }),
         Command::Purge { season, dry_run, force } => {
             let command = crate::app::retention::PurgeSeason { season, dry_run, force };
             crate::app::retention::purge(&mut conn, &SystemClock, &operator(), &command, config.retention_days.unwrap_or(0))
@@ -267,7 +285,7 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
                 .map_err(refusal)
         }
         Command::Verify { item, season } => return verify(&mut conn, item.as_deref(), season.as_deref()),
-        Command::Serve { .. } | Command::Openapi => unreachable!("handled by run"),
+        Command::Serve { .. } | Command::Openapi | Command::Restore { .. } => unreachable!("handled by run"),
     };
     match result {
         Ok(value) => {
@@ -276,6 +294,25 @@ fn with_database(config: &Config, command: Command) -> ExitCode {
         }
         Err(e) => fail(e),
     }
+}
+
+/// `exampost restore`: the backup in place, migrated, its chain verified.
+fn restore(config: &Config, file: &std::path::Path) -> ExitCode {
+    let restored = match crate::db::backup::restore(&config.database, file, SystemClock.now()) {
+        Ok(restored) => restored,
+        Err(e) => return fail(e),
+    };
+    eprintln!("restored from {}{}", restored.from.display(), restored.previous_kept_at.map(|p| format!("; the previous database is kept at {}", p.display())).unwrap_or_default());
+    let mut conn = match crate::db::connect_one(&config.database, config.sqlite_sync) {
+        Ok(conn) => conn,
+        Err(e) => return fail(e),
+    };
+    match crate::db::run_migrations(&mut conn) {
+        Ok(applied) if applied > 0 => eprintln!("{applied} migrations applied to the restored database"),
+        Ok(_) => {}
+        Err(e) => return fail(e),
+    }
+    verify(&mut conn, None, None)
 }
 
 /// `exampost verify`: prints what it checked and every problem; exit 1 on any.

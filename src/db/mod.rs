@@ -6,6 +6,7 @@
 //! which begins IMMEDIATE on SQLite so that concurrent writers wait for the
 //! lock instead of failing with SQLITE_BUSY.
 
+pub mod backup;
 pub mod faults;
 pub mod schema;
 mod text_list;

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod backup;
 mod bench;
 mod cases;
 mod chain;
