@@ -80,6 +80,15 @@ pub fn resolve(input: &str) -> Option<&'static Province> {
 mod tests {
     use super::*;
 
+    /// The console names provinces from its own copy of this list.
+    #[test]
+    fn the_console_knows_every_province_by_name() {
+        let console = include_str!("../../web/console.html");
+        for p in PROVINCES {
+            assert!(console.contains(&format!("\"{}\": \"{}\"", p.code, p.name)), "web/console.html lacks {} = {}", p.code, p.name);
+        }
+    }
+
     #[test]
     fn thirty_four_units_with_unique_codes() {
         assert_eq!(PROVINCES.len(), 34);

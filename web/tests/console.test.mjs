@@ -108,6 +108,16 @@ test("a department clerk searches items, opens one, uploads a sheet and download
     const overdueRows = await page.locator("#items-table tbody tr").count();
     assert.ok(overdueRows > 0 && overdueRows < everything, `the demo has some overdue items: ${overdueRows} of ${everything}`);
     await shot(page, `items-${width}`);
+    // Provinces by name, chosen from a list, never the API's codes.
+    const table = await page.locator("#items-table tbody").textContent();
+    assert.ok(!table.includes("phu-tho"), "the province is named, not coded");
+    await page.getByLabel("Chỉ bưu gửi quá hạn").uncheck();
+    await page.locator("#f-province").selectOption({ label: "Phú Thọ" });
+    await Promise.all([page.waitForResponse((r) => r.url().includes("province=phu-tho")), page.getByRole("button", { name: "Tìm" }).click()]);
+    await page.locator("#items-table tbody tr").first().waitFor();
+    const destinations = await page.locator("#items-table tbody td:nth-child(5)").allTextContents();
+    assert.ok(destinations.length > 0 && destinations.every((d) => d.endsWith("Phú Thọ")), `every listed item goes to Phú Thọ: ${destinations}`);
+    await page.locator("#f-province").selectOption("");
 
     // One item with its journey and cases, by its tracking number.
     const item = demo.items.find((i) => i.sender_org === "SGDDT-PT" && i.events.length >= 4 && i.recipient.type === "candidate");
@@ -152,6 +162,13 @@ test("a carrier supervisor acknowledges, comments on and resolves a case", async
   const supervisor = person("carrier");
   for (const width of WIDTHS) {
     const page = await signIn(supervisor, width);
+    // A slow answer to an earlier search must not overwrite the latest one.
+    let delayed;
+    await page.route((url) => url.pathname === "/api/v1/cases" && !url.searchParams.has("state"), async (route) => {
+      delayed = new Promise((resolve) => setTimeout(resolve, 1500)).then(() => route.continue());
+      await delayed;
+    });
+    await page.getByRole("button", { name: "Tìm" }).click();
     // The supervisor lands on the cases; open ones of the carrier only.
     await page.getByLabel("Tình trạng").selectOption("open");
     await Promise.all([page.waitForResponse((r) => r.url().includes("state=open")), page.getByRole("button", { name: "Tìm" }).click()]);
@@ -159,6 +176,11 @@ test("a carrier supervisor acknowledges, comments on and resolves a case", async
       const states = [...document.querySelectorAll("#cases-table td[data-label='Tình trạng']")].map((td) => td.textContent);
       return states.length > 0 && states.every((state) => state === "Đang mở");
     });
+    await delayed;
+    await page.waitForTimeout(300);
+    await page.unroute(() => true);
+    const states = await page.locator("#cases-table td[data-label='Tình trạng']").allTextContents();
+    assert.ok(states.length > 0 && states.every((state) => state === "Đang mở"), `the late unfiltered answer was dropped: ${states}`);
     const owners = await page.locator("#cases-table td[data-label='Đơn vị xử lý']").allTextContents();
     assert.ok(owners.length > 0 && owners.every((o) => o === "VNPOST"), owners.join(","));
     await shot(page, `cases-${width}`);
