@@ -124,6 +124,13 @@ pub struct Settings {
     /// Secret checks that may wait for a verify thread; more get 503 at once.
     #[arg(long, env = "EXAMPOST_TOKEN_VERIFY_QUEUE", default_value = "64")]
     pub token_verify_queue: String,
+    /// A PostgreSQL streaming replica for the public lookup, lists and
+    /// reports (postgres://USER@REPLICA/DB); writes stay on the primary.
+    #[arg(long, env = "EXAMPOST_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+    /// How far behind (seconds) the replica may be before its reads go to the primary.
+    #[arg(long, env = "EXAMPOST_READ_MAX_LAG_SECS", default_value = "5")]
+    pub read_max_lag_secs: String,
     /// The bearer token Prometheus sends to read GET /metrics (at least 16
     /// characters). Without one, /metrics answers 404: it is not public.
     #[arg(long, env = "EXAMPOST_METRICS_TOKEN", hide_env_values = true)]
@@ -160,6 +167,9 @@ pub struct Config {
     pub token_limits: TokenLimits,
     /// `None`: /metrics is off.
     pub metrics_token: Option<MetricsToken>,
+    /// A read replica (PostgreSQL only); `None`: every read on the primary.
+    pub read_database: Option<DbTarget>,
+    pub read_max_lag: Duration,
 }
 
 /// The token that reads /metrics; never printed.
@@ -315,6 +325,16 @@ impl Config {
         };
         let webhook_policy = crate::notify::egress::WebhookPolicy::parse(&s.webhook_allow, allow_http)
             .map_err(|r| bad("EXAMPOST_WEBHOOK_ALLOW (--webhook-allow)", r))?;
+        let read_database = match s.read_database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(url) => match (DbTarget::parse(url), &database) {
+                (Ok(replica @ DbTarget::Postgres(_)), DbTarget::Postgres(_)) => Some(replica),
+                (Ok(_), _) | (Err(_), DbTarget::Sqlite(_)) => {
+                    return Err(bad("EXAMPOST_READ_DATABASE_URL (--read-database-url)", "a read replica is a PostgreSQL replica of a PostgreSQL primary"))
+                }
+                (Err(reason), _) => return Err(bad("EXAMPOST_READ_DATABASE_URL (--read-database-url)", reason)),
+            },
+        };
         Ok(Config {
             webhook_policy,
             database,
@@ -336,6 +356,8 @@ impl Config {
                 .map_err(|r| bad("EXAMPOST_TRUSTED_PROXIES (--trusted-proxies)", r))?,
             import_max_bytes: number("EXAMPOST_IMPORT_MAX_BYTES (--import-max-bytes)", &s.import_max_bytes, 1024u64, 1 << 30)?,
             token_limits: TokenLimits::from_settings(s)?,
+            read_database,
+            read_max_lag: Duration::from_secs(number("EXAMPOST_READ_MAX_LAG_SECS (--read-max-lag-secs)", &s.read_max_lag_secs, 0u64, 3600)?),
             metrics_token: match s.metrics_token.as_deref().filter(|t| !t.trim().is_empty()) {
                 Some(token) => Some(MetricsToken::new(token).map_err(|r| bad("EXAMPOST_METRICS_TOKEN (--metrics-token)", r))?),
                 None => None,
@@ -440,6 +462,8 @@ mod tests {
             token_verify_queue: "64".into(),
             client_cache_secs: "5".into(),
             metrics_token: None,
+            read_database_url: None,
+            read_max_lag_secs: "5".into(),
         }
     }
 
@@ -475,6 +499,8 @@ mod tests {
             (Settings { token_verify_queue: "many".into(), ..defaults() }, "EXAMPOST_TOKEN_VERIFY_QUEUE"),
             (Settings { client_cache_secs: "3600".into(), ..defaults() }, "EXAMPOST_CLIENT_CACHE_SECS"),
             (Settings { metrics_token: Some("short".into()), ..defaults() }, "EXAMPOST_METRICS_TOKEN"),
+            (Settings { read_database_url: Some("postgres://replica/exampost".into()), ..defaults() }, "EXAMPOST_READ_DATABASE_URL"),
+            (Settings { read_max_lag_secs: "soon".into(), ..defaults() }, "EXAMPOST_READ_MAX_LAG_SECS"),
         ];
         for (settings, name) in cases {
             let err = Config::from_settings(&settings).unwrap_err();

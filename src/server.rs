@@ -68,6 +68,10 @@ impl Application {
             trusted_proxies: config.trusted_proxies.clone(),
             import_max_bytes: config.import_max_bytes,
             metrics_token: config.metrics_token.clone(),
+            read_replica: match &config.read_database {
+                Some(target) => Some(crate::db::replica::ReadReplica::new(db::connect(target, config.sqlite_sync, config.pool_size)?, config.read_max_lag)),
+                None => None,
+            },
             token_guard: crate::api::auth::TokenGuard::new(&config.token_limits),
         });
         start_workers(&state, &config)?;
@@ -103,6 +107,28 @@ impl Application {
 /// The background loops the configuration asks for: the sweeper and the
 /// notification dispatcher (the throttle flush always runs, see [`start`]).
 fn start_workers(state: &web::Data<AppState>, config: &Config) -> Result<(), StartError> {
+    if let Some(replica) = state.read_replica.clone() {
+        let primary = state.pool.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let (replica, primary) = (replica.clone(), primary.clone());
+                let _ = web::block(move || {
+                    replica.check(&primary);
+                    replica.lag()
+                })
+                .await
+                .map(|lag| {
+                    let seconds = match lag {
+                        crate::db::replica::Lag::Behind(lag) => lag.as_secs_f64(),
+                        crate::db::replica::Lag::Unknown => -1.0,
+                    };
+                    metrics::gauge!(names::READ_REPLICA_LAG).set(seconds);
+                });
+            }
+        });
+    }
     if let Some(prometheus) = crate::telemetry::prometheus() {
         // Histograms keep their samples until upkeep folds them in, scraped or not.
         actix_web::rt::spawn(async move {

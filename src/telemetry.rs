@@ -27,6 +27,7 @@ pub mod names {
     pub const POOL_WAIT: &str = "exampost_db_pool_wait_seconds";
     pub const POOL_TIMEOUTS: &str = "exampost_db_pool_timeouts_total";
     pub const READY: &str = "exampost_ready";
+    pub const READ_REPLICA_LAG: &str = "exampost_read_replica_lag_seconds";
 }
 
 /// How log lines are written.
@@ -134,6 +135,7 @@ fn describe() {
     describe_histogram!(POOL_WAIT, Unit::Seconds, "Time a request waited for a database connection");
     describe_counter!(POOL_TIMEOUTS, "Waits for a database connection that gave up");
     describe_gauge!(READY, "1 when the database answers and writes succeed, else 0");
+    describe_gauge!(READ_REPLICA_LAG, Unit::Seconds, "How far the read replica is behind the primary (-1: it cannot be asked)");
 }
 
 #[cfg(test)]

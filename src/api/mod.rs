@@ -68,6 +68,8 @@ pub struct AppState {
     pub trusted_proxies: client_addr::TrustedProxies,
     /// The largest spreadsheet `POST /items/import` takes, in bytes.
     pub import_max_bytes: u64,
+    /// A read replica for lookups, lists and reports; `None`: all on the primary.
+    pub read_replica: Option<crate::db::replica::ReadReplica>,
     /// What reads /metrics; `None`: it answers 404.
     pub metrics_token: Option<crate::config::MetricsToken>,
     /// Token request limits, the secret verifier and the client standing cache.
@@ -105,6 +107,48 @@ impl AppState {
         })
         .await
         .map_err(ApiError::internal)?
+    }
+}
+
+impl AppState {
+    /// [`AppState::db`] for reads that may be a little behind: on the read
+    /// replica while it is close enough, else on the primary.
+    pub async fn db_read<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.read_replica.clone() {
+            None => self.db(work).await,
+            Some(replica) => {
+                let primary = self.pool.clone();
+                web::block(move || {
+                    if let Some(mut conn) = replica.connection() {
+                        return work(&mut conn);
+                    }
+                    let mut conn = primary.get().map_err(|_| ApiError::Unavailable)?;
+                    work(&mut conn)
+                })
+                .await
+                .map_err(ApiError::internal)?
+            }
+        }
+    }
+
+    /// Work that writes (or must read what it writes) on the primary and
+    /// reads the rest where [`AppState::db_read`] would.
+    pub async fn db_split<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut crate::db::replica::Connections) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let replica = self.read_replica.clone();
+        self.db(move |primary| {
+            let mut replica_conn = replica.and_then(|r| r.connection());
+            let mut conns = crate::db::replica::Connections::new(primary, replica_conn.as_deref_mut());
+            work(&mut conns)
+        })
+        .await
     }
 }
 

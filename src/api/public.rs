@@ -421,7 +421,7 @@ pub async fn lookup_item(
     let _turn = state.guesses.one_at_a_time(&subject).await;
     let guess = Guess::new(subject, client_addr(&req), state.clock.now());
     let logged = query.tracking_number.clone();
-    let found = state.db(move |conn| Ok(lookup::find_item(conn, &guess, &query)?)).await?;
+    let found = state.db_split(move |conns| Ok(lookup::find_item(conns, &guess, &query)?)).await?;
     // Logged without the second factor.
     match found {
         Lookup::Throttled(wait) => {
@@ -465,7 +465,7 @@ pub async fn lookup_dossier(
     let subject = query.subject();
     let _turn = state.guesses.one_at_a_time(&subject).await;
     let guess = Guess::new(subject, client_addr(&req), state.clock.now());
-    let found = state.db(move |conn| Ok(lookup::find_dossier(conn, &guess, &query)?)).await?;
+    let found = state.db_split(move |conns| Ok(lookup::find_dossier(conns, &guess, &query)?)).await?;
     let items = match found {
         Lookup::Throttled(wait) => return Ok(too_many_guesses(wait, lang)),
         Lookup::NoMatch => Vec::new(),

@@ -224,7 +224,7 @@ impl From<service::Steering> for SteeringReport {
 pub async fn summary_report(state: web::Data<AppState>, caller: Caller, query: web::Query<ReportParams>) -> Result<web::Json<SummaryReport>, ApiError> {
     let clock = state.clock.clone();
     let query = ReportQuery::from(query.into_inner());
-    let summary = state.db(move |conn| Ok(service::summary(conn, &*clock, &caller, &query)?)).await?;
+    let summary = state.db_read(move |conn| Ok(service::summary(conn, &*clock, &caller, &query)?)).await?;
     Ok(web::Json(summary.into()))
 }
 
@@ -251,7 +251,7 @@ pub async fn steering_report(state: web::Data<AppState>, caller: Caller, query: 
     let query = ReportQuery::from(query.into_inner());
     // Checked by the service with the other fields.
     let format = query.format.clone().unwrap_or_else(|| "json".into());
-    let steering = state.db(move |conn| Ok(service::steering(conn, &*clock, &caller, &query)?)).await?;
+    let steering = state.db_read(move |conn| Ok(service::steering(conn, &*clock, &caller, &query)?)).await?;
     Ok(match format.as_str() {
         "csv" => HttpResponse::Ok()
             .content_type(csv_out::CONTENT_TYPE)

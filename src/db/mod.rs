@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod faults;
+pub mod replica;
 pub mod schema;
 mod text_list;
 

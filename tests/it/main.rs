@@ -28,6 +28,7 @@ mod ladder;
 mod notifications;
 mod public;
 mod public_truth;
+mod replica;
 mod reports;
 mod retention;
 mod rows;

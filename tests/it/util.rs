@@ -141,6 +141,8 @@ pub fn test_config(url: &str) -> Config {
         token_limits: Default::default(),
         import_max_bytes: 64 << 20,
         metrics_token: Some(exampost::config::MetricsToken::new(METRICS_TOKEN).expect("a long token")),
+        read_database: None,
+        read_max_lag: Duration::from_secs(5),
     }
 }
 
@@ -171,6 +173,11 @@ impl TestApp {
     /// The server over a database made elsewhere (e.g. on a small disk).
     pub async fn with_db(db: TestDb) -> TestApp {
         Self::build(db, Arc::new(ManualClock::new(chrono::Utc::now())), |_| {}).await
+    }
+
+    /// A server on this database with its configuration edited.
+    pub async fn with_db_and_config(db: TestDb, edit: impl FnOnce(&mut Config)) -> TestApp {
+        Self::build(db, Arc::new(ManualClock::new(chrono::Utc::now())), edit).await
     }
 
     /// A server behind a reverse proxy on loopback: it believes the

@@ -115,7 +115,7 @@ pub async fn list_cases(state: web::Data<AppState>, caller: Caller, query: web::
         tracking_number: params.tracking_number.clone(),
     };
     let actor = caller.clone();
-    let filter = state.db(move |conn| Ok(cases::filter(conn, &actor, &query)?)).await?;
+    let filter = state.db_read(move |conn| Ok(cases::filter(conn, &actor, &query)?)).await?;
     let mut views = Vec::new();
     loop {
         let (actor, filter, clock) = (caller.clone(), filter.clone(), state.clock.clone());

@@ -283,7 +283,7 @@ pub async fn list_items(state: web::Data<AppState>, req: HttpRequest, caller: Ca
     };
     let actor = caller.clone();
     let (filter, page) = state
-        .db(move |conn| {
+        .db_read(move |conn| {
             let filter = registration::item_filter(conn, clock.now(), &params.filters())?;
             if csv {
                 return Ok((filter, None));

@@ -12,6 +12,7 @@ use crate::domain::cases::{CaseAction, CaseKind, CaseState};
 use crate::domain::events::{NonDeliveryAction, NonDeliveryReason};
 use crate::domain::{fields, s10, FieldErrors, ItemKind, ItemStatus};
 use crate::store;
+use crate::db::replica::Connections;
 use crate::store::items::PublicFacts;
 
 pub mod guidance;
@@ -218,14 +219,17 @@ pub fn check_dossier(lookup: DossierLookup) -> Result<DossierQuery, Error> {
 }
 
 /// The item the number and the factor open, if any and if the guesser may still guess.
-pub fn find_item(conn: &mut DbConn, guesses: &dyn GuessBook, query: &ItemQuery) -> Result<Lookup<PublicItem>, Error> {
-    if let Err(wait) = guesses.admit(conn)? {
+///
+/// The guesses are booked on the primary; the item may be read from a
+/// replica (a few seconds behind at most, see `db::replica`).
+pub fn find_item(conns: &mut Connections, guesses: &dyn GuessBook, query: &ItemQuery) -> Result<Lookup<PublicItem>, Error> {
+    if let Err(wait) = guesses.admit(conns.primary())? {
         return Ok(Lookup::Throttled(wait));
     }
-    match opened_by(conn, query)? {
-        Some(item) => Ok(Lookup::Found(public_item(conn, item)?)),
+    match opened_by(conns.reads(), query)? {
+        Some(item) => Ok(Lookup::Found(public_item(conns.reads(), item)?)),
         None => {
-            guesses.wrong(conn)?;
+            guesses.wrong(conns.primary())?;
             Ok(Lookup::NoMatch)
         }
     }
@@ -240,14 +244,15 @@ fn opened_by(conn: &mut DbConn, query: &ItemQuery) -> QueryResult<Option<PublicF
 }
 
 /// The items of the candidate's season, if the guesser may still guess.
-pub fn find_dossier(conn: &mut DbConn, guesses: &dyn GuessBook, query: &DossierQuery) -> Result<Lookup<Vec<PublicItem>>, Error> {
-    if let Err(wait) = guesses.admit(conn)? {
+pub fn find_dossier(conns: &mut Connections, guesses: &dyn GuessBook, query: &DossierQuery) -> Result<Lookup<Vec<PublicItem>>, Error> {
+    if let Err(wait) = guesses.admit(conns.primary())? {
         return Ok(Lookup::Throttled(wait));
     }
-    let items = store::items::public_by_candidate(conn, &query.candidate_number, query.date_of_birth, &query.season)?;
-    let items = items.into_iter().map(|item| public_item(conn, item)).collect::<Result<Vec<_>, _>>()?;
+    let reads = conns.reads();
+    let items = store::items::public_by_candidate(reads, &query.candidate_number, query.date_of_birth, &query.season)?;
+    let items = items.into_iter().map(|item| public_item(reads, item)).collect::<Result<Vec<_>, _>>()?;
     if items.is_empty() {
-        guesses.wrong(conn)?;
+        guesses.wrong(conns.primary())?;
         return Ok(Lookup::NoMatch);
     }
     Ok(Lookup::Found(items))
