@@ -165,7 +165,8 @@ mod tests {
         let marks: VecDeque<(Instant, u64)> = [(start, 100), (start + Duration::from_secs(1), 200), (start + Duration::from_secs(2), 300)].into();
         let now = start + Duration::from_secs(5);
         assert_eq!(lag_from(&marks, 300, now), Duration::ZERO);
-        assert_eq!(lag_from(&marks, 250, now), Duration::from_secs(2));
+        // It has what the primary had at 1 s, not what it had from 2 s on.
+        assert_eq!(lag_from(&marks, 250, now), Duration::from_secs(3));
         assert_eq!(lag_from(&marks, 150, now), Duration::from_secs(4));
         assert_eq!(lag_from(&marks, 50, now), Duration::from_secs(5));
     }

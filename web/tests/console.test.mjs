@@ -229,6 +229,27 @@ test("a committee member sees overdue items, open cases by level and the printab
     const text = await report.locator("body").innerText();
     assert.ok(/báo cáo/i.test(text), text.slice(0, 300));
     await report.screenshot({ path: join(tmpdir(), `exampost-console-report-${width}.png`), fullPage: true });
+    // A case at level 3: the committee directs an organization to act.
+    await page.getByRole("link", { name: "Sự vụ" }).click();
+    await page.getByLabel("Cấp", { exact: true }).selectOption("3");
+    await Promise.all([page.waitForResponse((r) => r.url().includes("level=3")), page.locator("#cases-form").getByRole("button", { name: "Tìm" }).click()]);
+    await page.waitForFunction(() => {
+      const levels = [...document.querySelectorAll("#cases-table td[data-label='Cấp']")].map((td) => td.textContent);
+      return levels.length > 0 && levels.every((level) => level === "Cấp 3");
+    });
+    await page.locator("#cases-table tbody tr a").first().click();
+    await page.locator("#direct-form").waitFor();
+    await page.locator("#direct-form button").click();
+    await page.locator("#direct-form .field-error").first().waitFor();
+    const instruction = `Bưu điện tỉnh kiểm tra ngay túi thư, báo cáo trước 17 giờ (${width})`;
+    await page.locator("#dir-instruction").fill(instruction);
+    await page.locator("#dir-org").fill("vnpost");
+    await page.locator("#dir-respond").fill(tomorrowInVietnam());
+    await page.locator("#direct-form button").click();
+    await page.locator("#case-timeline li", { hasText: instruction }).waitFor();
+    assert.ok((await page.locator("#case-timeline li", { hasText: instruction }).textContent()).includes("Ban chỉ đạo chỉ đạo"));
+    await shot(page, `direct-${width}`);
+    await page.getByRole("link", { name: "Tổng quan của tỉnh" }).click();
     // The same view in English, on request.
     await page.getByRole("button", { name: "English" }).click();
     assert.equal(await page.locator("nav a[aria-current=page]").textContent(), "Province overview");
