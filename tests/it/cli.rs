@@ -98,7 +98,16 @@ fn openapi_command_prints_the_committed_spec() {
     assert_eq!(String::from_utf8(output.stdout).unwrap(), exampost::api::openapi_json());
 }
 
-fn free_port() -> u16 {
+/// Waits (up to 30 s) for a spawned server's /readyz to answer 200.
+pub(crate) async fn wait_until_ready(http: &awc::Client, base: &str) {
+    let started = Instant::now();
+    while http.get(format!("{base}/readyz")).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(started.elapsed() < Duration::from_secs(30), "server did not become ready");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -132,11 +141,7 @@ async fn readme_walkthrough_from_org_to_item() {
         .unwrap();
     let http = awc::Client::default();
     let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while http.get(format!("{base}/readyz")).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
-        assert!(started.elapsed() < Duration::from_secs(30), "server did not become ready");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_ready(&http, &base).await;
     let mut token = http
         .post(format!("{base}/api/v1/auth/token"))
         .send_json(&json!({"client_id": client["client_id"], "client_secret": client["client_secret"]}))

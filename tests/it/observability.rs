@@ -93,10 +93,6 @@ async fn metrics_count_requests_by_template_scans_items_and_what_waits() {
     assert_eq!(sample(&after, "exampost_ready"), Some(1.0));
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// The binary as run in production, its log read back line by line.
 #[actix_web::test]
 async fn the_access_log_has_one_json_line_per_request_and_no_secrets() {
@@ -104,7 +100,7 @@ async fn the_access_log_has_one_json_line_per_request_and_no_secrets() {
     let url = format!("sqlite://{}/exampost.db", dir.path().display());
     let seeded = Command::new(env!("CARGO_BIN_EXE_exampost")).arg("seed").env("EXAMPOST_DATABASE_URL", &url).env("EXAMPOST_LOG", "warn").output().unwrap();
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
-    let port = free_port();
+    let port = crate::cli::free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_exampost"))
         .arg("serve")
         .env("EXAMPOST_DATABASE_URL", &url)
@@ -126,11 +122,7 @@ async fn the_access_log_has_one_json_line_per_request_and_no_secrets() {
     });
     let http = awc::Client::default();
     let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while http.get(format!("{base}/readyz")).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
-        assert!(started.elapsed() < Duration::from_secs(30), "server did not become ready");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::cli::wait_until_ready(&http, &base).await;
     let secret = "demo-sgddt-pt-secret";
     let mut token = http.post(format!("{base}/api/v1/auth/token")).send_json(&json!({"client_id": "8f0c2a1e-0000-4000-8000-000000000002", "client_secret": secret})).await.unwrap();
     let token: Value = token.json().await.unwrap();

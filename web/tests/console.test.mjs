@@ -4,13 +4,11 @@
 // temp directory as exampost-console-*.png.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import net from "node:net";
-import { chromium } from "playwright-core";
+import { seededServer, launchChromium } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = process.env.EXAMPOST_BIN;
@@ -19,12 +17,6 @@ const demo = JSON.parse(readFileSync(join(here, "../../fixtures/demo.json"), "ut
 const person = (role) => demo.users.find((u) => u.role === role);
 const WIDTHS = [360, 1280];
 let server, browser, base, dir;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 /** An S10 tracking number with its check digit (UPU S10). */
 function s10(serial) {
@@ -35,20 +27,8 @@ function s10(serial) {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "exampost-console-"));
-  const env = { ...process.env, EXAMPOST_DATABASE_URL: `sqlite://${dir}/exampost.db`, EXAMPOST_LOG: "warn" };
-  execFileSync(bin, ["seed"], { env, stdio: "ignore" });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ["serve"], { env: { ...env, EXAMPOST_BIND: `127.0.0.1:${port}`, EXAMPOST_WORKERS: "1" }, stdio: "ignore" });
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`${base}/readyz`)).ok) break; } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  ({ dir, base, server } = await seededServer(bin, "exampost-console-"));
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -3,13 +3,11 @@
 //   EXAMPOST_BIN=target/debug/exampost node --test web/tests/
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import net from "node:net";
-import { chromium } from "playwright-core";
+import { seededServer, launchChromium } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = process.env.EXAMPOST_BIN;
@@ -22,27 +20,9 @@ let server, browser, base;
 const dmy = (iso) => iso.split("-").reverse().join("/");
 const candidateWith = (last) => demo.items.find((i) => i.recipient.type === "candidate" && i.events.at(-1)?.type === last);
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "exampost-web-"));
-  const env = { ...process.env, EXAMPOST_DATABASE_URL: `sqlite://${dir}/exampost.db`, EXAMPOST_LOG: "warn" };
-  execFileSync(bin, ["seed"], { env, stdio: "ignore" });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ["serve"], { env: { ...env, EXAMPOST_BIND: `127.0.0.1:${port}`, EXAMPOST_WORKERS: "1", EXAMPOST_LOOKUPS_PER_MINUTE: "100" }, stdio: "ignore" });
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`${base}/readyz`)).ok) break; } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  ({ base, server } = await seededServer(bin, "exampost-web-", { EXAMPOST_LOOKUPS_PER_MINUTE: "100" }));
+  browser = await launchChromium();
 });
 
 after(async () => {
