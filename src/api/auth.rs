@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::attempts::AttemptLimiter;
+use super::throttle::{AddressLimit, SharedFailures};
 use super::client_addr::client_addr;
 use super::extract::from_value;
 use super::problem::{ApiError, Problem, PROBLEM_JSON};
@@ -75,8 +75,10 @@ pub struct TokenResponse {
 
 /// What guards the token endpoint and the bearer check, shared by all workers.
 pub struct TokenGuard {
-    pub(super) failures_by_client: AttemptLimiter<String>,
-    pub(super) attempts_by_address: AttemptLimiter<IpAddr>,
+    /// Failed token requests per client id, and failed sign-ins per e-mail (shared by every replica).
+    pub(super) failures_by_client: SharedFailures,
+    /// Token and sign-in requests per address and minute (shared by every replica).
+    pub attempts_by_address: AddressLimit,
     pub(super) verifier: SecretVerifier,
     /// What this replica last read about each token's client.
     pub standings: ClientStandings,
@@ -85,8 +87,8 @@ pub struct TokenGuard {
 impl TokenGuard {
     pub fn new(limits: &TokenLimits) -> Self {
         TokenGuard {
-            failures_by_client: AttemptLimiter::new(limits.failures_per_client, limits.failure_window),
-            attempts_by_address: AttemptLimiter::new(limits.attempts_per_address_per_minute, std::time::Duration::from_secs(60)),
+            failures_by_client: SharedFailures::new(limits.failures_per_client, limits.failure_window),
+            attempts_by_address: AddressLimit::named("token-attempts", limits.attempts_per_address_per_minute),
             verifier: SecretVerifier::new(limits.verify_threads, limits.verify_queue),
             standings: ClientStandings::new(limits.client_cache_ttl),
         }
@@ -331,6 +333,18 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<Credentials>, TokenRefu
     Ok(Some(Credentials { client_id: form_decode(id)?, client_secret: form_decode(secret)?, via_basic: true }))
 }
 
+/// Seconds until `key` (a client id, `user:` and an e-mail) may try again, if its failures are used up.
+pub(super) async fn failures_blocked(state: &web::Data<AppState>, key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Option<u64>, ApiError> {
+    let (failures, key) = (state.token_guard.failures_by_client, key.to_string());
+    state.db(move |conn| Ok(failures.blocked_for(conn, &key, now)?)).await
+}
+
+/// Counts a failed attempt of `key` where every replica sees it.
+pub(super) async fn record_failure(state: &web::Data<AppState>, key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), ApiError> {
+    let (failures, key) = (state.token_guard.failures_by_client, key.to_string());
+    state.db(move |conn| Ok(failures.record(conn, &key, now)?)).await
+}
+
 /// The key of the per-address limit: IPv6 hosts usually hold a whole /64,
 /// so counting single addresses there would limit nothing.
 pub(super) fn address_key(addr: IpAddr) -> IpAddr {
@@ -378,10 +392,10 @@ pub async fn create_token(state: web::Data<AppState>, req: HttpRequest, body: we
     let now = state.clock.now();
     guard
         .attempts_by_address
-        .record_unless_blocked(address_key(client_addr(&req)), now)
+        .admit(address_key(client_addr(&req)), now)
         .map_err(|s| TokenRefusal::throttled(s, format!("too many token requests from your address; try again in {s} s")))?;
     let credentials = read_credentials(&req, &body)?;
-    if let Some(s) = guard.failures_by_client.blocked_for(&credentials.client_id, now) {
+    if let Some(s) = failures_blocked(&state, &credentials.client_id, now).await? {
         return Err(TokenRefusal::throttled(s, format!("too many failed attempts for this client; try again in {s} s")));
     }
     let slot = guard.verifier.try_admit().ok_or_else(TokenRefusal::busy)?;
@@ -392,7 +406,7 @@ pub async fn create_token(state: web::Data<AppState>, req: HttpRequest, body: we
     let (client, org) = match found {
         Some(pair) if valid => pair,
         _ => {
-            guard.failures_by_client.record(credentials.client_id, now);
+            record_failure(&state, &credentials.client_id, now).await?;
             return Err(TokenRefusal::invalid_client(credentials.via_basic));
         }
     };

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::auth::{address_key, Caller, TokenRefusal, TokenResponse};
+use super::auth::{address_key, failures_blocked, record_failure, Caller, TokenRefusal, TokenResponse};
 use super::client_addr::client_addr;
 use super::extract::ValidJson;
 use super::problem::{ApiError, Problem};
@@ -89,17 +89,17 @@ pub async fn create_login(state: web::Data<AppState>, req: HttpRequest, ValidJso
     let now = state.clock.now();
     guard
         .attempts_by_address
-        .record_unless_blocked(address_key(client_addr(&req)), now)
+        .admit(address_key(client_addr(&req)), now)
         .map_err(|s| TokenRefusal::throttled(s, format!("too many sign-in attempts from your address; try again in {s} s")))?;
     let email = administration::login_email(&request.email).map_err(|reason| ApiError::field("email", reason))?;
     let failure_key = format!("user:{email}");
-    if let Some(s) = guard.failures_by_client.blocked_for(&failure_key, now) {
+    if let Some(s) = failures_blocked(&state, &failure_key, now).await? {
         return Err(TokenRefusal::throttled(s, format!("too many failed sign-ins for this e-mail; try again in {s} s")));
     }
     let lookup = email.clone();
     let account = state.db(move |conn| Ok(administration::find_for_login(conn, &lookup)?)).await?;
     if !password_matches(&state, request.password, account.as_ref()).await? {
-        guard.failures_by_client.record(failure_key, now);
+        record_failure(&state, &failure_key, now).await?;
         return Err(ApiError::Unauthorized("unknown e-mail or wrong password".into()).into());
     }
     let Some(account) = account else { return Err(ApiError::Unauthorized("unknown e-mail or wrong password".into()).into()) };
@@ -170,17 +170,16 @@ pub async fn change_password(
         return Err(ApiError::Forbidden("only people who sign in with a password have one; API clients rotate their secret".into()).into());
     };
     let failure_key = format!("user:{}", account.0.email);
-    let guard = &state.token_guard;
-    if let Some(s) = guard.failures_by_client.blocked_for(&failure_key, now) {
+    if let Some(s) = failures_blocked(&state, &failure_key, now).await? {
         return Err(TokenRefusal::throttled(s, format!("too many wrong passwords for this e-mail; try again in {s} s")));
     }
     if !password_matches(&state, request.current_password, Some(&account)).await? {
-        guard.failures_by_client.record(failure_key, now);
+        record_failure(&state, &failure_key, now).await?;
         return Err(ApiError::field("current_password", "is not your current password").into());
     }
     let actor = caller.clone();
     let changed = state.db(move |conn| Ok(administration::change_password(conn, &actor, &request.new_password)?)).await?;
-    guard.standings.forget(&caller.client_id);
+    state.token_guard.standings.forget(&caller.client_id);
     tracing::info!(client_id = %caller.client_id, "user changed password");
     Ok(no_store(token_for(&state, &changed)))
 }

@@ -1,7 +1,6 @@
 //! The HTTP API: one `config` per area registers its routes; the OpenAPI
 //! document is collected from the same registrations.
 
-pub mod attempts;
 pub mod audit;
 pub mod auth;
 pub mod batch;

@@ -61,8 +61,11 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Expired counters are removed this often (in flushes).
 const PURGE_EVERY_FLUSHES: u32 = 60;
 
-/// Public lookups allowed per address and minute, across all replicas.
+/// Requests allowed per address and minute, across all replicas: public
+/// lookups, and token and sign-in requests (each its own count).
 pub struct AddressLimit {
+    /// What is counted; the shared rows' names start with it.
+    name: &'static str,
     per_minute: i64,
     local: Mutex<LocalCounts>,
 }
@@ -84,8 +87,8 @@ struct AddressWindow {
 }
 
 impl AddressWindow {
-    fn bucket(&self) -> String {
-        format!("lookups:{}:{}", self.addr, self.window)
+    fn bucket(&self, name: &str) -> String {
+        format!("{name}:{}:{}", self.addr, self.window)
     }
 
     /// The shared counter outlives its window by one, for late flushes.
@@ -101,8 +104,13 @@ fn seconds_left(now: i64, length: i64, offset: i64) -> u64 {
 }
 
 impl AddressLimit {
+    /// The public lookups' limit.
     pub fn new(per_minute: u32) -> Self {
-        AddressLimit { per_minute: i64::from(per_minute.max(1)), local: Mutex::new(LocalCounts::default()) }
+        Self::named("lookups", per_minute)
+    }
+
+    pub fn named(name: &'static str, per_minute: u32) -> Self {
+        AddressLimit { name, per_minute: i64::from(per_minute.max(1)), local: Mutex::new(LocalCounts::default()) }
     }
 
     /// Counts one lookup from `addr`, or says how many seconds it must wait.
@@ -144,7 +152,7 @@ impl AddressLimit {
             return Ok(0);
         }
         let increments: Vec<Increment> =
-            sent.iter().map(|counted| Increment { bucket: counted.bucket(), hits: taken[counted], expires_at: counted.expires_at() }).collect();
+            sent.iter().map(|counted| Increment { bucket: counted.bucket(self.name), hits: taken[counted], expires_at: counted.expires_at() }).collect();
         let totals = counters::add(conn, &increments)?;
         let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
         let current = local.window;
@@ -155,6 +163,41 @@ impl AddressLimit {
             }
         }
         Ok(sent.len())
+    }
+}
+
+/// Failed attempts per key (a client id, a person's e-mail) in fixed
+/// windows, counted in the database so that every replica sees them. They
+/// are rare, so each is written at once.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedFailures {
+    limit: i64,
+    window_secs: i64,
+}
+
+impl SharedFailures {
+    pub fn new(limit: u32, window: Duration) -> Self {
+        SharedFailures { limit: i64::from(limit.max(1)), window_secs: i64::try_from(window.as_secs()).unwrap_or(86_400).max(1) }
+    }
+
+    /// The key may be anything a caller sent: the row is named by its digest.
+    fn bucket(&self, key: &str, now: i64) -> (String, i64) {
+        use sha2::{Digest, Sha256};
+        let window = now.div_euclid(self.window_secs);
+        (format!("failures:{}:{window}", hex::encode(&Sha256::digest(key.as_bytes())[..16])), (window + 1) * self.window_secs)
+    }
+
+    /// Whole seconds until `key` may try again, if it has used up its window.
+    pub fn blocked_for(&self, conn: &mut DbConn, key: &str, now: DateTime<Utc>) -> QueryResult<Option<u64>> {
+        let (bucket, ends) = self.bucket(key, now.timestamp());
+        let failures = counters::totals_of_two(conn, &bucket, &bucket)?.get(&bucket).copied().unwrap_or(0);
+        Ok((failures >= self.limit).then(|| u64::try_from(ends - now.timestamp()).unwrap_or(1).max(1)))
+    }
+
+    /// Counts one failure of `key`.
+    pub fn record(&self, conn: &mut DbConn, key: &str, now: DateTime<Utc>) -> QueryResult<()> {
+        let (bucket, expires_at) = self.bucket(key, now.timestamp());
+        counters::add(conn, &[Increment { bucket, hits: 1, expires_at }]).map(|_| ())
     }
 }
 
@@ -267,7 +310,7 @@ pub async fn limit_lookups(req: ServiceRequest, next: Next<impl MessageBody>) ->
     next.call(req).await.map(ServiceResponse::map_into_left_body)
 }
 
-/// One round of upkeep: flush the lookup counts and, when `purge`, remove
+/// One round of upkeep: flush the lookup and token-request counts and, when `purge`, remove
 /// expired counters.
 pub async fn flush_once(state: &web::Data<AppState>, purge: bool) -> Result<(), super::problem::ApiError> {
     let shared = state.clone();
@@ -275,6 +318,7 @@ pub async fn flush_once(state: &web::Data<AppState>, purge: bool) -> Result<(), 
     state
         .db(move |conn| {
             shared.lookup_limit.flush(conn)?;
+            shared.token_guard.attempts_by_address.flush(conn)?;
             if purge {
                 counters::purge_expired(conn, now)?;
             }

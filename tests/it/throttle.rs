@@ -196,3 +196,45 @@ async fn concurrent_wrong_guesses_cannot_overshoot_the_lock() {
     let allowance = WRONG_PER_ADDRESS as usize;
     assert_eq!(statuses, [vec![404; allowance], vec![429; 10 - allowance]].concat());
 }
+
+/// The token endpoint's limits are shared too: failures of one client id on
+/// one replica count on the other, and so do an address's requests.
+#[actix_web::test]
+async fn token_limits_hold_across_replicas() {
+    use exampost::domain::{OrgKind, Role};
+    let a = TestApp::new().await;
+    let b = a.replica().await;
+    a.org("VNPOST", OrgKind::Carrier, "ha-noi");
+    let (client, secret) = a.client("VNPOST", "scanners", Role::Carrier);
+    let wrong = json!({"client_id": client.id, "client_secret": "eps_wrong"});
+    for (n, app) in [&a, &b].into_iter().cycle().take(10).enumerate() {
+        assert_eq!(app.post("/api/v1/auth/token", None, &wrong).await.status, 401, "attempt {n}");
+    }
+    let right = json!({"client_id": client.id, "client_secret": secret});
+    for app in [&a, &b] {
+        let limited = app.post("/api/v1/auth/token", None, &right).await;
+        assert_eq!(limited.problem(429)["detail"].as_str().map(|d| d.contains("failed attempts")), Some(true), "{}", limited.text);
+    }
+
+    // 30 requests a minute from one address, counted on both; a process
+    // learns the others' counts when it flushes its own (about once a second),
+    // so the limit holds across replicas within one more request.
+    a.clock.advance(chrono::Duration::seconds(60));
+    let mut answered = 0;
+    for app in [&a, &b] {
+        for n in 0..15 {
+            let reply = app.post("/api/v1/auth/token", None, &json!({"client_id": format!("guess-{n}"), "client_secret": "x"})).await;
+            answered += usize::from(reply.status == 401);
+        }
+        flushed(app).await;
+    }
+    assert_eq!(answered, 30);
+    let mut statuses = Vec::new();
+    for n in 31..=32 {
+        statuses.push(a.post("/api/v1/auth/token", None, &json!({"client_id": format!("guess-{n}"), "client_secret": "x"})).await);
+        flushed(&a).await;
+    }
+    let over = statuses.last().unwrap();
+    assert_eq!(over.problem(429)["detail"].as_str().map(|d| d.contains("from your address")), Some(true), "{}", over.text);
+    // Alone, replica a would have allowed 15 more.
+}
