@@ -124,6 +124,59 @@ where
     }
 }
 
+/// Runs `work(connection, n)` on `connections` threads, each with its own
+/// database connection from `pool`, for `duration`, and measures each call:
+/// the floors that need no HTTP (a point read through the pool).
+pub fn drive_pool<F>(pool: &exampost::db::Pool, connections: usize, duration: Duration, work: F) -> Stats
+where
+    F: Fn(&mut exampost::db::DbConn, usize, u64) -> Result<(), String> + Send + Sync + 'static,
+{
+    let work = Arc::new(work);
+    let errors = Arc::new(AtomicU64::new(0));
+    let first_error = Arc::new(Mutex::new(None::<String>));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let handles: Vec<_> = (0..connections.max(1))
+        .map(|connection| {
+            let (work, errors, first_error, pool) = (work.clone(), errors.clone(), first_error.clone(), pool.clone());
+            std::thread::spawn(move || {
+                let mut latencies = Vec::new();
+                let Ok(mut conn) = pool.get() else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    return latencies;
+                };
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    let outcome = work(&mut conn, connection, n);
+                    latencies.push(sent.elapsed().as_micros() as u32);
+                    n += 1;
+                    if let Err(e) = outcome {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        first_error.lock().expect("not poisoned").get_or_insert(e);
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<u32> = handles.into_iter().flat_map(|h| h.join().expect("floor thread")).collect();
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let at = |q: f64| latencies.get(((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1)).map_or(0.0, |&us| us as f64 / 1000.0);
+    let first_error = first_error.lock().expect("not poisoned").take();
+    Stats {
+        requests: latencies.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        seconds,
+        per_second: latencies.len() as f64 / seconds,
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+        max_ms: at(1.0),
+        first_error,
+    }
+}
+
 /// Sends one request and reads the whole answer; Err for anything but 2xx.
 async fn send(client: &awc::Client, base: &str, request: Request) -> Result<(), String> {
     let mut builder = client.request(request.method, format!("{base}{}", request.path));

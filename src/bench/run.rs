@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::gen::{self, Generated, JOURNEY};
-use crate::load::{drive, Request, Shape, Stats};
+use crate::load::{drive, drive_pool, Request, Shape, Stats};
 use exampost::db::schema::{events, items};
 use exampost::db::{DbConn, DbTarget, SqliteSync};
 use exampost::domain::events::EventType;
@@ -96,6 +96,8 @@ pub struct BackendReport {
     pub batch_shuffled: IngestFigures,
     pub single_event: Stats,
     pub lookup: Stats,
+    /// The lookup's point read through a pool, no HTTP: the lookup's floor.
+    pub lookup_floor: Stats,
     pub list_overdue_in_province: Stats,
     pub list_by_carrier_and_status: Stats,
     /// A department's own items with their candidates' personal fields (each read audited).
@@ -442,6 +444,16 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
         Some(Request::post("/api/v1/public/lookup", None, body.to_string()))
     });
 
+    log(format!("lookup floor: the same point read through a pool of {}, no HTTP", args.connections));
+    let lookup_floor = {
+        let pool = exampost::db::connect(&target, sync, u32::try_from(args.connections).unwrap_or(64)).map_err(|e| e.to_string())?;
+        drive_pool(&pool, args.connections, seconds, move |conn, c, n| {
+            let item = splitmix((c as u64) << 40 | n) % total;
+            let found = exampost::store::items::public_by_number(conn, &gen::tracking_number(seed, item as usize)).map_err(|e| e.to_string())?;
+            if found.is_empty() { Err(format!("item {item} not found")) } else { Ok(()) }
+        })
+    };
+
     let narrow = Shape { threads: 1, connections: 8, duration: seconds / 2 };
     log("filtered lists");
     let list_overdue_in_province = drive(&base, narrow, move |_, _| {
@@ -499,6 +511,7 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
         ("no failed batch".to_string(), batch_in_order.batches.errors + batch_shuffled.batches.errors == 0),
         ("no failed single-event ingest".to_string(), single_event.errors == 0),
         ("no failed lookup".to_string(), lookup.errors == 0),
+        ("no failed point read".to_string(), lookup_floor.errors == 0),
         ("no failed list".to_string(), list_overdue_in_province.errors + list_by_carrier_and_status.errors + list_department_items.errors == 0),
         ("no failed export".to_string(), export_csv.errors == 0),
     ];
@@ -520,6 +533,7 @@ fn run_backend(args: &RunArgs, target: DbTarget, url: String) -> Result<BackendR
         batch_shuffled,
         single_event,
         lookup,
+        lookup_floor,
         list_overdue_in_province,
         list_by_carrier_and_status,
         list_department_items,

@@ -34,7 +34,7 @@ fn the_harness_runs_end_to_end_on_a_small_season() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{:?}\n{stderr}", output.status);
     let table = String::from_utf8_lossy(&output.stdout);
-    for row in ["HTTP floor", "ingest floor", "batch ingest, in order", "batch ingest, shuffled", "single-event ingest", "public lookup", "sweeper pass", "server peak RSS"] {
+    for row in ["HTTP floor", "ingest floor", "batch ingest, in order", "batch ingest, shuffled", "single-event ingest", "public lookup", "lookup floor", "sweeper pass", "server peak RSS"] {
         assert!(table.contains(row), "the table lacks {row}:\n{table}");
     }
     assert!(table.contains(" of floor"), "figures come with their ratio to the floor:\n{table}");
@@ -51,7 +51,7 @@ fn the_harness_runs_end_to_end_on_a_small_season() {
     assert!(run["events"].as_i64().unwrap() > 3000 * 5 + 4800, "{}", run["events"]);
     assert_eq!(run["batch_in_order"]["events"], 2400);
     assert_eq!(run["batch_shuffled"]["events"], 2400);
-    for phase in ["http_floor", "single_event", "lookup", "list_overdue_in_province", "list_by_carrier_and_status"] {
+    for phase in ["http_floor", "single_event", "lookup", "lookup_floor", "list_overdue_in_province", "list_by_carrier_and_status"] {
         assert!(run[phase]["requests"].as_u64().unwrap() > 0, "{phase}: {}", run[phase]);
         assert_eq!(run[phase]["errors"], 0, "{phase}: {}", run[phase]);
     }
