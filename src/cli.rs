@@ -218,6 +218,7 @@ pub fn run() -> ExitCode {
     }
     let settings = match &command {
         Command::Serve { settings } => Ok(settings.as_ref().clone().on(&cli.database)),
+        Command::Backup { .. } | Command::Restore { .. } | Command::Migrate | Command::Verify { .. } => Ok(Settings::built_in(&cli.database)),
         _ => Settings::from_environment(&cli.database),
     };
     let config = match settings.map_err(|e| e.to_string()).and_then(|s| Config::from_settings(&s).map_err(|e| e.to_string())) {

@@ -69,7 +69,7 @@ impl Application {
             import_max_bytes: config.import_max_bytes,
             metrics_token: config.metrics_token.clone(),
             read_replica: match &config.read_database {
-                Some(target) => Some(crate::db::replica::ReadReplica::new(db::connect(target, config.sqlite_sync, config.pool_size)?, config.read_max_lag)),
+                Some(target) => Some(crate::db::replica::ReadReplica::new(db::connect_lazily(target, config.sqlite_sync, config.pool_size), config.read_max_lag)),
                 None => None,
             },
             token_guard: crate::api::auth::TokenGuard::new(&config.token_limits),

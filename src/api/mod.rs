@@ -112,25 +112,30 @@ impl AppState {
 impl AppState {
     /// [`AppState::db`] for reads that may be a little behind: on the read
     /// replica while it is close enough, else on the primary.
+    ///
+    /// Work that fails on the replica for a reason of the server's (a
+    /// standby cancels queries that conflict with its replay) runs again on
+    /// the primary, so reads are only idempotent work.
     pub async fn db_read<T, F>(&self, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: Fn(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        match self.read_replica.clone() {
-            None => self.db(work).await,
-            Some(replica) => {
-                let primary = self.pool.clone();
-                web::block(move || {
-                    if let Some(mut conn) = replica.connection() {
-                        return work(&mut conn);
-                    }
-                    let mut conn = primary.get().map_err(|_| ApiError::Unavailable)?;
-                    work(&mut conn)
-                })
-                .await
-                .map_err(ApiError::internal)?
+        let Some(replica) = self.read_replica.clone() else {
+            return self.db(work).await;
+        };
+        let on_replica = web::block(move || {
+            let Some(mut conn) = replica.connection() else { return (None, work) };
+            match work(&mut conn) {
+                Err(ApiError::Unavailable | ApiError::Internal(_) | ApiError::Transient(_)) => (None, work),
+                answered => (Some(answered), work),
             }
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        match on_replica {
+            (Some(answered), _) => answered,
+            (None, work) => self.db(work).await,
         }
     }
 

@@ -121,7 +121,11 @@ impl RootSpanBuilder for RedactedSpans {
         let extensions = request.extensions();
         let seconds = extensions.get::<Arrived>().map_or(0.0, |arrived| arrived.0.elapsed().as_secs_f64());
         let client_id = extensions.get::<CallerId>().map(|c| c.0.as_str()).unwrap_or("-");
-        let method = request.method().as_str();
+        // A method is any token a client sends: only the standard ones become labels.
+        let method = match request.method().as_str() {
+            known @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => known,
+            _ => "OTHER",
+        };
         span.in_scope(|| {
             tracing::info!(
                 target: "exampost::access",

@@ -34,18 +34,62 @@ pub fn backup(target: &DbTarget, conn: &mut DbConn, file: &Path) -> Result<Backu
             "sqlite VACUUM INTO"
         }
         DbTarget::Postgres(url) => {
-            run("pg_dump", Command::new("pg_dump").args(["--format=custom", "--no-owner", "--no-privileges", "--file"]).arg(file).arg(format!("--dbname={url}")))?;
+            pg_dump(url, file)?;
             "pg_dump --format=custom"
         }
     };
+    // Candidates' personal data: readable by the service's user alone, whatever the umask.
+    #[cfg(unix)]
+    std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(|e| format!("cannot restrict {}: {e}", file.display()))?;
     let bytes = std::fs::metadata(file).map(|m| m.len()).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     Ok(BackupMade { file: file.to_path_buf(), bytes, method })
+}
+
+fn pg_dump(url: &str, file: &Path) -> Result<(), String> {
+    let (url, password) = without_password(url);
+    let mut command = Command::new("pg_dump");
+    command.args(["--format=custom", "--no-owner", "--no-privileges", "--file"]).arg(file).arg(format!("--dbname={url}"));
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    run("pg_dump", &mut command)
+}
+
+/// The URL without its password, and the password: a command line is
+/// readable by every local user (`ps`), the child's environment is not.
+fn without_password(raw: &str) -> (String, Option<String>) {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let password = parsed.password().map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned());
+            let _ = parsed.set_password(None);
+            (parsed.to_string(), password)
+        }
+        _ => (raw.to_string(), None),
+    }
+}
+
+/// The lock every serving process holds shared on a SQLite database (the
+/// file `DB.lock` beside it), and `restore` takes alone: a restore under a
+/// running service would leave it writing to the file moved aside.
+pub fn serving_lock(database: &Path, exclusive: bool) -> Result<std::fs::File, String> {
+    let path = PathBuf::from(format!("{}.lock", database.display()));
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let taken = if exclusive { file.try_lock().map_err(|e| e.to_string()) } else { file.lock_shared().map_err(|e| e.to_string()) };
+    taken.map_err(|e| format!("the database {} is in use by a running service ({e}): stop every replica first", database.display()))?;
+    Ok(file)
+}
+
+/// A name beside `path` that nothing has yet.
+fn free_name(path: &Path, label: &str) -> PathBuf {
+    let base = format!("{}.{label}", path.display());
+    std::iter::once(PathBuf::from(&base)).chain((2..).map(|n| PathBuf::from(format!("{base}-{n}")))).find(|candidate| !candidate.exists()).unwrap_or_else(|| PathBuf::from(base))
 }
 
 #[derive(Debug, Serialize)]
 pub struct Restored {
     pub from: PathBuf,
-    /// Where the database that was replaced went (SQLite), if there was one.
+    /// Where the database that was replaced went: the SQLite file moved
+    /// aside, or a pg_dump of the PostgreSQL database taken just before.
     pub previous_kept_at: Option<PathBuf>,
 }
 
@@ -60,13 +104,14 @@ pub fn restore(target: &DbTarget, file: &Path, now: chrono::DateTime<chrono::Utc
     match target {
         DbTarget::Sqlite(path) => {
             check_sqlite_file(file)?;
+            let _alone = serving_lock(path, true)?;
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
             std::fs::create_dir_all(dir).map_err(|e| format!("the data directory {} cannot be used: {e}", dir.display()))?;
             let incoming = dir.join(format!(".restore-{}", std::process::id()));
             std::fs::copy(file, &incoming).map_err(|e| format!("cannot copy {} to {}: {e}", file.display(), incoming.display()))?;
             std::fs::File::open(&incoming).and_then(|f| f.sync_all()).map_err(|e| format!("cannot sync {}: {e}", incoming.display()))?;
             let previous_kept_at = if path.exists() {
-                let aside = PathBuf::from(format!("{}.before-restore-{}", path.display(), now.format("%Y%m%dT%H%M%SZ")));
+                let aside = free_name(path, &format!("before-restore-{}", now.format("%Y%m%dT%H%M%SZ")));
                 std::fs::rename(path, &aside).map_err(|e| format!("cannot move the current database aside: {e}"))?;
                 // The log of the database moved aside belongs to it, not to the restored one.
                 for suffix in ["-wal", "-shm"] {
@@ -83,15 +128,28 @@ pub fn restore(target: &DbTarget, file: &Path, now: chrono::DateTime<chrono::Utc
             Ok(Restored { from: file.to_path_buf(), previous_kept_at })
         }
         DbTarget::Postgres(url) => {
-            run(
-                "pg_restore",
-                Command::new("pg_restore")
-                    .args(["--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error"])
-                    .arg(format!("--dbname={url}"))
-                    .arg(file),
-            )
-            .map_err(|e| format!("{} cannot be restored: {e}", file.display()))?;
-            Ok(Restored { from: file.to_path_buf(), previous_kept_at: None })
+            let mut conn = diesel::PgConnection::establish(url).map_err(|e| format!("cannot connect to the database: {e}"))?;
+            let others: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                .load(&mut conn)
+                .map_err(|e| e.to_string())?;
+            drop(conn);
+            if let Some(n) = others.first().map(|c| c.n).filter(|n| *n > 0) {
+                return Err(format!("{n} other sessions are connected to the database: stop every replica first"));
+            }
+            // What is there now is kept, as a SQLite restore keeps its file.
+            let kept = free_name(file, &format!("replaced-{}.dump", now.format("%Y%m%dT%H%M%SZ")));
+            pg_dump(url, &kept).map_err(|e| format!("the current database could not be kept before the restore: {e}"))?;
+            let (url, password) = without_password(url);
+            let mut command = Command::new("pg_restore");
+            command
+                .args(["--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error"])
+                .arg(format!("--dbname={url}"))
+                .arg(file);
+            if let Some(password) = password {
+                command.env("PGPASSWORD", password);
+            }
+            run("pg_restore", &mut command).map_err(|e| format!("{} cannot be restored: {e}", file.display()))?;
+            Ok(Restored { from: file.to_path_buf(), previous_kept_at: Some(kept) })
         }
     }
 }
@@ -133,6 +191,6 @@ fn run(tool: &str, command: &mut Command) -> Result<(), String> {
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     // libpq quotes the connection string back in some errors; never print a password.
-    let said: String = stderr.lines().filter(|l| !l.contains("password=") && !l.contains("://")).take(5).collect::<Vec<_>>().join("; ");
+    let said: String = stderr.lines().filter(|l| !l.contains("password") && !l.contains("://")).take(5).collect::<Vec<_>>().join("; ");
     Err(format!("{tool} failed ({}): {said}", output.status))
 }

@@ -38,6 +38,8 @@ pub enum DbConn {
 pub struct Pool {
     connections: r2d2::Pool<ConnectionManager>,
     write_health: Arc<faults::WriteHealth>,
+    /// A SQLite database's serving lock, held for as long as any clone lives.
+    _serving: Option<Arc<std::fs::File>>,
 }
 
 impl Pool {
@@ -157,6 +159,19 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
+/// A pool that opens its connections when first asked: a read replica that
+/// is away at start must not stop the service (its reads go to the primary).
+pub fn connect_lazily(target: &DbTarget, sqlite_sync: SqliteSync, pool_size: u32) -> Pool {
+    let manager = ConnectionManager::new(target.clone(), sqlite_sync);
+    let connections = r2d2::Pool::builder()
+        .test_on_check_out(true)
+        .max_size(pool_size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(2))
+        .build_unchecked(manager);
+    Pool { connections, write_health: Arc::default(), _serving: None }
+}
+
 /// Opens one connection outside any pool (the CLI): a pool keeps background
 /// threads opening connections, and a process that exits while libpq is
 /// inside such a thread can crash in OpenSSL's exit handlers.
@@ -176,8 +191,10 @@ pub fn connect_one(target: &DbTarget, sqlite_sync: SqliteSync) -> Result<DbConn,
 /// (a property of the file, so once), then checks a first connection.
 pub fn connect(target: &DbTarget, sqlite_sync: SqliteSync, pool_size: u32) -> Result<Pool, DbError> {
     let manager = ConnectionManager::new(target.clone(), sqlite_sync);
+    let mut serving = None;
     if let DbTarget::Sqlite(path) = target {
         ensure_parent_dir(path)?;
+        serving = Some(Arc::new(backup::serving_lock(path, false).map_err(|e| DbError::Directory(path.to_path_buf(), std::io::Error::other(e)))?));
         let mut first = manager.open()?;
         first.batch_execute("PRAGMA journal_mode = WAL;")?;
     }
@@ -190,7 +207,7 @@ pub fn connect(target: &DbTarget, sqlite_sync: SqliteSync, pool_size: u32) -> Re
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
         .build(manager)?;
-    Ok(Pool { connections, write_health: Arc::default() })
+    Ok(Pool { connections, write_health: Arc::default(), _serving: serving })
 }
 
 /// Creates the SQLite file's directory and proves it writable: SQLite would

@@ -99,16 +99,16 @@ impl ReadReplica {
                 marks.push_back((now, at));
             }
         }
+        // Bounded: one mark a second for as long as the replica is stuck or away.
+        while marks.len() > 3600 {
+            marks.pop_front();
+        }
         let (Some(_), Some(replayed)) = (primary_at, replayed) else {
             self.watch.checked.store(false, Ordering::Release);
             return;
         };
         let lag = lag_from(&marks, replayed, now);
         while marks.front().is_some_and(|(_, position)| *position <= replayed) && marks.len() > 1 {
-            marks.pop_front();
-        }
-        // Bounded: one mark a second for as long as the replica is stuck.
-        while marks.len() > 3600 {
             marks.pop_front();
         }
         self.watch.lag_ms.store(u64::try_from(lag.as_millis()).unwrap_or(u64::MAX), Ordering::Release);

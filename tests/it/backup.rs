@@ -68,6 +68,8 @@ async fn a_backup_under_write_load_holds_every_acknowledged_scan_and_restores_in
     writer.await.unwrap();
     let made = json_out(&made);
     assert!(made["bytes"].as_u64().unwrap() > 0, "{made}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o077, 0, "a backup is for the service's user alone: {mode:o}");
     assert!(before_backup.len() >= 5 && acknowledged.borrow().len() > before_backup.len(), "the load ran through the backup: {} then {}", before_backup.len(), acknowledged.borrow().len());
 
     // A backup never overwrites.
@@ -84,6 +86,25 @@ async fn a_backup_under_write_load_holds_every_acknowledged_scan_and_restores_in
     assert!(missing.is_empty(), "acknowledged before the backup but not in it: {missing:?}");
     let everything = stored_scans(app.db.url());
     assert!(in_backup.is_subset(&everything));
+
+    // Never under a running service: it would go on writing to what was replaced.
+    let refused = exampost(app.db.url(), &["restore", file.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("stop every replica first"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(stored_scans(app.db.url()).len() >= acknowledged.borrow().len(), "the running database is untouched");
+
+    // Restoring again over a database keeps what was there, each time under a name of its own.
+    for _ in 0..2 {
+        let again = exampost(target.url(), &["restore", file.to_str().unwrap()]);
+        assert_eq!(json_out(&again)["verified"], true);
+        let said = String::from_utf8_lossy(&again.stderr).to_string();
+        let kept = said.split("the previous database is kept at ").nth(1).map(|rest| rest.lines().next().unwrap_or("").trim().to_string());
+        let kept = kept.unwrap_or_else(|| panic!("the previous database is kept: {said}"));
+        assert!(std::path::Path::new(&kept).exists(), "{kept}");
+    }
+    let kept_files = std::fs::read_dir(dir.path()).unwrap().count()
+        + target.url().strip_prefix("sqlite://").map_or(0, |db| std::fs::read_dir(std::path::Path::new(db).parent().unwrap()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("before-restore")).count());
+    assert!(kept_files >= 3, "two kept copies beside the backup or the database");
 
     let restored_app = TestApp::with_db(target).await;
     let org = exampost::store::organizations::find_by_code(&mut restored_app.conn(), "SGD-PT").unwrap().expect("the department came back");

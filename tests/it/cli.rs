@@ -27,7 +27,7 @@ pub(crate) fn json_out(output: &std::process::Output) -> Value {
 #[test]
 fn bad_settings_are_named() {
     let output = Command::new(env!("CARGO_BIN_EXE_exampost"))
-        .args(["migrate"])
+        .args(["sweep"])
         .env("EXAMPOST_POOL_SIZE", "zero")
         .output()
         .unwrap();
@@ -36,7 +36,7 @@ fn bad_settings_are_named() {
     assert!(stderr.contains("EXAMPOST_POOL_SIZE"), "{stderr}");
 
     let output = Command::new(env!("CARGO_BIN_EXE_exampost"))
-        .args(["migrate"])
+        .args(["sweep"])
         .env("EXAMPOST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
         .env_remove("EXAMPOST_JWT_SECRET")
         .output()
@@ -89,6 +89,24 @@ fn an_unusable_data_directory_is_named() {
         assert!(stderr.contains("data directory") && stderr.contains("not-a-directory"), "{args:?}: {stderr}");
         assert!(!stderr.contains("JWT_SECRET"), "{args:?}: {stderr}");
     }
+}
+
+/// A bad service setting must not stand in the way of a backup or a restore.
+#[test]
+fn database_commands_need_only_the_database() {
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("b.backup");
+    let output = Command::new(env!("CARGO_BIN_EXE_exampost"))
+        .args(["backup", file.to_str().unwrap()])
+        .env("EXAMPOST_DATABASE_URL", db.url())
+        .env("EXAMPOST_BIND", "nonsense")
+        .env("EXAMPOST_METRICS_TOKEN", "short")
+        .env_remove("EXAMPOST_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(file.exists());
 }
 
 #[test]

@@ -71,6 +71,7 @@ async fn metrics_count_requests_by_template_scans_items_and_what_waits() {
     assert_eq!(app.post(&path, Some(&carrier.token), &scan).await.status, 201);
     assert_eq!(app.post(&path, Some(&carrier.token), &scan).await.status, 200, "a replay");
     app.get("/no/such/path-xyz123", None).await;
+    app.raw("MADEUP1", "/healthz", &[], Vec::new()).await;
     let report = json!({"tracking_number": number, "date_of_birth": "14/03/2008", "kind": "not_received", "lang": "vi"});
     let reported = app.post("/api/v1/public/report", None, &report).await;
     assert_eq!(reported.status, 202, "{}", reported.text);
@@ -83,6 +84,7 @@ async fn metrics_count_requests_by_template_scans_items_and_what_waits() {
     assert!(sample(&after, "exampost_http_requests_total{method=\"POST\",route=\"/api/v1/items/{tracking_number}/events\",status=\"201\"}").unwrap() >= 1.0);
     assert!(!after.contains("method=\"POST\",route=\"/api/v1/items/{tracking_number}\""), "the import is not the item's route");
     assert!(!after.contains("xyz123"), "an unknown path is not a label");
+    assert!(!after.contains("MADEUP1") && after.contains("method=\"OTHER\""), "a made-up method is not a label");
     assert!(after.contains("exampost_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/items\",le=\"0.005\"}"), "{after}");
     // Read from this app's database at the scrape: its one reported case, zeros elsewhere.
     assert_eq!(sample(&after, "exampost_open_cases{kind=\"recipient_report\",level=\"1\"}"), Some(1.0), "{after}");

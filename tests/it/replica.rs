@@ -107,8 +107,20 @@ async fn lookups_and_lists_read_the_replica_while_it_keeps_up_and_the_primary_on
         assert_eq!(refused.setting, "EXAMPOST_READ_DATABASE_URL (--read-database-url)");
         return;
     };
-    let standby = Standby::start(&url::Url::parse(admin_url).unwrap());
     let name = name.clone();
+    // A replica that is away at start: the service starts and reads the primary.
+    let away = format!("postgres://postgres@127.0.0.1:{}/{name}", crate::cli::free_port());
+    let alone = TestApp::with_db_and_config(TestDb::new(), |config| {
+        config.read_database = Some(DbTarget::Postgres(away));
+    })
+    .await;
+    let (dept_alone, _) = department_and_carrier(&alone);
+    assert_eq!(alone.post("/api/v1/items", Some(&dept_alone.token), &item_json(&s10(2), "2026-THPT")).await.status, 201);
+    assert_eq!(status_seen(&alone, &s10(2)).await, "registered");
+    assert_eq!(alone.get("/api/v1/items", Some(&dept_alone.token)).await.status, 200);
+    drop(alone);
+
+    let standby = Standby::start(&url::Url::parse(admin_url).unwrap());
     let replica_url = format!("postgres://postgres@127.0.0.1:{}/{name}", standby.port);
     let app = TestApp::with_db_and_config(db, |config| {
         config.read_database = Some(DbTarget::Postgres(replica_url));

@@ -163,16 +163,34 @@ pub fn workbook_as_csv(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     out.into_inner().map_err(|e| e.to_string())
 }
 
-/// Refuses a zip whose entries declare more than [`MAX_UNPACKED_BYTES`].
+/// Refuses a zip that unpacks to more than [`MAX_UNPACKED_BYTES`]: first by
+/// the sizes its directory declares, then by the bytes really unpacked (a
+/// zip can declare small sizes and hold more), counting no further than
+/// the limit. An OpenDocument sheet is refused: one cell can ask to be
+/// repeated four billion times, and its reader would do so.
 fn check_unpacked_size(bytes: &[u8]) -> Result<(), String> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("is not a workbook that can be read: {e}"))?;
-    let mut total: u64 = 0;
-    for index in 0..archive.len() {
-        let entry = archive.by_index_raw(index).map_err(|e| format!("is not a workbook that can be read: {e}"))?;
-        total = total.saturating_add(entry.size());
+    let unreadable = |e: zip::result::ZipError| format!("is not a workbook that can be read: {e}");
+    let too_big = |total: u64| format!("unpacks to more than {} MB (at least {} MB), more than a workbook may hold; save the sheet alone or as CSV", MAX_UNPACKED_BYTES / 1_000_000, total / 1_000_000);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(unreadable)?;
+    if archive.by_name("content.xml").is_ok() && archive.by_name("xl/workbook.xml").is_err() {
+        return Err("is an OpenDocument sheet (.ods); save it as .xlsx or CSV".into());
     }
-    if total > MAX_UNPACKED_BYTES {
-        return Err(format!("unpacks to {} MB, more than the {} MB a workbook may hold; save the sheet alone or as CSV", total / 1_000_000, MAX_UNPACKED_BYTES / 1_000_000));
+    let mut declared: u64 = 0;
+    for index in 0..archive.len() {
+        declared = declared.saturating_add(archive.by_index_raw(index).map_err(unreadable)?.size());
+    }
+    if declared > MAX_UNPACKED_BYTES {
+        return Err(too_big(declared));
+    }
+    let mut unpacked: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index(index).map_err(unreadable)?;
+        let allowance = MAX_UNPACKED_BYTES - unpacked;
+        let read = std::io::copy(&mut std::io::Read::take(entry, allowance + 1), &mut std::io::sink()).map_err(|e| format!("is not a workbook that can be read: {e}"))?;
+        unpacked += read;
+        if unpacked > MAX_UNPACKED_BYTES {
+            return Err(too_big(unpacked));
+        }
     }
     Ok(())
 }
@@ -358,7 +376,42 @@ mod tests {
         let at = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
         bytes[at + 24..at + 28].copy_from_slice(&u32::MAX.to_le_bytes());
         let refused = workbook_as_csv(bytes).unwrap_err();
-        assert!(refused.contains("unpacks to 4294 MB"), "{refused}");
+        assert!(refused.contains("unpacks to more than 268 MB (at least 4294 MB)"), "{refused}");
+    }
+
+    /// A zip may declare small sizes and hold more: what is unpacked is counted.
+    #[test]
+    fn a_zip_that_understates_its_size_is_caught_unpacking() {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        writer.start_file("xl/workbook.xml", options).unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..(MAX_UNPACKED_BYTES >> 20) + 2 {
+            writer.write_all(&chunk).unwrap();
+        }
+        let mut bytes = writer.finish().unwrap().into_inner();
+        // Both the local header and the directory now claim 1 KB.
+        for signature in [&b"PK\x03\x04"[..], b"PK\x01\x02"] {
+            let at = bytes.windows(4).position(|w| w == signature).unwrap();
+            let size_at = if signature == b"PK\x03\x04" { at + 22 } else { at + 24 };
+            bytes[size_at..size_at + 4].copy_from_slice(&1024u32.to_le_bytes());
+        }
+        let refused = workbook_as_csv(bytes).unwrap_err();
+        assert!(refused.contains("unpacks to more than"), "{refused}");
+    }
+
+    #[test]
+    fn an_opendocument_sheet_is_refused() {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        writer.start_file("mimetype", options).unwrap();
+        writer.write_all(b"application/vnd.oasis.opendocument.spreadsheet").unwrap();
+        writer.start_file("content.xml", options).unwrap();
+        writer.write_all(br#"<table:table-cell table:number-columns-repeated="4000000000"/>"#).unwrap();
+        let bytes = writer.finish().unwrap().into_inner();
+        assert!(workbook_as_csv(bytes).unwrap_err().contains(".ods"));
     }
 
     fn decode_all(bytes: &[u8]) -> (String, &'static str, u8) {
