@@ -423,7 +423,7 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 #[utoipa::path(
     tag = "items",
     params(import::ImportParams),
-    request_body(content = String, content_type = "text/csv", description = "The spreadsheet: CSV in any of the encodings above, or an .xlsx/.ods/.xls workbook"),
+    request_body(content = String, content_type = "text/csv", description = "The spreadsheet: CSV in any of the encodings above, or an .xlsx/.xls workbook (an .ods is refused: save it as .xlsx)"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Counts, and a line for every row not created (with `rejected=csv`: the refused rows as a CSV to fix and import again, the counts in `X-Import-*` headers)", body = import::ImportReport),
