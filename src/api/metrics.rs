@@ -28,16 +28,20 @@ pub fn config(cfg: &mut ServiceConfig) {
     responses(
         (status = 200, description = "The Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"),
         (status = 401, description = "No or a wrong metrics token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Metrics are off (EXAMPOST_METRICS_TOKEN is not set)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Metrics are off (EXAMPOST_METRICS_TOKEN is not set) and a token was sent", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/metrics")]
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    // No credentials: 401 whether or not metrics are on, as for any endpoint that needs a token.
+    let offered = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let Some(offered) = offered else {
+        return Err(ApiError::Unauthorized("send the metrics token as Authorization: Bearer <EXAMPOST_METRICS_TOKEN>".into()));
+    };
     let Some(expected) = &state.metrics_token else {
         return Err(ApiError::NotFound("no route GET /metrics: set EXAMPOST_METRICS_TOKEN to serve metrics".into()));
     };
-    let offered = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if !offered.is_some_and(|token| expected.matches(token.trim())) {
+    if !expected.matches(offered.trim()) {
         return Err(ApiError::Unauthorized("send the metrics token as Authorization: Bearer <EXAMPOST_METRICS_TOKEN>".into()));
     }
     let Some(prometheus) = crate::telemetry::prometheus() else {

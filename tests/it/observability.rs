@@ -50,6 +50,8 @@ async fn metrics_need_their_own_token_and_are_off_without_one() {
     let off = TestApp::with_config(|c| c.metrics_token = None).await;
     let auth = format!("Bearer {METRICS_TOKEN}");
     off.raw("GET", "/metrics", &[("authorization", &auth)], Vec::new()).await.problem(404);
+    // Without credentials it is 401 either way, as for every endpoint that needs a token.
+    off.raw("GET", "/metrics", &[], Vec::new()).await.problem(401);
 }
 
 #[actix_web::test]
