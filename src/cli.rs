@@ -207,10 +207,11 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    match crate::telemetry::LogSettings::from_env() {
+    // Held until `run` returns, so that the last lines are written.
+    let _log_writer = match crate::telemetry::LogSettings::from_env() {
         Ok(log) => crate::telemetry::init_logging(&log),
         Err(e) => return fail(e),
-    }
+    };
     let command = cli.command.unwrap_or(Command::Serve { settings: Box::new(cli.settings) });
     if let Command::Openapi = command {
         print!("{}", crate::api::openapi_json());

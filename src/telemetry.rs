@@ -78,13 +78,24 @@ impl LogSettings {
 }
 
 /// Sends log lines to standard error; colour only when it is a terminal.
-pub fn init_logging(settings: &LogSettings) {
+///
+/// A thread of its own writes them (tracing-appender): written by the
+/// request's worker, the access line alone cost a quarter of the
+/// throughput of `GET /healthz` (measured: 94–105k req/s before the access
+/// log, 70–80k with it written in line). Keep the guard for as long as the
+/// process runs: dropping it flushes what is still buffered.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init_logging(settings: &LogSettings) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Past this many lines waiting (an overloaded disk), new lines are
+    // dropped rather than slowing every request down.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default().buffered_lines_limit(256 * 1024).lossy(true).finish(std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     let _ = match settings.format {
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
     };
+    guard
 }
 
 static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();

@@ -159,6 +159,7 @@ async fn the_access_log_has_one_json_line_per_request_and_no_secrets() {
     let miss = access("trace-lookup-1");
     assert_eq!((miss["route"].as_str(), miss["status"].as_u64()), (Some("/api/v1/public/lookup"), Some(404)), "{miss}");
     assert_eq!(seen.iter().filter(|l| l["target"] == "exampost::access" && l.to_string().contains("trace-lookup-1")).count(), 1, "logged once: {raw}");
+    assert!(!seen.iter().any(|l| l["target"] == "exampost::access" && l["route"] == "/readyz"), "probes are logged at debug only: {raw}");
     for secret in ["31/12/1999", secret, token.as_str(), "\u{1b}["] {
         assert!(!raw.contains(secret), "the log holds {secret:?}: {raw}");
     }
