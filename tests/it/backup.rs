@@ -71,6 +71,7 @@ async fn a_backup_under_write_load_holds_every_acknowledged_scan_and_restores_in
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
     assert_eq!(mode & 0o077, 0, "a backup is for the service's user alone: {mode:o}");
     assert!(before_backup.len() >= 5 && acknowledged.borrow().len() > before_backup.len(), "the load ran through the backup: {} then {}", before_backup.len(), acknowledged.borrow().len());
+    eprintln!("{} scans acknowledged before the backup started, {} by the end of the load", before_backup.len(), acknowledged.borrow().len());
 
     // A backup never overwrites.
     let again = exampost(app.db.url(), &["backup", file.to_str().unwrap()]);
