@@ -108,20 +108,8 @@ where
         })
         .collect();
     let mut latencies: Vec<u32> = handles.into_iter().flat_map(|h| h.join().expect("load thread")).collect();
-    let seconds = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let at = |q: f64| latencies.get(((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1)).map_or(0.0, |&us| us as f64 / 1000.0);
     let first_error = first_error.lock().expect("not poisoned").take();
-    Stats {
-        requests: latencies.len() as u64,
-        errors: errors.load(Ordering::Relaxed),
-        seconds,
-        per_second: latencies.len() as f64 / seconds,
-        p50_ms: at(0.50),
-        p99_ms: at(0.99),
-        max_ms: at(1.0),
-        first_error,
-    }
+    summarize(&mut latencies, started.elapsed().as_secs_f64(), errors.load(Ordering::Relaxed), first_error)
 }
 
 /// Runs `work(connection, n)` on `connections` threads, each with its own
@@ -161,13 +149,17 @@ where
         })
         .collect();
     let mut latencies: Vec<u32> = handles.into_iter().flat_map(|h| h.join().expect("floor thread")).collect();
-    let seconds = started.elapsed().as_secs_f64();
+    let first_error = first_error.lock().expect("not poisoned").take();
+    summarize(&mut latencies, started.elapsed().as_secs_f64(), errors.load(Ordering::Relaxed), first_error)
+}
+
+/// The figures of one phase from its latencies (µs).
+fn summarize(latencies: &mut [u32], seconds: f64, errors: u64, first_error: Option<String>) -> Stats {
     latencies.sort_unstable();
     let at = |q: f64| latencies.get(((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1)).map_or(0.0, |&us| us as f64 / 1000.0);
-    let first_error = first_error.lock().expect("not poisoned").take();
     Stats {
         requests: latencies.len() as u64,
-        errors: errors.load(Ordering::Relaxed),
+        errors,
         seconds,
         per_second: latencies.len() as f64 / seconds,
         p50_ms: at(0.50),
