@@ -227,7 +227,11 @@ test("a committee member sees overdue items, open cases by level and the printab
     await page.locator("#dir-respond").fill(tomorrowInVietnam());
     await page.locator("#direct-form button").click();
     await page.locator("#case-timeline li", { hasText: instruction }).waitFor();
-    assert.ok((await page.locator("#case-timeline li", { hasText: instruction }).textContent()).includes("Ban chỉ đạo chỉ đạo"));
+    const directed = await page.locator("#case-timeline li", { hasText: instruction }).textContent();
+    assert.ok(directed.includes("Ban chỉ đạo chỉ đạo") && /VNPOST \(.*\) phải xử lý trước \d\d:\d\d \d\d\/\d\d\/\d{4}: /.test(directed), directed);
+    // The service's own notes are said in Vietnamese too.
+    const history = await page.locator("#case-timeline").textContent();
+    assert.ok(history.includes("không được tiếp nhận đúng hạn") && !history.includes("not acknowledged in time"), history);
     await shot(page, `direct-${width}`);
     await page.getByRole("link", { name: "Tổng quan của tỉnh" }).click();
     // The same view in English, on request.
