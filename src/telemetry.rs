@@ -152,6 +152,16 @@ fn describe() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_log_setting_text_is_taken_or_refused_without_panicking(filter in "\\PC{0,60}", format in "\\PC{0,12}") {
+            if let Err(refusal) = LogSettings::parse(&filter, &format) {
+                prop_assert!(refusal.contains("EXAMPOST_LOG"));
+            }
+        }
+    }
 
     #[test]
     fn levels_and_targets_pass_and_made_up_words_do_not() {

@@ -190,7 +190,7 @@ impl SharedFailures {
     /// Whole seconds until `key` may try again, if it has used up its window.
     pub fn blocked_for(&self, conn: &mut DbConn, key: &str, now: DateTime<Utc>) -> QueryResult<Option<u64>> {
         let (bucket, ends) = self.bucket(key, now.timestamp());
-        let failures = counters::totals_of_two(conn, &bucket, &bucket)?.get(&bucket).copied().unwrap_or(0);
+        let failures = counters::total_of(conn, &bucket)?;
         Ok((failures >= self.limit).then(|| u64::try_from(ends - now.timestamp()).unwrap_or(1).max(1)))
     }
 

@@ -159,6 +159,13 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_position_text_parses_or_not_without_panicking(text in "\\PC{0,24}") {
+            let _ = parse_lsn(&text);
+        }
+    }
+
     #[test]
     fn lag_is_the_age_of_the_oldest_position_not_replayed() {
         let start = Instant::now();

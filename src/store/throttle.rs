@@ -65,6 +65,11 @@ pub fn totals_of_two(conn: &mut DbConn, first: &str, second: &str) -> QueryResul
     Ok(found.into_iter().collect())
 }
 
+/// The current total of one bucket; a missing bucket has no hits.
+pub fn total_of(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
+    Ok(throttle_counters.filter(bucket.eq(name)).select(hits).first(conn).optional()?.unwrap_or(0))
+}
+
 /// Removes the buckets whose window is over; returns how many went.
 pub fn purge_expired(conn: &mut DbConn, now_unix: i64) -> QueryResult<usize> {
     diesel::delete(throttle_counters.filter(expires_at.lt(now_unix))).execute(conn)

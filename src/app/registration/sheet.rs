@@ -147,6 +147,13 @@ pub const MAX_COLUMNS: u32 = 256;
 /// [`MAX_CELLS`] and [`MAX_SPAN`]; other workbooks (`.xls`, `.ods`) are
 /// read whole by calamine.
 pub fn workbook_as_csv(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    // calamine indexes what a file says without checking it (a cell naming a
+    // shared string the file lacks panics): a damaged file is refused, not a crash.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_workbook(bytes)))
+        .unwrap_or_else(|_| Err("is a damaged workbook that cannot be read; save it again or as CSV".into()))
+}
+
+fn read_workbook(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     if bytes.starts_with(b"PK\x03\x04") {
         check_unpacked_size(&bytes)?;
         if let Ok(book) = calamine::Xlsx::new(std::io::Cursor::new(&bytes)) {
@@ -377,6 +384,41 @@ mod tests {
         bytes[at + 24..at + 28].copy_from_slice(&u32::MAX.to_le_bytes());
         let refused = workbook_as_csv(bytes).unwrap_err();
         assert!(refused.contains("unpacks to more than 268 MB (at least 4294 MB)"), "{refused}");
+    }
+
+    /// Found by the property below: calamine panicked on a cell naming a
+    /// shared string of a workbook whose string table it could not find.
+    #[test]
+    fn a_workbook_that_lost_its_shared_strings_is_refused() {
+        let mut bytes = workbook(&[(0, 0, "Số hiệu"), (1, 0, "EE473004137VN")]);
+        let name = b"sharedStrings.xml";
+        let mut at = 0;
+        while let Some(found) = bytes[at..].windows(name.len()).position(|w| w == name) {
+            bytes[at + found + 6] = b'X';
+            at += found + name.len();
+        }
+        assert!(at > 0, "the workbook has a shared string table");
+        assert!(workbook_as_csv(bytes).unwrap_err().contains("damaged"));
+    }
+
+    proptest! {
+        /// Bytes that look like a workbook, or a real one with bytes flipped,
+        /// are read or refused, never a panic.
+        #[test]
+        fn any_workbook_bytes_are_read_or_refused_without_panicking(
+            tail in proptest::collection::vec(any::<u8>(), 0..400),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        ) {
+            let mut fake = b"PK\x03\x04".to_vec();
+            fake.extend(&tail);
+            let _ = workbook_as_csv(fake);
+            let mut real = workbook(&[(0, 0, "Số hiệu"), (1, 0, "EE473004137VN"), (1, 2, "Nguyễn Văn An")]);
+            for (at, byte) in flips {
+                let i = at.index(real.len());
+                real[i] = byte;
+            }
+            let _ = workbook_as_csv(real);
+        }
     }
 
     /// A zip may declare small sizes and hold more: what is unpacked is counted.
