@@ -4,13 +4,13 @@
 //! (`app::scans`, `app::cases`) call it inside the transactions they own;
 //! nothing here begins one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 
 use crate::db::DbConn;
-use crate::domain::cases::{self, CaseAction, CaseKind, CaseOutcome, CaseState, Watch, TOP_LEVEL};
+use crate::domain::cases::{self, CaseAction, CaseKind, CaseOutcome, CaseState, Rule, Watch, TOP_LEVEL};
 use crate::domain::{incidents, ItemStatus};
 use crate::notify::{self, templates::{CandidateNews, CaseNews}};
 use crate::store::cases::{Case, NewCase, StateChanges};
@@ -38,37 +38,86 @@ pub fn deadline_of(item: &Item) -> Option<DateTime<Utc>> {
     cases::protected_deadline(item.must_arrive_by.map(|t| t.and_utc()), item.due_at.map(|t| t.and_utc()))
 }
 
-/// Opens a case of `kind` for the item unless one is active.
-pub fn open_case(conn: &mut DbConn, item: &Item, kind: CaseKind, trigger_event_id: Option<i64>, now: DateTime<Utc>) -> QueryResult<Option<Case>> {
-    let rule = store::rules::for_priority(conn, item.priority)?;
+/// The note on a lost item's case: what the sender must do.
+const REPLACEMENT_NOTE: &str = "the sender is asked to issue a replacement (POST /api/v1/items/{tracking_number}/replacement)";
+
+/// A new case at level 1, owned by the item's carrier (its owner below the top).
+fn new_case(item: &Item, kind: CaseKind, rule: &Rule, incident_id: Option<i64>, trigger_event_id: Option<i64>, now: DateTime<Utc>) -> NewCase {
     let severity = cases::severity(kind, item.priority);
-    let incident = if incidents::groups(kind) { store::incidents::open_for_item(conn, item.id)? } else { None };
-    let new = NewCase {
+    NewCase {
         public_id: uuid::Uuid::now_v7().to_string(),
         item_id: item.id,
         kind,
         severity,
         level: 1,
         state: CaseState::Open,
-        owner_org_id: owner_at(conn, item, 1)?,
-        response_due_at: cases::response_due(now, severity, &rule, deadline_of(item)).naive_utc(),
+        owner_org_id: item.carrier_org_id.clone(),
+        response_due_at: cases::response_due(now, severity, rule, deadline_of(item)).naive_utc(),
         trigger_event_id,
         replacement_requested: kind == CaseKind::Lost,
         opened_at: now.naive_utc(),
         updated_at: now.naive_utc(),
-        incident_id: incident.map(|i| i.id),
-    };
+        incident_id,
+    }
+}
+
+/// Opens a case of `kind` for the item unless one is active.
+pub fn open_case(conn: &mut DbConn, item: &Item, kind: CaseKind, trigger_event_id: Option<i64>, now: DateTime<Utc>) -> QueryResult<Option<Case>> {
+    let rule = store::rules::for_priority(conn, item.priority)?;
+    let incident = if incidents::groups(kind) { store::incidents::open_for_item(conn, item.id)? } else { None };
+    let new = new_case(item, kind, &rule, incident.map(|i| i.id), trigger_event_id, now);
     let opened = store::cases::open(conn, &new)?;
     if let Some(case) = &opened {
         if kind == CaseKind::Lost {
-            let note = "the sender is asked to issue a replacement (POST /api/v1/items/{tracking_number}/replacement)";
-            store::cases::add_entry(conn, case, CaseAction::ReplacementRequested, "system", Some(note), now.naive_utc())?;
+            store::cases::add_entry(conn, case, CaseAction::ReplacementRequested, "system", Some(REPLACEMENT_NOTE), now.naive_utc())?;
         }
         notify::case_changed(conn, case, item, CaseNews::Opened, now)?;
         if matches!(kind, CaseKind::Overdue | CaseKind::DeadlineAtRisk) {
             notify::candidate(conn, item, CandidateNews::Delayed, now)?;
         }
     }
+    Ok(opened)
+}
+
+/// Opens many cases at once, as `open_case` would one by one (the sweep's
+/// openings): what they need is read once for all of them and the cases,
+/// their entries and their news are written in multi-row statements. An
+/// opening whose item already has an active case of that kind is skipped.
+pub fn open_cases(conn: &mut DbConn, rules: &[Rule], openings: &[(Item, CaseKind)], now: DateTime<Utc>) -> QueryResult<Vec<Case>> {
+    store::cases::plan_checks_afresh(conn)?;
+    let item_ids: Vec<i64> = openings.iter().map(|(item, _)| item.id).collect();
+    let active: HashSet<(i64, CaseKind)> = store::cases::active_for_items(conn, &item_ids)?.into_values().flatten().map(|c| (c.item_id, c.kind)).collect();
+    let grouping: Vec<i64> = openings.iter().filter(|(_, kind)| incidents::groups(*kind)).map(|(item, _)| item.id).collect();
+    let incident_of = store::incidents::open_for_items(conn, &grouping)?;
+    let items: HashMap<i64, &Item> = openings.iter().map(|(item, _)| (item.id, item)).collect();
+    let mut planned = HashSet::new();
+    let mut new = Vec::new();
+    for (item, kind) in openings {
+        if active.contains(&(item.id, *kind)) || !planned.insert((item.id, *kind)) {
+            continue;
+        }
+        let incident_id = if incidents::groups(*kind) { incident_of.get(&item.id).copied() } else { None };
+        new.push(new_case(item, *kind, &cases::rule_for(rules, item.priority), incident_id, None, now));
+    }
+    let opened = store::cases::open_all(conn, &new)?;
+    let mut entries: Vec<(&Case, CaseAction, Option<&str>)> = Vec::with_capacity(opened.len());
+    for case in &opened {
+        entries.push((case, CaseAction::Opened, None));
+        if case.kind == CaseKind::Lost {
+            entries.push((case, CaseAction::ReplacementRequested, Some(REPLACEMENT_NOTE)));
+        }
+    }
+    store::cases::add_entries(conn, &entries, "system", now.naive_utc())?;
+    let pairs: Vec<(&Case, &Item)> = opened.iter().map(|case| (case, items[&case.item_id])).collect();
+    let context = notify::CaseNewsContext::load(conn, &pairs)?;
+    let mut out = notify::Outgoing::default();
+    for (case, item) in &pairs {
+        notify::case_news(&context, case, item, CaseNews::Opened, now, &mut out);
+        if matches!(case.kind, CaseKind::Overdue | CaseKind::DeadlineAtRisk) {
+            notify::candidate_news(item, CandidateNews::Delayed, now, &mut out);
+        }
+    }
+    out.flush(conn)?;
     Ok(opened)
 }
 
@@ -120,7 +169,7 @@ pub fn after_events(conn: &mut DbConn, refreshed: &[Refreshed], new_event_ids: &
         }
         let new_ids = new_event_ids.get(&item.id).map_or(&[][..], Vec::as_slice);
         let mut active_now = active.remove(&item.id).unwrap_or_default();
-        for trigger in cases::event_cases(&refreshed.facts, new_ids, item.confidential) {
+        for trigger in cases::event_cases(&refreshed.history, new_ids, item.confidential) {
             let opened = open_case(conn, item, trigger.kind, Some(trigger.event_id), now)?;
             if let Some(reason) = trigger.reason {
                 // A second finding on a sealed item lands on the case already open for it.
@@ -201,6 +250,8 @@ pub struct DueOpenings {
     /// Items the rules looked at (those the status/time indexes found).
     pub items_checked: usize,
     pub openings: Vec<(Item, CaseKind)>,
+    /// The priority rules the openings were decided by.
+    pub rules: Vec<Rule>,
 }
 
 /// The time rules over the items that may need attention (found through
@@ -231,7 +282,7 @@ pub fn due_openings(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<DueOpe
             .collect();
         openings.extend(kinds.into_iter().map(|kind| (item.clone(), kind)));
     }
-    Ok(DueOpenings { items_checked, openings })
+    Ok(DueOpenings { items_checked, openings, rules })
 }
 
 /// The cases that must rise a level at `now` (unacknowledged in time, or a

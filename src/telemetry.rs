@@ -56,7 +56,17 @@ impl LogSettings {
     /// Refuses what `tracing` would accept and then ignore: a bare word
     /// that is not a level (`verbose`) is read as a module name, and the
     /// service would log nothing at all.
+    ///
+    /// Refuses any letter outside ASCII too: targets are Rust module paths,
+    /// and tracing-subscriber 0.3.23's directive parser slices its input at
+    /// a byte after the character it read, which panics inside a letter of
+    /// two or more bytes (` a¡=` brought the process down at start-up).
     pub fn parse(filter: &str, format: &str) -> Result<LogSettings, String> {
+        if let Some(letter) = filter.chars().find(|c| !c.is_ascii()) {
+            return Err(format!(
+                "invalid setting EXAMPOST_LOG: {letter:?} is not an ASCII letter; levels and module names such as exampost=debug are"
+            ));
+        }
         for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
             let level = directive.rsplit_once('=').map_or(directive, |(_, level)| level);
             let names_a_target = directive.contains('=') || directive.contains("::") || directive.contains('[');
@@ -161,6 +171,14 @@ mod tests {
                 prop_assert!(refusal.contains("EXAMPOST_LOG"));
             }
         }
+
+        /// Past the ASCII check, the text reaches tracing's own parser.
+        #[test]
+        fn any_ascii_log_setting_reaches_the_filter_without_panicking(filter in "[ -~]{0,60}") {
+            if let Err(refusal) = LogSettings::parse(&filter, "text") {
+                prop_assert!(refusal.contains("EXAMPOST_LOG"));
+            }
+        }
     }
 
     #[test]
@@ -171,6 +189,10 @@ mod tests {
         for bad in ["verbose", "info,loud", "exampost=loud"] {
             let refused = LogSettings::parse(bad, "text").unwrap_err();
             assert!(refused.contains("EXAMPOST_LOG"), "{bad}: {refused}");
+        }
+        for outside_ascii in [" a¡=", "exampost=débug", "[{tên=x}]=info"] {
+            let refused = LogSettings::parse(outside_ascii, "text").unwrap_err();
+            assert!(refused.contains("not an ASCII letter"), "{outside_ascii}: {refused}");
         }
         assert_eq!(LogSettings::parse("info", " JSON").unwrap().format, LogFormat::Json);
         assert!(LogSettings::parse("info", "yaml").unwrap_err().contains("EXAMPOST_LOG_FORMAT"));

@@ -100,7 +100,7 @@ impl AppState {
             ::metrics::histogram!(crate::telemetry::names::POOL_WAIT).record(waiting.elapsed().as_secs_f64());
             let outcome = work(&mut conn);
             if let Err(e) = &outcome {
-                pool.write_health().observe(crate::db::faults::MaybeTransient::transient(e));
+                pool.observe_failure(crate::db::faults::MaybeTransient::transient(e));
             }
             outcome
         })
@@ -127,6 +127,10 @@ impl AppState {
         let on_replica = web::block(move || {
             let Some(mut conn) = replica.connection() else { return (None, work) };
             match work(&mut conn) {
+                Err(ApiError::Transient(crate::db::faults::Transient::Connection)) => {
+                    replica.distrust_connections();
+                    (None, work)
+                }
                 Err(ApiError::Unavailable | ApiError::Internal(_) | ApiError::Transient(_)) => (None, work),
                 answered => (Some(answered), work),
             }
@@ -149,7 +153,7 @@ impl AppState {
         let replica = self.read_replica.clone();
         self.db(move |primary| {
             let mut replica_conn = replica.and_then(|r| r.connection());
-            let mut conns = crate::db::replica::Connections::new(primary, replica_conn.as_deref_mut());
+            let mut conns = crate::db::replica::Connections::new(primary, replica_conn.as_deref_mut().map(|conn| &mut **conn));
             work(&mut conns)
         })
         .await

@@ -63,7 +63,7 @@ fn offset_text(minutes: i32) -> String {
     format!("{sign}{:02}:{:02}", m / 60, m % 60)
 }
 
-fn event_view(event: &Event, void: Option<&EventVoid>, anomaly: Option<Anomaly>) -> EventView {
+pub fn event_view(event: &Event, void: Option<&EventVoid>, anomaly: Option<Anomaly>) -> EventView {
     let (event_type, office_type) = (event.event_type, event.office_type);
     EventView {
         id: event.public_id.clone(),

@@ -371,6 +371,24 @@ pub struct SweepReport {
     pub failed: usize,
 }
 
+/// Opens each case in a savepoint of its own; the number opened.
+fn open_one_by_one(conn: &mut DbConn, openings: &[(Item, CaseKind)], now: DateTime<Utc>, failed: &mut usize) -> Result<usize, Error> {
+    conn.write_transaction(|conn| -> Result<usize, Error> {
+        let mut opened = 0;
+        for (item, kind) in openings {
+            match conn.write_transaction(|conn| escalation::open_case(conn, item, *kind, None, now)) {
+                Ok(Some(_)) => opened += 1,
+                Ok(None) => {}
+                Err(e) => {
+                    *failed += 1;
+                    tracing::warn!(error = %e, item = item.id, kind = %kind, "opening a case failed; next sweep retries");
+                }
+            }
+        }
+        Ok(opened)
+    })
+}
+
 /// One pass of the time rules over the items that may need attention, then
 /// the ladder over unacknowledged cases. Safe to run in several processes:
 /// cases are unique per item and kind, and the ladder moves a case only
@@ -382,23 +400,18 @@ pub fn sweep(conn: &mut DbConn, clock: &dyn Clock) -> Result<SweepReport, Error>
     let due = escalation::due_openings(conn, now)?;
     let mut report = SweepReport { items_checked: due.items_checked, incident_items_linked, ..Default::default() };
     // A few hundred openings per transaction (a commit is a disk flush on
-    // PostgreSQL); each in a savepoint of its own, so one failure costs only itself.
+    // PostgreSQL), written set-based. A group the database refuses is opened
+    // again one by one, each in a savepoint of its own, so that one failure
+    // costs only itself.
     let mut failed = 0;
     for group in due.openings.chunks(SWEEP_GROUP) {
-        report.cases_opened += conn.write_transaction(|conn| -> Result<usize, Error> {
-            let mut opened = 0;
-            for (item, kind) in group {
-                match conn.write_transaction(|conn| escalation::open_case(conn, item, *kind, None, now)) {
-                    Ok(Some(_)) => opened += 1,
-                    Ok(None) => {}
-                    Err(e) => {
-                        failed += 1;
-                        tracing::warn!(error = %e, item = item.id, kind = %kind, "opening a case failed; next sweep retries");
-                    }
-                }
+        match conn.write_transaction(|conn| escalation::open_cases(conn, &due.rules, group, now)) {
+            Ok(opened) => report.cases_opened += opened.len(),
+            Err(e) => {
+                tracing::warn!(error = %e, openings = group.len(), "opening a group of cases failed; opening them one by one");
+                report.cases_opened += open_one_by_one(conn, group, now, &mut failed)?;
             }
-            Ok(opened)
-        })?;
+        }
     }
     // Each case climbs in a transaction of its own: one the database refuses
     // must not hold back the others, nor stop the pass.

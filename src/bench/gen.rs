@@ -28,6 +28,8 @@ struct GeneratedItem {
     accepted_at: Option<chrono::NaiveDateTime>,
     last_event_at: Option<chrono::NaiveDateTime>,
     last_office_code: Option<String>,
+    folded_through: Option<chrono::NaiveDateTime>,
+    last_handover_type: Option<EventType>,
 }
 
 /// What was generated.
@@ -144,12 +146,13 @@ pub fn event_row(scan: Scan, received: chrono::NaiveDateTime, created_by: &str) 
     }
 }
 
-/// One diesel batch INSERT of event rows (multi-row on PostgreSQL; on
-/// SQLite diesel runs a cached statement per row, which costs no round trips).
+/// Event rows by each backend's fastest bulk path: on SQLite diesel's batch
+/// INSERT (a cached statement per row, which costs no round trips), on
+/// PostgreSQL the `unnest` insert the ingest itself uses.
 pub fn insert_events(conn: &mut DbConn, rows: &[NewEvent]) -> QueryResult<usize> {
     match conn {
         DbConn::Sqlite(c) => diesel::insert_into(events::table).values(rows).execute(c),
-        DbConn::Postgresql(c) => diesel::insert_into(events::table).values(rows).execute(c),
+        DbConn::Postgresql(_) => exampost::store::events::insert_bulk(conn, rows),
     }
 }
 
@@ -194,11 +197,9 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
                 overdue += 1;
                 (rng.gen_range(1..5), now - Duration::hours(rng.gen_range(200..400)))
             };
-            let transit = match priority {
-                Priority::Urgent => 48,
-                Priority::Priority => 72,
-                Priority::Standard => 120,
-            };
+            // The deadline the ingest derives: the rule's transit time from acceptance.
+            let rule = exampost::domain::cases::Rule::default_for(priority);
+            let due_at = exampost::domain::cases::due_at(Some(start), None, &rule, *sender_province == dest.code);
             let mut at = start;
             let times: Vec<DateTime<Utc>> = (0..steps)
                 .map(|i| {
@@ -238,7 +239,7 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
                 created_by: "bench".into(),
                 created_at: (start - Duration::hours(2)).naive_utc(),
                 updated_at: last.naive_utc(),
-                due_at: Some((start + Duration::hours(transit)).naive_utc()),
+                due_at: due_at.map(|t| t.naive_utc()),
                 confidential: false,
                 sent_by_candidate: false,
             };
@@ -247,6 +248,8 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
                 accepted_at: Some(start.naive_utc()),
                 last_event_at: Some(last.naive_utc()),
                 last_office_code: Some(office(steps - 1)),
+                folded_through: Some(last.naive_utc()),
+                last_handover_type: JOURNEY[..steps].iter().rev().copied().find(|t| exampost::domain::events::is_handover(*t)),
             });
             journeys.push((times, (0..steps).map(office).collect::<Vec<_>>()));
         }
@@ -285,6 +288,7 @@ pub fn generate(conn: &mut DbConn, count: usize, seed: u64, season: &str, now: D
             .bind::<diesel::sql_types::BigInt, _>(low)
             .bind::<diesel::sql_types::BigInt, _>(high)
             .execute(conn)?;
+            exampost::store::items::derive_public_places(conn, low, high)?;
             Ok(())
         })?;
     }

@@ -122,17 +122,27 @@ where
     let work = Arc::new(work);
     let errors = Arc::new(AtomicU64::new(0));
     let first_error = Arc::new(Mutex::new(None::<String>));
+    // Every connection open before the clock starts: opening 64 on a busy
+    // machine can take longer than the pool's wait, and is no point read.
+    let mut opened = Vec::with_capacity(connections.max(1));
+    for _ in 0..connections.max(1) {
+        match pool.get_timeout(Duration::from_secs(60)) {
+            Ok(conn) => opened.push(conn),
+            Err(e) => {
+                errors.fetch_add(1, Ordering::Relaxed);
+                first_error.lock().expect("not poisoned").get_or_insert(e.to_string());
+            }
+        }
+    }
     let started = Instant::now();
     let deadline = started + duration;
-    let handles: Vec<_> = (0..connections.max(1))
-        .map(|connection| {
-            let (work, errors, first_error, pool) = (work.clone(), errors.clone(), first_error.clone(), pool.clone());
+    let handles: Vec<_> = opened
+        .into_iter()
+        .enumerate()
+        .map(|(connection, mut conn)| {
+            let (work, errors, first_error) = (work.clone(), errors.clone(), first_error.clone());
             std::thread::spawn(move || {
                 let mut latencies = Vec::new();
-                let Ok(mut conn) = pool.get() else {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                    return latencies;
-                };
                 let mut n = 0;
                 while Instant::now() < deadline {
                     let sent = Instant::now();

@@ -61,7 +61,7 @@ pub fn transient(err: &Error) -> Option<Transient> {
     match err {
         Error::DatabaseError(kind, info) => match kind {
             DatabaseErrorKind::SerializationFailure => Some(Transient::Conflict),
-            DatabaseErrorKind::ClosedConnection => Some(Transient::Connection),
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => Some(Transient::Connection),
             // A write sent to a PostgreSQL standby (25006), e.g. during a failover.
             DatabaseErrorKind::ReadOnlyTransaction => Some(Transient::Connection),
             _ => transient_by_message(info.message()),
@@ -90,6 +90,10 @@ fn transient_by_message(message: &str) -> Option<Transient> {
         "the database system is shutting down",
         "the database system is starting up",
         "no connection to the server",
+        "could not receive data from server",
+        "could not send data to server",
+        "ssl syscall error",
+        "connection reset by peer",
     ];
     let message = message.to_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|needle| message.contains(needle));
@@ -192,6 +196,8 @@ mod tests {
         );
         assert_eq!(transient_by_message("attempt to write a readonly database"), Some(Transient::Storage));
         assert_eq!(transient_by_message("terminating connection due to administrator command"), Some(Transient::Connection));
+        assert_eq!(transient_by_message("SSL SYSCALL error: EOF detected"), Some(Transient::Connection));
+        assert_eq!(transient_by_message("could not receive data from server: Connection reset by peer"), Some(Transient::Connection));
         assert_eq!(transient_by_message("UNIQUE constraint failed: items.public_id"), None);
         assert_eq!(transient_by_message("syntax error at or near \"SELEC\""), None);
     }

@@ -76,6 +76,11 @@ impl ReadReplica {
         }
     }
 
+    /// A replica connection was found closed: check them all before their next use.
+    pub fn distrust_connections(&self) {
+        self.pool.distrust_connections();
+    }
+
     /// A replica connection if the replica is close enough behind, else `None` (read the primary).
     pub fn connection(&self) -> Option<PooledConn> {
         match self.lag() {

@@ -66,6 +66,16 @@ diesel::table! {
         confidential -> Bool,
         due_extension_minutes -> Integer,
         sent_by_candidate -> Bool,
+        last_place -> Nullable<Text>,
+        notice_details -> Nullable<Text>,
+        notice_place -> Nullable<Text>,
+        notice_at -> Nullable<Timestamp>,
+        open_incident_kind -> Nullable<Text>,
+        pre_advice_acknowledged -> Bool,
+        replaced_by_number -> Nullable<Text>,
+        folded_through -> Nullable<Timestamp>,
+        failed_attempts -> Integer,
+        last_handover_type -> Nullable<Text>,
     }
 }
 

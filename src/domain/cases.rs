@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::events::{custody_gap, is_handover, EventFact, EventType};
+use super::events::{custody_gap, custody_order, is_handover, EventFact, EventType, Fold};
 use super::{ItemStatus, Priority};
 
 string_enum! {
@@ -270,38 +270,65 @@ pub struct Trigger {
     pub reason: Option<&'static str>,
 }
 
+/// The events the case rules read when new ones are recorded: the item's
+/// whole history, or, when the new events all happened after the others,
+/// the item's fold before them and the new events in the order they happened.
+#[derive(Debug, Clone)]
+pub enum History {
+    Whole(Vec<EventFact>),
+    After { before: Fold, new: Vec<EventFact> },
+}
+
 /// Cases that newly recorded events call for at once: a broken or foreign
 /// seal, misrouting, damage, a declared loss, a second failed attempt; for
 /// a sealed (confidential) item also a handover that did not read the seal
 /// or breaks the chain of custody. One per kind.
-pub fn event_cases(all: &[EventFact], new_ids: &[i64], sealed: bool) -> Vec<Trigger> {
+pub fn event_cases(history: &History, new_ids: &[i64], sealed: bool) -> Vec<Trigger> {
+    // The events to read in custody order, the handover before the first of
+    // them, and the failed attempts before them.
+    let (events, mut previous_handover, failed_before) = match history {
+        History::Whole(all) => {
+            let mut live: Vec<&EventFact> = all.iter().filter(|e| !e.voided).collect();
+            live.sort_by(|a, b| custody_order(a, b));
+            (live, None, 0)
+        }
+        History::After { before, new } => {
+            (new.iter().filter(|e| !e.voided).collect(), before.last_handover, usize::try_from(before.failed_attempts).unwrap_or(0))
+        }
+    };
+    let failed_attempts = failed_before + events.iter().filter(|e| e.event_type == EventType::DeliveryFailed).count();
     let mut found: Vec<Trigger> = Vec::new();
-    let mut live: Vec<&EventFact> = all.iter().filter(|e| !e.voided).collect();
-    live.sort_by(|a, b| (a.occurred_at, &a.tie_key).cmp(&(b.occurred_at, &b.tie_key)));
-    let handovers: Vec<&EventFact> = live.iter().copied().filter(|e| is_handover(e.event_type)).collect();
-    let failed_attempts = live.iter().filter(|e| e.event_type == EventType::DeliveryFailed).count();
-    for event in live.iter().filter(|e| new_ids.contains(&e.id)) {
-        let (kind, reason) = match event.event_type {
-            _ if !event.seal_ok => (CaseKind::Tampering, Some("the seal was found broken or not the registered one")),
-            t if sealed && is_handover(t) && !event.seal_checked => (CaseKind::Tampering, Some("a handover of a sealed item without a seal check")),
-            t if sealed && is_handover(t) => {
-                let index = handovers.iter().position(|h| h.id == event.id);
-                match index.and_then(|i| custody_gap(&handovers, i)) {
-                    Some(gap) => (CaseKind::Tampering, Some(gap)),
-                    None => continue,
-                }
-            }
-            EventType::Misrouted => (CaseKind::Misrouted, None),
-            EventType::Damaged => (CaseKind::Damaged, None),
-            EventType::LostDeclared => (CaseKind::Lost, None),
-            EventType::DeliveryFailed if failed_attempts >= 2 => (CaseKind::RepeatedFailure, None),
-            _ => continue,
-        };
-        if !found.iter().any(|t| t.kind == kind) {
-            found.push(Trigger { kind, event_id: event.id, reason });
+    for event in events {
+        if new_ids.contains(&event.id) {
+            consider(&mut found, event, previous_handover, failed_attempts, sealed);
+        }
+        if is_handover(event.event_type) {
+            previous_handover = Some(event.event_type);
         }
     }
     found
+}
+
+/// The case one new event calls for, if any and not found already:
+/// `previous_handover` is the live handover just before it, `failed_attempts`
+/// counts all the item's live failed attempts.
+fn consider(found: &mut Vec<Trigger>, event: &EventFact, previous_handover: Option<EventType>, failed_attempts: usize, sealed: bool) {
+    let (kind, reason) = match event.event_type {
+        _ if !event.seal_ok => (CaseKind::Tampering, Some("the seal was found broken or not the registered one")),
+        t if sealed && is_handover(t) && !event.seal_checked => (CaseKind::Tampering, Some("a handover of a sealed item without a seal check")),
+        t if sealed && is_handover(t) => match custody_gap(previous_handover, t) {
+            Some(gap) => (CaseKind::Tampering, Some(gap)),
+            None => return,
+        },
+        EventType::Misrouted => (CaseKind::Misrouted, None),
+        EventType::Damaged => (CaseKind::Damaged, None),
+        EventType::LostDeclared => (CaseKind::Lost, None),
+        EventType::DeliveryFailed if failed_attempts >= 2 => (CaseKind::RepeatedFailure, None),
+        _ => return,
+    };
+    if !found.iter().any(|t| t.kind == kind) {
+        found.push(Trigger { kind, event_id: event.id, reason });
+    }
 }
 
 /// How serious a new case is.
@@ -552,6 +579,32 @@ mod tests {
         triggers.into_iter().map(|t| (t.kind, t.event_id)).collect()
     }
 
+    fn whole(events: &[EventFact]) -> History {
+        History::Whole(events.to_vec())
+    }
+
+    proptest::proptest! {
+        /// New events that happened after all the others call for the same
+        /// cases whether the rules read the whole history or the fold before them.
+        #[test]
+        fn the_fold_before_new_events_calls_for_the_cases_the_whole_history_does(
+            events in proptest::collection::vec((proptest::sample::select(EventType::ALL.to_vec()), proptest::bool::weighted(0.8), proptest::bool::weighted(0.7), proptest::bool::weighted(0.1)), 1..14),
+            split in 0usize..14,
+            sealed in proptest::bool::ANY,
+        ) {
+            // Distinct times in id order: the first `split` are old, the rest new.
+            let facts: Vec<EventFact> = events.iter().enumerate().map(|(i, (event_type, seal_ok, seal_checked, voided))| {
+                let id = i as i64 + 1;
+                EventFact { voided: *voided && i < split, ..fact(id, *event_type, *seal_ok, *seal_checked) }
+            }).collect();
+            let split = split.min(facts.len());
+            let (old, new) = facts.split_at(split);
+            let new_ids: Vec<i64> = new.iter().map(|e| e.id).collect();
+            let after = History::After { before: Fold::of(old), new: new.to_vec() };
+            proptest::prop_assert_eq!(kinds_of(event_cases(&after, &new_ids, sealed)), kinds_of(event_cases(&whole(&facts), &new_ids, sealed)));
+        }
+    }
+
     #[test]
     fn cases_from_new_events() {
         let events = vec![
@@ -560,35 +613,35 @@ mod tests {
             fact(3, EventType::DeliveryFailed, true, false),
             fact(4, EventType::Misrouted, true, false),
         ];
-        assert_eq!(kinds_of(event_cases(&events, &[1], false)), vec![(CaseKind::Tampering, 1)]);
-        assert_eq!(kinds_of(event_cases(&events, &[3, 4], false)), vec![(CaseKind::RepeatedFailure, 3), (CaseKind::Misrouted, 4)]);
-        assert!(event_cases(&events[1..2], &[2], false).is_empty(), "one failed attempt is no case");
+        assert_eq!(kinds_of(event_cases(&whole(&events), &[1], false)), vec![(CaseKind::Tampering, 1)]);
+        assert_eq!(kinds_of(event_cases(&whole(&events), &[3, 4], false)), vec![(CaseKind::RepeatedFailure, 3), (CaseKind::Misrouted, 4)]);
+        assert!(event_cases(&whole(&events[1..2]), &[2], false).is_empty(), "one failed attempt is no case");
         let mut voided = events.clone();
         voided[2].voided = true;
-        assert!(event_cases(&voided, &[2], false).is_empty());
+        assert!(event_cases(&whole(&voided), &[2], false).is_empty());
     }
 
     #[test]
     fn a_sealed_item_needs_a_seal_check_at_every_handover_and_an_unbroken_chain() {
         use EventType::*;
         let sealed_chain = vec![fact(1, Accepted, true, true), fact(2, DepartedOffice, true, true), fact(3, ArrivedOffice, true, true)];
-        assert!(event_cases(&sealed_chain, &[1, 2, 3], true).is_empty());
+        assert!(event_cases(&whole(&sealed_chain), &[1, 2, 3], true).is_empty());
         // The same scans without seal readings: fine for an ordinary item, tampering for a sealed one.
         let unread = vec![fact(1, Accepted, true, false), fact(2, DepartedOffice, true, true)];
-        assert!(event_cases(&unread, &[1], false).is_empty());
-        let found = event_cases(&unread, &[1], true);
+        assert!(event_cases(&whole(&unread), &[1], false).is_empty());
+        let found = event_cases(&whole(&unread), &[1], true);
         assert_eq!(kinds_of(found.clone()), vec![(CaseKind::Tampering, 1)]);
         assert!(found[0].reason.unwrap().contains("without a seal check"));
         // A broken seal read at a handover.
         let broken = vec![fact(1, Accepted, true, true), fact(2, DepartedOffice, false, true)];
-        assert_eq!(kinds_of(event_cases(&broken, &[2], true)), vec![(CaseKind::Tampering, 2)]);
+        assert_eq!(kinds_of(event_cases(&whole(&broken), &[2], true)), vec![(CaseKind::Tampering, 2)]);
         // A gap: an arrival straight after the acceptance.
         let gap = vec![fact(1, Accepted, true, true), fact(2, ArrivedOffice, true, true)];
-        let found = event_cases(&gap, &[2], true);
+        let found = event_cases(&whole(&gap), &[2], true);
         assert!(found[0].reason.unwrap().contains("without a departure"), "{found:?}");
         // Non-handover scans need no reading.
         let held = vec![fact(1, Accepted, true, true), fact(2, HeldAtOffice, true, false)];
-        assert!(event_cases(&held, &[2], true).is_empty());
+        assert!(event_cases(&whole(&held), &[2], true).is_empty());
     }
 
     #[test]

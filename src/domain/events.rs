@@ -193,12 +193,11 @@ pub fn is_handover(event_type: EventType) -> bool {
 
 /// Why a new handover breaks a sealed item's chain of custody, if it does:
 /// the chain starts with an acceptance, an arrival follows a departure, and
-/// nothing departs twice without arriving in between. `handovers` are the
-/// item's live handovers in the order they happened.
-pub fn custody_gap(handovers: &[&EventFact], index: usize) -> Option<&'static str> {
+/// nothing departs twice without arriving in between. `previous` is the
+/// item's live handover just before it, in the order they happened.
+pub fn custody_gap(previous: Option<EventType>, this: EventType) -> Option<&'static str> {
     use EventType::*;
-    let this = handovers.get(index)?.event_type;
-    let Some(previous) = index.checked_sub(1).and_then(|i| handovers.get(i)).map(|e| e.event_type) else {
+    let Some(previous) = previous else {
         return (this != Accepted).then_some("the chain of custody does not start with an acceptance scan");
     };
     match (previous, this) {
@@ -249,29 +248,140 @@ fn status_after(event: &EventFact) -> Option<ItemStatus> {
 
 /// Sorts events into the order they happened (ties: stage, then tie key).
 pub fn in_occurred_order(events: &mut [EventFact]) {
-    events.sort_by(|a, b| {
-        (a.occurred_at, a.event_type.stage(), &a.tie_key, a.id).cmp(&(b.occurred_at, b.event_type.stage(), &b.tie_key, b.id))
-    });
+    events.sort_by(occurred_order);
 }
 
 /// Derives an item's status from its events, in any order given.
 pub fn derive(events: &[EventFact]) -> Derived {
-    let mut ordered: Vec<EventFact> = events.iter().filter(|e| !e.voided).cloned().collect();
-    in_occurred_order(&mut ordered);
+    let mut ordered: Vec<&EventFact> = events.iter().filter(|e| !e.voided).collect();
+    ordered.sort_by(|a, b| occurred_order(a, b));
     let mut derived = Derived { status: ItemStatus::Registered, last_event: None, anomalies: Vec::new() };
-    for event in &ordered {
-        if matches!(derived.status, ItemStatus::Delivered | ItemStatus::Returned) {
-            derived.anomalies.push((event.id, Anomaly::AfterFinalState));
-            continue;
-        }
-        let Some(next) = status_after(event) else { continue };
-        if derived.status == ItemStatus::Lost {
-            derived.anomalies.push((event.id, Anomaly::AfterLost));
-        }
-        derived.status = next;
-        derived.last_event = Some(event.id);
+    for event in ordered {
+        derived.apply(event);
     }
     derived
+}
+
+fn occurred_order(a: &EventFact, b: &EventFact) -> std::cmp::Ordering {
+    (a.occurred_at, a.event_type.stage(), &a.tie_key, a.id).cmp(&(b.occurred_at, b.event_type.stage(), &b.tie_key, b.id))
+}
+
+impl Derived {
+    /// The state after one more event, later than every event before it.
+    fn apply(&mut self, event: &EventFact) {
+        if matches!(self.status, ItemStatus::Delivered | ItemStatus::Returned) {
+            self.anomalies.push((event.id, Anomaly::AfterFinalState));
+            return;
+        }
+        let Some(next) = status_after(event) else { return };
+        if self.status == ItemStatus::Lost {
+            self.anomalies.push((event.id, Anomaly::AfterLost));
+        }
+        self.status = next;
+        self.last_event = Some(event.id);
+    }
+}
+
+/// Whether a status is told with the scan that set it (the office, the
+/// hours, the failed attempt's reason, who signed).
+pub fn has_notice(status: ItemStatus) -> bool {
+    matches!(status, ItemStatus::HeldAtOffice | ItemStatus::DeliveryFailed | ItemStatus::Delivered)
+}
+
+/// What an item's live events have made of it, kept on the item row: events
+/// that happened after all of them are applied on top ([`Fold::then`])
+/// without reading the others; anything else (an event that happened
+/// earlier, a void) folds the whole history again ([`Fold::of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    pub status: ItemStatus,
+    /// The event that set the status.
+    pub last_event: Option<i64>,
+    pub has_anomaly: bool,
+    /// When the first acceptance scan happened.
+    pub accepted_at: Option<NaiveDateTime>,
+    /// When the latest live event happened.
+    pub through: Option<NaiveDateTime>,
+    /// Live failed delivery attempts.
+    pub failed_attempts: i32,
+    /// The latest live handover (a sealed item's chain of custody goes on from it).
+    pub last_handover: Option<EventType>,
+    /// The scan behind a held, failed-attempt or delivered status: the latest live scan of that type.
+    pub notice: Option<i64>,
+}
+
+impl Fold {
+    /// The fold of an item's whole history, in any order given.
+    pub fn of(events: &[EventFact]) -> Fold {
+        Fold::of_flagging(events).0
+    }
+
+    /// [`Fold::of`], and the events it flags.
+    pub fn of_flagging(events: &[EventFact]) -> (Fold, Vec<(i64, Anomaly)>) {
+        let derived = derive(events);
+        let live: Vec<&EventFact> = events.iter().filter(|e| !e.voided).collect();
+        let notice = has_notice(derived.status)
+            .then(|| live.iter().filter(|e| e.event_type.as_str() == derived.status.as_str()).max_by_key(|e| (e.occurred_at, e.id)))
+            .flatten();
+        let fold = Fold {
+            status: derived.status,
+            last_event: derived.last_event,
+            has_anomaly: !derived.anomalies.is_empty(),
+            accepted_at: live.iter().filter(|e| e.event_type == EventType::Accepted).map(|e| e.occurred_at).min(),
+            through: live.iter().map(|e| e.occurred_at).max(),
+            failed_attempts: live.iter().filter(|e| e.event_type == EventType::DeliveryFailed).count().try_into().unwrap_or(i32::MAX),
+            last_handover: live.iter().filter(|e| is_handover(e.event_type)).max_by(|a, b| custody_order(a, b)).map(|e| e.event_type),
+            notice: notice.map(|e| e.id),
+        };
+        (fold, derived.anomalies)
+    }
+
+    /// The fold after `new`, when each of them happened after everything
+    /// folded so far and after the one before it; `None` when they do not
+    /// (the whole history must be folded again).
+    pub fn then(&self, new: &[EventFact]) -> Option<Fold> {
+        self.then_flagging(new).map(|(fold, _)| fold)
+    }
+
+    /// [`Fold::then`], and which of the new events it flags (an event
+    /// folded before keeps its flag: a later event never changes it).
+    pub fn then_flagging(&self, new: &[EventFact]) -> Option<(Fold, Vec<(i64, Anomaly)>)> {
+        let mut through = self.through;
+        for event in new {
+            if event.voided || through.is_some_and(|t| event.occurred_at <= t) {
+                return None;
+            }
+            through = Some(event.occurred_at);
+        }
+        let mut derived = Derived { status: self.status, last_event: self.last_event, anomalies: Vec::new() };
+        for event in new {
+            derived.apply(event);
+        }
+        let newest_of_status = new.iter().rev().find(|e| e.event_type.as_str() == derived.status.as_str());
+        let notice = match newest_of_status {
+            _ if !has_notice(derived.status) => None,
+            Some(event) => Some(event.id),
+            None if derived.status == self.status => self.notice,
+            None => None,
+        };
+        let failed = new.iter().filter(|e| e.event_type == EventType::DeliveryFailed).count();
+        let fold = Fold {
+            status: derived.status,
+            last_event: derived.last_event,
+            has_anomaly: self.has_anomaly || !derived.anomalies.is_empty(),
+            accepted_at: self.accepted_at.or_else(|| new.iter().find(|e| e.event_type == EventType::Accepted).map(|e| e.occurred_at)),
+            through,
+            failed_attempts: self.failed_attempts.saturating_add(failed.try_into().unwrap_or(i32::MAX)),
+            last_handover: new.iter().rev().find(|e| is_handover(e.event_type)).map(|e| e.event_type).or(self.last_handover),
+            notice,
+        };
+        Some((fold, derived.anomalies))
+    }
+}
+
+/// The order the chain of custody is read in.
+pub fn custody_order(a: &EventFact, b: &EventFact) -> std::cmp::Ordering {
+    (a.occurred_at, &a.tie_key).cmp(&(b.occurred_at, &b.tie_key))
 }
 
 #[cfg(test)]
@@ -300,17 +410,14 @@ mod tests {
                 id: i as i64, event_type: *t, occurred_at: at(i as i64), tie_key: format!("c{i}"), seal_ok: true, seal_checked: true, voided: false,
             }).collect()
         };
-        let whole = chain(&[Accepted, DepartedOffice, ArrivedOffice, DepartedOffice, ArrivedDeliveryOffice, OutForDelivery, Delivered]);
-        let refs: Vec<&EventFact> = whole.iter().collect();
-        assert!((0..refs.len()).all(|i| custody_gap(&refs, i).is_none()));
-        let skipped = chain(&[Accepted, ArrivedOffice]);
-        let refs: Vec<&EventFact> = skipped.iter().collect();
-        assert!(custody_gap(&refs, 1).unwrap().contains("arrival"));
-        let twice = chain(&[Accepted, DepartedOffice, DepartedOffice]);
-        let refs: Vec<&EventFact> = twice.iter().collect();
-        assert!(custody_gap(&refs, 2).is_some());
-        let headless = chain(&[DepartedOffice]);
-        assert!(custody_gap(&[&headless[0]], 0).unwrap().contains("acceptance"));
+        let gaps = |types: &[EventType]| -> Vec<Option<&'static str>> {
+            let facts = chain(types);
+            (0..facts.len()).map(|i| custody_gap(i.checked_sub(1).map(|p| facts[p].event_type), facts[i].event_type)).collect()
+        };
+        assert!(gaps(&[Accepted, DepartedOffice, ArrivedOffice, DepartedOffice, ArrivedDeliveryOffice, OutForDelivery, Delivered]).iter().all(Option::is_none));
+        assert!(gaps(&[Accepted, ArrivedOffice])[1].unwrap().contains("arrival"));
+        assert!(gaps(&[Accepted, DepartedOffice, DepartedOffice])[2].is_some());
+        assert!(gaps(&[DepartedOffice])[0].unwrap().contains("acceptance"));
     }
 
     use super::*;
@@ -445,6 +552,33 @@ mod tests {
                 shuffled.swap(i, (state >> 33) as usize % (i + 1));
             }
             prop_assert_eq!(derive(&facts), derive(&shuffled));
+        }
+
+        /// Events that happened after everything folded, applied on top of
+        /// the fold, give the fold of the whole history; any other new event
+        /// is refused (the caller folds the whole history again).
+        #[test]
+        fn folding_on_top_gives_the_fold_of_the_whole_history(
+            events in proptest::collection::vec(any_event(), 0..14),
+            split in 0usize..14,
+        ) {
+            let facts: Vec<EventFact> = events.iter().enumerate().map(|(i, (t, minute, seal_ok, voided))| EventFact {
+                id: i as i64, event_type: *t, occurred_at: at(*minute), tie_key: format!("k{i}"), seal_ok: *seal_ok, seal_checked: false, voided: *voided,
+            }).collect();
+            let split = split.min(facts.len());
+            let (old, new) = facts.split_at(split);
+            let mut new = new.to_vec();
+            new.sort_by(occurred_order);
+            let live_through = old.iter().filter(|e| !e.voided).map(|e| e.occurred_at).max();
+            let on_top = new.iter().all(|e| !e.voided && live_through.is_none_or(|t| e.occurred_at > t))
+                && new.windows(2).all(|w| w[0].occurred_at < w[1].occurred_at);
+            match Fold::of(old).then(&new) {
+                Some(fold) => {
+                    prop_assert!(on_top);
+                    prop_assert_eq!(fold, Fold::of(&facts));
+                }
+                None => prop_assert!(!on_top),
+            }
         }
     }
 }

@@ -6,6 +6,8 @@ pub mod dispatch;
 pub mod egress;
 pub mod templates;
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use serde_json::json;
@@ -15,10 +17,10 @@ use crate::domain::cases::{self, CaseKind, CaseOutcome, Severity, TOP_LEVEL};
 use crate::store::digests::NewDigestEntry;
 use crate::domain::ItemStatus;
 use crate::store::cases::Case;
+use crate::store::contacts::ContactPoint;
 use crate::store::items::Item;
 use crate::store::outbox::{NewMessage, Webhook};
 use crate::store::{self};
-use crate::domain::incidents::IncidentState;
 use crate::store::incidents::Incident;
 pub use templates::IncidentNews;
 use templates::{CandidateNews, CaseFacts, CaseNews, IncidentFacts, Lang};
@@ -51,13 +53,19 @@ impl Hooks {
 }
 
 fn webhooks(conn: &mut DbConn, hooks: &Hooks, orgs: &[String], topic: &str, data: serde_json::Value, now: DateTime<Utc>) -> QueryResult<()> {
-    for hook in hooks.0.iter().filter(|h| orgs.contains(&h.organization_id)) {
-        if hook.wants(topic) {
+    store::outbox::enqueue_all(conn, &webhook_messages(hooks, orgs, topic, &data, now))
+}
+
+fn webhook_messages(hooks: &Hooks, orgs: &[String], topic: &str, data: &serde_json::Value, now: DateTime<Utc>) -> Vec<NewMessage> {
+    hooks
+        .0
+        .iter()
+        .filter(|h| orgs.contains(&h.organization_id) && h.wants(topic))
+        .map(|hook| {
             let payload = json!({"type": topic, "occurred_at": now.to_rfc3339(), "data": data});
-            store::outbox::enqueue(conn, &message("webhook", &hook.id, topic, None, payload.to_string(), now))?;
-        }
-    }
-    Ok(())
+            message("webhook", &hook.id, topic, None, payload.to_string(), now)
+        })
+        .collect()
 }
 
 /// The organizations told about a case at its level: the carrier and the
@@ -80,8 +88,58 @@ fn case_audience(case: &Case, item: &Item) -> Vec<String> {
     orgs
 }
 
+/// What case news needs to know about the organizations and items of some
+/// cases (contacts, webhooks, kept places, open incidents), read once for all
+/// of them.
+pub struct CaseNewsContext {
+    contacts: Vec<ContactPoint>,
+    hooks: Hooks,
+    places_kept: HashSet<i64>,
+    open_incidents: HashSet<i64>,
+}
+
+impl CaseNewsContext {
+    pub fn load(conn: &mut DbConn, cases: &[(&Case, &Item)]) -> QueryResult<CaseNewsContext> {
+        let mut orgs: Vec<String> = cases.iter().flat_map(|(case, item)| case_audience(case, item)).collect();
+        orgs.sort();
+        orgs.dedup();
+        let item_ids: Vec<i64> = cases.iter().map(|(_, item)| item.id).collect();
+        let grouped = cases.iter().any(|(case, _)| case.incident_id.is_some());
+        Ok(CaseNewsContext {
+            contacts: store::contacts::for_orgs(conn, &orgs)?,
+            hooks: Hooks::load(conn, &orgs)?,
+            places_kept: store::pre_advices::acknowledged_among(conn, &item_ids)?,
+            open_incidents: if grouped { store::incidents::open_ids(conn)?.into_iter().collect() } else { HashSet::new() },
+        })
+    }
+}
+
+/// Messages and digest lines gathered for a batch of changes, written
+/// together by `flush`.
+#[derive(Default)]
+pub struct Outgoing {
+    messages: Vec<NewMessage>,
+    digest_lines: Vec<NewDigestEntry>,
+}
+
+impl Outgoing {
+    pub fn flush(self, conn: &mut DbConn) -> QueryResult<()> {
+        store::outbox::enqueue_all(conn, &self.messages)?;
+        store::digests::add_all(conn, &self.digest_lines)
+    }
+}
+
 /// E-mails to the matching contact points and webhooks about a case.
 pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews, now: DateTime<Utc>) -> QueryResult<()> {
+    let context = CaseNewsContext::load(conn, &[(case, item)])?;
+    let mut out = Outgoing::default();
+    case_news(&context, case, item, news, now, &mut out);
+    out.flush(conn)
+}
+
+/// What `case_changed` writes, gathered into `out`; `context` must have been
+/// loaded for this case.
+pub fn case_news(context: &CaseNewsContext, case: &Case, item: &Item, news: CaseNews, now: DateTime<Utc>, out: &mut Outgoing) {
     let audience = case_audience(case, item);
     let vietnam = |t: DateTime<Utc>| t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%H:%M %d/%m/%Y").to_string();
     let deadline = cases::protected_deadline(item.must_arrive_by.map(|t| t.and_utc()), item.due_at.map(|t| t.and_utc()));
@@ -94,7 +152,7 @@ pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews,
         deadline: deadline.map(|d| (vietnam(d), cases::minutes_left(d, now))),
         outcome: case.outcome.map(CaseOutcome::as_str),
         case_id: &case.public_id,
-        place_kept: store::pre_advices::acknowledged(conn, item.id)?,
+        place_kept: context.places_kept.contains(&item.id),
     };
     let topic = match news {
         CaseNews::Opened => "case.opened",
@@ -104,17 +162,14 @@ pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews,
     };
     // A case grouped under an open incident is told through the incident's
     // mails (one per incident and update), not one mail per item.
-    let grouped = match case.incident_id {
-        Some(id) => store::incidents::find(conn, id)?.state == IncidentState::Open,
-        None => false,
-    };
+    let grouped = case.incident_id.is_some_and(|id| context.open_incidents.contains(&id));
     // Critical news never waits for a digest: tampering, a loss, the top
     // level, the committee's direction.
     let critical = case.severity == Severity::Critical
         || case.kind == CaseKind::Lost
         || case.level >= TOP_LEVEL
         || matches!(news, CaseNews::Directed { .. });
-    for contact in store::contacts::for_orgs(conn, &audience)? {
+    for contact in context.contacts.iter().filter(|c| audience.contains(&c.organization_id)) {
         let Some(email) = contact.email.as_deref() else { continue };
         if grouped || !contact.answers_for(case.kind, case.level) {
             continue;
@@ -122,11 +177,16 @@ pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews,
         let lang = Lang::parse(&contact.lang);
         if contact.digest_minutes > 0 && !critical {
             let line = templates::digest_line(news, &facts, lang);
-            let entry = NewDigestEntry { contact_id: &contact.id, email, lang: &contact.lang, line: &line, created_at: now.naive_utc() };
-            store::digests::add(conn, &entry)?;
+            out.digest_lines.push(NewDigestEntry {
+                contact_id: contact.id.clone(),
+                email: email.to_string(),
+                lang: contact.lang.clone(),
+                line,
+                created_at: now.naive_utc(),
+            });
         } else {
             let (subject, body) = templates::case_email(news, &facts, lang);
-            store::outbox::enqueue(conn, &message("email", email, topic, Some(subject), body, now))?;
+            out.messages.push(message("email", email, topic, Some(subject), body, now));
         }
     }
     let data = json!({
@@ -134,8 +194,7 @@ pub fn case_changed(conn: &mut DbConn, case: &Case, item: &Item, news: CaseNews,
         "state": case.state, "outcome": case.outcome, "tracking_number": item.tracking_number,
         "season": item.season, "item_status": item.status,
     });
-    let hooks = Hooks::load(conn, &audience)?;
-    webhooks(conn, &hooks, &audience, topic, data, now)
+    out.messages.extend(webhook_messages(&context.hooks, &audience, topic, &data, now));
 }
 
 /// Webhooks about a new status, and the candidate's e-mail when it is news to them.
@@ -164,9 +223,17 @@ pub fn item_status_changed(conn: &mut DbConn, hooks: &Hooks, item: &Item, previo
 
 /// An e-mail to the candidate an item concerns, if they gave an address.
 pub fn candidate(conn: &mut DbConn, item: &Item, news: CandidateNews, now: DateTime<Utc>) -> QueryResult<()> {
-    let Some(email) = item.candidate_email.as_deref() else { return Ok(()) };
-    let (subject, body) = templates::candidate_email(&news, item.kind, &item.tracking_number);
-    store::outbox::enqueue(conn, &message("email", email, "candidate", Some(subject), body, now))
+    let mut out = Outgoing::default();
+    candidate_news(item, news, now, &mut out);
+    out.flush(conn)
+}
+
+/// What `candidate` writes, gathered into `out`.
+pub fn candidate_news(item: &Item, news: CandidateNews, now: DateTime<Utc>, out: &mut Outgoing) {
+    if let Some(email) = item.candidate_email.as_deref() {
+        let (subject, body) = templates::candidate_email(&news, item.kind, &item.tracking_number);
+        out.messages.push(message("email", email, "candidate", Some(subject), body, now));
+    }
 }
 
 /// One mail per contact of every organization an incident concerns (the

@@ -61,7 +61,7 @@ pub struct CaseEntry {
     pub at: NaiveDateTime,
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = case_entries)]
 struct NewCaseEntry<'a> {
     case_id: i64,
@@ -97,6 +97,57 @@ pub fn open(conn: &mut DbConn, new: &NewCase) -> QueryResult<Option<Case>> {
     let case: Case = cases::table.filter(cases::public_id.eq(&new.public_id)).first(conn)?;
     add_entry(conn, &case, CaseAction::Opened, "system", None, new.opened_at)?;
     Ok(Some(case))
+}
+
+/// Makes PostgreSQL plan each statement of the current transaction for its
+/// own values, foreign-key checks included. A check's plan is otherwise
+/// kept for the connection's life from its first use: made while `cases`
+/// held a page or two (a fresh season), it scans the whole table, and every
+/// case entry of a first sweep then scanned all the cases opened before it
+/// (measured at 1,000,000 items: 33,781 cases in 122 s; planned afresh, 10 s).
+/// Nothing on SQLite.
+pub fn plan_checks_afresh(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Postgresql(c) = conn {
+        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(c)?;
+    }
+    Ok(())
+}
+
+/// Opens many cases at once and returns those it opened: one whose item
+/// already has an active case of its kind is skipped (the unique index
+/// decides, so a race with another process is settled the same way).
+/// Multi-row on PostgreSQL; one cached statement per row on SQLite, which
+/// has no round trips to save.
+pub fn open_all(conn: &mut DbConn, new: &[NewCase]) -> QueryResult<Vec<Case>> {
+    let mut opened = Vec::with_capacity(new.len());
+    match conn {
+        DbConn::Sqlite(c) => {
+            for row in new {
+                let case: Option<Case> = diesel::insert_into(cases::table).values(row).on_conflict_do_nothing().returning(cases::all_columns).get_result(c).optional()?;
+                opened.extend(case);
+            }
+        }
+        DbConn::Postgresql(c) => {
+            for part in new.chunks(500) {
+                let cases: Vec<Case> = diesel::insert_into(cases::table).values(part.to_vec()).on_conflict_do_nothing().returning(cases::all_columns).get_results(c)?;
+                opened.extend(cases);
+            }
+        }
+    }
+    Ok(opened)
+}
+
+/// One entry for each case (the level is the case's), in multi-row statements.
+pub fn add_entries(conn: &mut DbConn, entries: &[(&Case, CaseAction, Option<&str>)], actor: &str, at: NaiveDateTime) -> QueryResult<()> {
+    let rows: Vec<NewCaseEntry> =
+        entries.iter().map(|(case, action, note)| NewCaseEntry { case_id: case.id, action: *action, level: case.level, actor, note: *note, at }).collect();
+    for part in rows.chunks(500) {
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(case_entries::table).values(part).execute(c)?,
+            DbConn::Postgresql(c) => diesel::insert_into(case_entries::table).values(part).execute(c)?,
+        };
+    }
+    Ok(())
 }
 
 pub fn add_entry(conn: &mut DbConn, case: &Case, action: CaseAction, actor: &str, note: Option<&str>, at: NaiveDateTime) -> QueryResult<()> {

@@ -16,18 +16,25 @@ pub struct DigestEntry {
     pub digest_key: Option<String>,
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = digest_entries)]
-pub struct NewDigestEntry<'a> {
-    pub contact_id: &'a str,
-    pub email: &'a str,
-    pub lang: &'a str,
-    pub line: &'a str,
+pub struct NewDigestEntry {
+    pub contact_id: String,
+    pub email: String,
+    pub lang: String,
+    pub line: String,
     pub created_at: NaiveDateTime,
 }
 
-pub fn add(conn: &mut DbConn, entry: &NewDigestEntry) -> QueryResult<()> {
-    diesel::insert_into(digest_entries::table).values(entry).execute(conn).map(|_| ())
+/// Waiting news in multi-row statements (per backend, as `outbox::enqueue_all`).
+pub fn add_all(conn: &mut DbConn, entries: &[NewDigestEntry]) -> QueryResult<()> {
+    for part in entries.chunks(500) {
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(digest_entries::table).values(part.to_vec()).execute(c)?,
+            DbConn::Postgresql(c) => diesel::insert_into(digest_entries::table).values(part.to_vec()).execute(c)?,
+        };
+    }
+    Ok(())
 }
 
 /// Contacts with news waiting, and when their oldest waiting news came.

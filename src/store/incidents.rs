@@ -112,6 +112,7 @@ pub fn link(conn: &mut DbConn, incident_id: i64, item_ids: &[i64], now: NaiveDat
             DbConn::Postgresql(c) => diesel::insert_into(incident_items::table).values(part.to_vec()).execute(c)?,
         };
     }
+    super::items::refresh_public_flags(conn, item_ids)?;
     Ok(rows.len())
 }
 
@@ -134,6 +135,22 @@ pub fn open_for_item(conn: &mut DbConn, item_id: i64) -> QueryResult<Option<Inci
         .order(incidents::id.desc())
         .first(conn)
         .optional()
+}
+
+/// The open incident each of these items is linked to (the newest), by item.
+pub fn open_for_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<std::collections::HashMap<i64, i64>> {
+    let mut found = std::collections::HashMap::new();
+    for part in item_ids.chunks(1000) {
+        let rows: Vec<(i64, i64)> = incident_items::table
+            .inner_join(incidents::table)
+            .filter(incident_items::item_id.eq_any(part))
+            .filter(incidents::state.eq(IncidentState::Open))
+            .select((incident_items::item_id, incidents::id))
+            .order(incidents::id.asc())
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Active cases grouped under an incident.
@@ -174,5 +191,9 @@ pub fn close(conn: &mut DbConn, incident: &Incident, now: NaiveDateTime) -> Quer
         .filter(incidents::state.eq(IncidentState::Open))
         .set((incidents::state.eq(IncidentState::Closed), incidents::closed_at.eq(Some(now)), incidents::updated_at.eq(now)))
         .execute(conn)?;
+    if changed == 1 {
+        let linked: Vec<i64> = incident_items::table.filter(incident_items::incident_id.eq(incident.id)).select(incident_items::item_id).load(conn)?;
+        super::items::refresh_public_flags(conn, &linked)?;
+    }
     Ok(changed == 1)
 }

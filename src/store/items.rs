@@ -52,6 +52,21 @@ pub struct Item {
     pub due_extension_minutes: i32,
     /// A dossier the candidate sends; `sender_org_id` registered it on their behalf.
     pub sent_by_candidate: bool,
+    /// The public lookup's answer, kept on the item (see `PublicFacts`):
+    /// where the last scan was made (the office's name, else its code).
+    pub last_place: Option<String>,
+    /// The scan behind a held, failed-attempt or delivered status.
+    pub notice_details: Option<String>,
+    pub notice_place: Option<String>,
+    pub notice_at: Option<NaiveDateTime>,
+    /// The kind of the newest open area incident it is linked to.
+    pub open_incident_kind: Option<crate::domain::incidents::IncidentKind>,
+    pub pre_advice_acknowledged: bool,
+    pub replaced_by_number: Option<String>,
+    /// The rest of what its live events have made of it (`domain::events::Fold`).
+    pub folded_through: Option<NaiveDateTime>,
+    pub failed_attempts: i32,
+    pub last_handover_type: Option<crate::domain::events::EventType>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -192,17 +207,78 @@ pub fn tracking_numbers(conn: &mut DbConn, ids: &[i64]) -> QueryResult<std::coll
     Ok(rows.into_iter().collect())
 }
 
+/// Recomputes the parts of the public answer kept on these items that come
+/// from other tables: the open incident, the
+/// acknowledged pre-advice and the replacement's number. Call it in the
+/// transaction that changed them.
+pub fn refresh_public_flags(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<()> {
+    const SET: &str = "UPDATE items SET \
+        open_incident_kind = (SELECT n.kind FROM incident_items ii JOIN incidents n ON n.id = ii.incident_id \
+          WHERE ii.item_id = items.id AND n.state = 'open' ORDER BY n.id DESC LIMIT 1), \
+        pre_advice_acknowledged = EXISTS (SELECT 1 FROM pre_advices pa WHERE pa.item_id = items.id AND pa.acknowledged_at IS NOT NULL), \
+        replaced_by_number = (SELECT r.tracking_number FROM items r WHERE r.id = items.replaced_by_item_id)";
+    let mut ids = item_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for part in ids.chunks(500) {
+        // Integers from our own rows, written into the statement: no user text.
+        let list = part.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let sql = match conn {
+            // Rows locked in id order, as the scan writer locks them, so that
+            // the two cannot deadlock on PostgreSQL.
+            DbConn::Postgresql(_) => format!("{SET} WHERE id IN (SELECT id FROM items WHERE id IN ({list}) ORDER BY id FOR NO KEY UPDATE)"),
+            DbConn::Sqlite(_) => format!("{SET} WHERE id IN ({list})"),
+        };
+        diesel::sql_query(sql).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Sets the last scan's place and the notice scan of the items with ids in
+/// `low..=high` from their events, as the status derivation would: for rows
+/// written in bulk (the benchmark's generator), not by the API.
+pub fn derive_public_places(conn: &mut DbConn, low: i64, high: i64) -> QueryResult<()> {
+    derive_public_places_where(conn, &format!("id BETWEEN {low} AND {high}"))
+}
+
+/// The same for some items whose events were rewritten (a season's purge).
+pub fn rederive_public_places(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<()> {
+    for part in item_ids.chunks(500) {
+        let list = part.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        derive_public_places_where(conn, &format!("id IN ({list})"))?;
+    }
+    Ok(())
+}
+
+/// `which` is built from integers only, never from user text.
+fn derive_public_places_where(conn: &mut DbConn, which: &str) -> QueryResult<()> {
+    diesel::sql_query(format!(
+        "UPDATE items SET last_place = (SELECT COALESCE(e.office_name, e.office_code) FROM events e WHERE e.id = items.last_event_id) WHERE {which}"
+    ))
+    .execute(conn)?;
+    diesel::sql_query(format!(
+        "UPDATE items SET (notice_details, notice_place, notice_at) = \
+          (SELECT x.details, COALESCE(x.office_name, x.office_code), x.occurred_at FROM events x \
+            WHERE x.item_id = items.id AND x.event_type = items.status \
+              AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = x.id) \
+            ORDER BY x.occurred_at DESC, x.id DESC LIMIT 1) \
+         WHERE {which} AND status IN ('held_at_office', 'delivery_failed', 'delivered')"
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Links a lost item and its replacement both ways.
 pub fn link_replacement(conn: &mut DbConn, lost_id: i64, replacement_id: i64, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(items::table.find(lost_id)).set((items::replaced_by_item_id.eq(replacement_id), items::updated_at.eq(now))).execute(conn)?;
     diesel::update(items::table.find(replacement_id)).set(items::replaces_item_id.eq(lost_id)).execute(conn)?;
-    Ok(())
+    refresh_public_flags(conn, &[lost_id])
 }
 
 /// What the public lookup shows of an item, read in one statement: the item's
 /// own columns, the place of its last scan, its replacement's number and
 /// whether a case is open.
-#[derive(Debug, QueryableByName)]
+#[derive(Debug, PartialEq, QueryableByName)]
 pub struct PublicFacts {
     #[diesel(sql_type = sql_types::BigInt)]
     pub item_id: i64,
@@ -255,10 +331,25 @@ pub struct PublicFacts {
 }
 
 /// Written once as SQL both backends read: the lookup is the hottest read
-/// there is, and three queries per item cost three times one. The incident
-/// and pre-advice subqueries run only for the items they can concern (a
-/// finished item has no delaying incident; only dossiers carry a pre-advice).
+/// there is. It reads one item row, which holds the answer (kept current by
+/// what changes it), the two organizations' names by their keys and two
+/// probes of the cases' indexes (cheaper than keeping case flags on the item,
+/// which every case change would rewrite). A
+/// finished item shows no delaying incident; only dossiers carry a pre-advice.
 const PUBLIC_FACTS: &str = "SELECT i.id AS item_id, i.tracking_number, i.kind, i.status, i.candidate_number, i.candidate_dob, i.candidate_name, \
+     i.last_event_at, i.due_at, i.last_place, i.replaced_by_number AS replaced_by, \
+     co.name AS carrier_name, so.name AS sender_name, i.carrier_org_id, i.sender_org_id, \
+     EXISTS (SELECT 1 FROM cases c WHERE c.item_id = i.id AND c.state IN ('open', 'acknowledged')) AS has_open_case, \
+     EXISTS (SELECT 1 FROM cases c WHERE c.item_id = i.id AND c.kind = 'recipient_report') AS has_reports, \
+     CASE WHEN i.status IN ('delivered', 'returned') THEN NULL ELSE i.open_incident_kind END AS incident_kind, \
+     CASE WHEN i.kind IN ('application_dossier', 'preference_change_dossier', 'enrollment_dossier') THEN i.pre_advice_acknowledged ELSE FALSE END \
+      AS pre_advice_acknowledged, \
+     i.notice_details, i.notice_place, i.notice_at \
+     FROM items i JOIN organizations co ON co.id = i.carrier_org_id JOIN organizations so ON so.id = i.sender_org_id";
+
+/// The same facts derived from the tables they come from: what the columns
+/// `PUBLIC_FACTS` reads must always equal (see `public_drift`).
+const PUBLIC_FACTS_DERIVED: &str = "SELECT i.id AS item_id, i.tracking_number, i.kind, i.status, i.candidate_number, i.candidate_dob, i.candidate_name, \
      i.last_event_at, i.due_at, COALESCE(e.office_name, e.office_code) AS last_place, r.tracking_number AS replaced_by, \
      co.name AS carrier_name, so.name AS sender_name, i.carrier_org_id, i.sender_org_id, \
      EXISTS (SELECT 1 FROM cases c WHERE c.item_id = i.id AND c.state IN ('open', 'acknowledged')) AS has_open_case, \
@@ -347,6 +438,21 @@ mod public_queries {
 /// Every item with this number (numbers recur across seasons), newest first.
 pub fn public_by_number(conn: &mut DbConn, tracking_number: &str) -> QueryResult<Vec<PublicFacts>> {
     public_queries::ByNumber(tracking_number).load(conn)
+}
+
+/// Where the public answer kept on items differs from the same facts derived
+/// from the tables they come from, one line per item that differs (empty
+/// when they agree). Reads every item: for tests and checks, not requests.
+pub fn public_drift(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    let order = " WHERE NOT i.confidential ORDER BY i.id";
+    let kept: Vec<PublicFacts> = diesel::sql_query(format!("{PUBLIC_FACTS}{order}")).load(conn)?;
+    let derived: Vec<PublicFacts> = diesel::sql_query(format!("{PUBLIC_FACTS_DERIVED}{order}")).load(conn)?;
+    let derived: std::collections::HashMap<i64, PublicFacts> = derived.into_iter().map(|f| (f.item_id, f)).collect();
+    Ok(kept
+        .into_iter()
+        .filter(|f| derived.get(&f.item_id) != Some(f))
+        .map(|f| format!("kept {f:?}\nderived {:?}", derived.get(&f.item_id)))
+        .collect())
 }
 
 /// A candidate's items of a season, oldest first.

@@ -45,6 +45,18 @@ pub fn enqueue(conn: &mut DbConn, message: &NewMessage) -> QueryResult<()> {
     diesel::insert_into(outbox::table).values(message).execute(conn).map(|_| ())
 }
 
+/// Many messages in multi-row statements (written per backend: diesel's
+/// MultiConnection has no batch insert).
+pub fn enqueue_all(conn: &mut DbConn, messages: &[NewMessage]) -> QueryResult<()> {
+    for part in messages.chunks(500) {
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(outbox::table).values(part.to_vec()).execute(c)?,
+            DbConn::Postgresql(c) => diesel::insert_into(outbox::table).values(part.to_vec()).execute(c)?,
+        };
+    }
+    Ok(())
+}
+
 /// Pending messages of these channels, due now, that nobody holds a live lease on.
 pub fn due(conn: &mut DbConn, channels: &[&str], now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Message>> {
     outbox::table

@@ -28,7 +28,8 @@ pub fn find(conn: &mut DbConn, item_id: i64) -> QueryResult<Option<PreAdvice>> {
 /// Stores a pre-advice, replacing one not yet acknowledged.
 pub fn save(conn: &mut DbConn, advice: &PreAdvice) -> QueryResult<()> {
     diesel::delete(pre_advices::table.find(advice.item_id)).filter(pre_advices::acknowledged_at.is_null()).execute(conn)?;
-    diesel::insert_into(pre_advices::table).values(advice).execute(conn).map(|_| ())
+    diesel::insert_into(pre_advices::table).values(advice).execute(conn)?;
+    super::items::refresh_public_flags(conn, &[advice.item_id])
 }
 
 /// Marks it acknowledged if it was not; `false` when it already was.
@@ -37,6 +38,9 @@ pub fn acknowledge(conn: &mut DbConn, item_id: i64, by: &str, at: NaiveDateTime)
         .filter(pre_advices::acknowledged_at.is_null())
         .set((pre_advices::acknowledged_by.eq(Some(by)), pre_advices::acknowledged_at.eq(Some(at))))
         .execute(conn)?;
+    if changed == 1 {
+        super::items::refresh_public_flags(conn, &[item_id])?;
+    }
     Ok(changed == 1)
 }
 
@@ -58,4 +62,15 @@ pub fn addressed_to(conn: &mut DbConn, recipient_org_id: Option<&str>, acknowled
 /// Whether the item's pre-advice has been acknowledged by its institution.
 pub fn acknowledged(conn: &mut DbConn, item_id: i64) -> QueryResult<bool> {
     Ok(find(conn, item_id)?.is_some_and(|a| a.acknowledged_at.is_some()))
+}
+
+/// Those of these items whose recipient acknowledged the pre-advice.
+pub fn acknowledged_among(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<std::collections::HashSet<i64>> {
+    let mut found = std::collections::HashSet::new();
+    for part in item_ids.chunks(1000) {
+        let ids: Vec<i64> =
+            pre_advices::table.filter(pre_advices::item_id.eq_any(part)).filter(pre_advices::acknowledged_at.is_not_null()).select(pre_advices::item_id).load(conn)?;
+        found.extend(ids);
+    }
+    Ok(found)
 }

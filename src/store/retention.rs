@@ -76,6 +76,8 @@ pub fn purge_items(conn: &mut DbConn, item_ids: &[i64]) -> QueryResult<Purged> {
             purged.events += diesel::update(events::table.find(id)).set((events::details.eq(committed), events::content_hash.eq(PURGED))).execute(conn)?;
         }
     }
+    // The public answer kept on the items holds a copy of the notice scan's details.
+    super::items::rederive_public_places(conn, item_ids)?;
     super::chain::forget_salt(conn, item_ids)?;
 
     purged.items = diesel::update(items::table.filter(items::id.eq_any(item_ids)))

@@ -34,7 +34,7 @@ fn the_harness_runs_end_to_end_on_a_small_season() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{:?}\n{stderr}", output.status);
     let table = String::from_utf8_lossy(&output.stdout);
-    for row in ["HTTP floor", "ingest floor", "batch ingest, in order", "batch ingest, shuffled", "single-event ingest", "public lookup", "lookup floor", "sweeper pass", "server peak RSS"] {
+    for row in ["HTTP floor", "ingest floor", "batch ingest, in order", "batch ingest, shuffled", "single-event ingest", "public lookup", "lookup floor", "sweeper pass", "server peak RSS", "database size per scan"] {
         assert!(table.contains(row), "the table lacks {row}:\n{table}");
     }
     assert!(table.contains(" of floor"), "figures come with their ratio to the floor:\n{table}");
@@ -57,6 +57,8 @@ fn the_harness_runs_end_to_end_on_a_small_season() {
     }
     assert!(run["ingest_floor_events_per_second"].as_f64().unwrap() > 0.0);
     assert!(run["server_peak_rss_mb"].as_f64().unwrap() > 1.0);
+    // A scan's row and its indexes take more than 100 bytes on either backend.
+    assert!(run["database_bytes"].as_i64().unwrap() > run["events"].as_i64().unwrap() * 100, "{}", run["database_bytes"]);
     assert!(run["first_sweep_seconds"].is_number() && run["sweep_seconds"].is_number());
     assert!(run["generated"]["items"] == 3000, "the season was generated for this run: {}", run["generated"]);
 }

@@ -28,11 +28,11 @@ async fn scan(app: &TestApp, carrier: &Party, number: &str, event: Value) -> Rep
 fn outbox_to(app: &TestApp, target: &str, topic: &str) -> i64 {
     use diesel::prelude::*;
     use exampost::db::schema::outbox::dsl;
-    dsl::outbox.filter(dsl::target.eq(target)).filter(dsl::topic.eq(topic)).count().get_result(&mut *app.conn()).unwrap()
+    dsl::outbox.filter(dsl::target.eq(target)).filter(dsl::topic.eq(topic)).count().get_result(&mut **app.conn()).unwrap()
 }
 
 fn sweep(app: &TestApp) -> exampost::app::cases::SweepReport {
-    exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap()
+    exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).unwrap()
 }
 
 async fn cases_of(app: &TestApp, token: &str, number: &str) -> Vec<Value> {

@@ -18,7 +18,7 @@ fn hex32(text: &Value) -> [u8; 32] {
 }
 
 fn seal(app: &TestApp) -> usize {
-    chain::seal_due(&mut app.conn(), &*app.clock, &ChainKey::derive(TEST_SECRET)).expect("sealing")
+    chain::seal_due(&mut **app.conn(), &*app.clock, &ChainKey::derive(TEST_SECRET)).expect("sealing")
 }
 
 /// Recomputes the root from the proof alone, as a committee would with the
@@ -91,18 +91,19 @@ async fn an_items_history_is_chained_signed_and_an_edit_in_the_database_is_named
     app.get(&path, None).await.problem(401);
     let carrier_elsewhere = app.new_party("VTP", OrgKind::Carrier, "ha-noi");
     app.get(&path, Some(&carrier_elsewhere.token)).await.problem(404);
-    assert!(chain::verify_all(&mut app.conn(), |_| {}).unwrap().problems.is_empty());
+    assert!(chain::verify_all(&mut **app.conn(), |_| {}).unwrap().problems.is_empty());
 
     // Someone with the database changes where the second scan happened.
+    app.edit_rows_behind_the_service();
     let second = entries[1]["event_id"].as_str().unwrap().to_string();
     diesel::sql_query("UPDATE events SET office_code = 'VNP-999999' WHERE public_id = $1")
         .bind::<Text, _>(&second)
-        .execute(&mut app.conn())
+        .execute(&mut **app.conn())
         .unwrap();
     let proof = app.get(&path, Some(&committee.token)).await.body;
     assert_eq!(proof["verified"], false, "{proof}");
     assert_eq!((proof["mismatch"]["seq"].as_i64(), proof["mismatch"]["event_id"].as_str()), (Some(2), Some(second.as_str())), "{proof}");
-    let found = chain::verify_all(&mut app.conn(), |_| {}).unwrap();
+    let found = chain::verify_all(&mut **app.conn(), |_| {}).unwrap();
     assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
     assert!(found.problems[0].contains(&number) && found.problems[0].contains(&second) && found.problems[0].contains("entry 2"), "{:?}", found.problems);
     // The other item is untouched.
@@ -124,11 +125,11 @@ fn forge_links(app: &TestApp, item_id: i64) {
         diesel::sql_query("UPDATE events SET chain_link = $1 WHERE id = $2")
             .bind::<diesel::sql_types::Binary, _>(previous.to_vec())
             .bind::<BigInt, _>(event.id)
-            .execute(&mut conn)
+            .execute(&mut **conn)
             .unwrap();
     }
     for sql in ["UPDATE item_chains SET head = $1 WHERE item_id = $2", "UPDATE chain_leaves SET link = $1 WHERE item_id = $2"] {
-        diesel::sql_query(sql).bind::<diesel::sql_types::Binary, _>(previous.to_vec()).bind::<BigInt, _>(item_id).execute(&mut conn).unwrap();
+        diesel::sql_query(sql).bind::<diesel::sql_types::Binary, _>(previous.to_vec()).bind::<BigInt, _>(item_id).execute(&mut **conn).unwrap();
     }
 }
 
@@ -151,21 +152,22 @@ async fn a_rewrite_that_recomputes_the_links_still_breaks_the_signed_root_and_a_
     let item_id: i64 = exampost::db::schema::items::table
         .filter(exampost::db::schema::items::tracking_number.eq(&number))
         .select(exampost::db::schema::items::id)
-        .first(&mut app.conn())
+        .first(&mut **app.conn())
         .unwrap();
+    app.edit_rows_behind_the_service();
     diesel::sql_query("UPDATE events SET occurred_at = occurred_at + INTERVAL '1 hour' WHERE client_event_id = 'f-1'")
-        .execute(&mut app.conn())
-        .or_else(|_| diesel::sql_query("UPDATE events SET occurred_at = datetime(occurred_at, '+1 hour') WHERE client_event_id = 'f-1'").execute(&mut app.conn()))
+        .execute(&mut **app.conn())
+        .or_else(|_| diesel::sql_query("UPDATE events SET occurred_at = datetime(occurred_at, '+1 hour') WHERE client_event_id = 'f-1'").execute(&mut **app.conn()))
         .unwrap();
     forge_links(&app, item_id);
-    let found = chain::verify_all(&mut app.conn(), |_| {}).unwrap();
+    let found = chain::verify_all(&mut **app.conn(), |_| {}).unwrap();
     assert!(found.problems.iter().any(|p| p.contains("does not match that day's leaves")), "{:?}", found.problems);
     let committee = app.new_party("BCD-PT", OrgKind::Overseer, "phu-tho");
     let proof = app.get(&format!("/api/v1/items/{number}/proof"), Some(&committee.token)).await.body;
     assert_eq!((proof["verified"].as_bool(), proof["root"]["root"]["matches_leaves"].as_bool()), (Some(false), Some(false)), "{proof}");
 
     // Deleting a scan leaves a hole the chain names.
-    diesel::sql_query("DELETE FROM events WHERE client_event_id = 'g-0'").execute(&mut app.conn()).unwrap();
+    diesel::sql_query("DELETE FROM events WHERE client_event_id = 'g-0'").execute(&mut **app.conn()).unwrap();
     let proof = app.get(&format!("/api/v1/items/{other}/proof"), Some(&committee.token)).await.body;
     assert_eq!(proof["verified"], false);
     assert!(proof["mismatch"]["problem"].as_str().unwrap().contains("entry 1 is missing"), "{proof}");
@@ -174,9 +176,9 @@ async fn a_rewrite_that_recomputes_the_links_still_breaks_the_signed_root_and_a_
         "INSERT INTO events (public_id, item_id, carrier_org_id, client_event_id, event_type, occurred_at, occurred_offset_min, received_at, office_code, details, content_hash, created_by) \
          SELECT 'forged', item_id, carrier_org_id, 'forged', 'delivered', occurred_at, 420, received_at, office_code, '{}', 'x', created_by FROM events WHERE client_event_id = 'g-1'",
     )
-    .execute(&mut app.conn())
+    .execute(&mut **app.conn())
     .unwrap();
-    let found = chain::verify_all(&mut app.conn(), |_| {}).unwrap();
+    let found = chain::verify_all(&mut **app.conn(), |_| {}).unwrap();
     assert!(found.problems.iter().any(|p| p.contains("forged") && p.contains("not in any chain")), "{:?}", found.problems);
 }
 
@@ -191,7 +193,7 @@ async fn the_verify_and_purge_commands_name_what_they_find() {
     let verified = crate::cli::exampost(&url, &["verify"]);
     assert_eq!(crate::cli::json_out(&verified)["verified"], true);
 
-    diesel::sql_query("UPDATE events SET device_id = 'PDA-99' WHERE client_event_id = 'v-0'").execute(&mut app.conn()).unwrap();
+    diesel::sql_query("UPDATE events SET device_id = 'PDA-99' WHERE client_event_id = 'v-0'").execute(&mut **app.conn()).unwrap();
     let found = crate::cli::exampost(&url, &["verify", "--item", &number.to_lowercase()]);
     assert_eq!(found.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&found.stdout).unwrap();

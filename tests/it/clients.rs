@@ -141,7 +141,7 @@ async fn a_deleted_clients_tokens_stop_working() {
     let token = bearer(&app, &client).await;
     assert_eq!(app.get("/api/v1/items", Some(&token)).await.status, 200);
     diesel::sql_query(format!("DELETE FROM api_clients WHERE id = '{}'", client["client_id"].as_str().unwrap()))
-        .execute(&mut *app.conn())
+        .execute(&mut **app.conn())
         .unwrap();
     app.clock.advance(Duration::seconds(5));
     app.get("/api/v1/items", Some(&token)).await.problem(401);

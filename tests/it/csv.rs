@@ -281,7 +281,7 @@ async fn every_export_neutralises_formula_cells() {
     assert_eq!(app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), &broken).await.status, 201);
     // Unacknowledged for two hours, the tampering case climbs to level 2 and into the steering report.
     app.clock.advance(Duration::hours(2));
-    exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap();
+    exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).unwrap();
 
     let exports = [
         ("items", app.get("/api/v1/items?format=csv", Some(&dept.token)).await),

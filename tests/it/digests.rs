@@ -12,7 +12,7 @@ use exampost::clock::Clock;
 fn mails_to(app: &TestApp, target: &str) -> Vec<(String, String)> {
     use diesel::prelude::*;
     use exampost::db::schema::outbox::dsl;
-    dsl::outbox.filter(dsl::target.eq(target)).select((dsl::topic, dsl::body)).order(dsl::id.asc()).load(&mut *app.conn()).unwrap()
+    dsl::outbox.filter(dsl::target.eq(target)).select((dsl::topic, dsl::body)).order(dsl::id.asc()).load(&mut **app.conn()).unwrap()
 }
 
 async fn accepted(app: &TestApp, dept: &Party, carrier: &Party, serial: u32) -> String {
@@ -40,7 +40,7 @@ async fn non_critical_news_waits_for_one_digest_per_period() {
 
     // Thirteen hours later, silent: three stalled cases open, and nothing is mailed yet.
     app.clock.advance(Duration::hours(12) + Duration::minutes(1));
-    let sweep = |app: &TestApp| exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap();
+    let sweep = |app: &TestApp| exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).unwrap();
     assert_eq!(sweep(&app).cases_opened, 3);
     assert!(mails_to(&app, "truc@vnpost.example").is_empty());
 

@@ -98,13 +98,13 @@ async fn a_candidate_sends_a_dossier_and_the_university_holds_its_pre_advice() {
 
     // The paper is late: the case and its mail say the place is kept.
     app.clock.advance(Duration::hours(80));
-    exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap();
+    exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).unwrap();
     let cases = app.get(&format!("/api/v1/cases?tracking_number={number}&kind=overdue"), Some(&university.token)).await.body;
     assert_eq!(cases["items"][0]["place_kept"], true, "{cases}");
     let mails: Vec<String> = {
         use diesel::prelude::*;
         use exampost::db::schema::outbox::dsl;
-        dsl::outbox.filter(dsl::target.eq("daotao@dhqg.example")).select(dsl::body).load(&mut *app.conn()).unwrap()
+        dsl::outbox.filter(dsl::target.eq("daotao@dhqg.example")).select(dsl::body).load(&mut **app.conn()).unwrap()
     };
     assert!(mails.iter().any(|m| m.contains("chỗ của thí sinh được giữ")), "{mails:?}");
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::events::{batch_entry, in_the_scan_logs_season, register, scan};
 use crate::items::{department_and_carrier, item_json, s10};
-use crate::util::{test_config, Reply, TestApp, TestDb};
+use crate::util::{test_config, Party, Reply, TestApp, TestDb};
 
 /// A busy answer the client can act on: 503, a problem document, and when to come back.
 #[track_caller]
@@ -118,7 +118,7 @@ fn a_transaction_aborted_by_a_deadlock_is_run_again() {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let total: Total = diesel::RunQueryDsl::get_result(diesel::sql_query("SELECT SUM(n) AS n FROM counters"), &mut *pool.get().unwrap()).unwrap();
+    let total: Total = diesel::RunQueryDsl::get_result(diesel::sql_query("SELECT SUM(n) AS n FROM counters"), &mut **pool.get().unwrap()).unwrap();
     assert_eq!(total.n, 4, "each transaction's two updates stored once");
 }
 
@@ -292,26 +292,100 @@ async fn an_exhausted_pool_answers_503_with_retry_after() {
     app.get(&format!("/api/v1/items/{}", s10(1)), Some(&dept.token)).await.problem(404);
 }
 
-/// PostgreSQL restarted or failed over: every connection the pool holds is
-/// dead. They are found out and replaced as they are checked out, so the
-/// next requests succeed instead of failing.
-#[actix_web::test]
-async fn connections_lost_to_a_database_restart_are_replaced() {
+/// Ends every connection of the test's database but the caller's, as a
+/// restart or a failover does; how many it ended.
+fn end_the_servers_connections(app: &TestApp) -> usize {
     use diesel::RunQueryDsl;
+    let TestDb::Postgres { name, .. } = &app.db else { return 0 };
+    let mut outside = <diesel::PgConnection as diesel::Connection>::establish(app.db.url()).unwrap();
+    diesel::sql_query(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+        .execute(&mut outside)
+        .unwrap()
+}
+
+/// On PostgreSQL (`None` on SQLite): an item registered, then every
+/// connection of the service ended as a restart ends them.
+async fn a_registered_item_then_a_restart() -> Option<(TestApp, Party, Party, String)> {
     let app = TestApp::at(in_the_scan_logs_season()).await;
-    let TestDb::Postgres { name, .. } = &app.db else { return };
+    let TestDb::Postgres { .. } = &app.db else { return None };
     let (dept, carrier) = department_and_carrier(&app);
     let number = s10(1);
     register(&app, &dept, &number).await;
-    let mut outside = <diesel::PgConnection as diesel::Connection>::establish(app.db.url()).unwrap();
-    let killed = diesel::sql_query(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-    ))
-    .execute(&mut outside)
-    .unwrap();
-    assert!(killed > 0);
+    assert!(end_the_servers_connections(&app) > 0);
+    Some((app, dept, carrier, number))
+}
+
+/// PostgreSQL restarted or failed over: every connection the pool holds is
+/// dead. They are found out and replaced as they are checked out, so the
+/// next requests succeed instead of failing. (A restart takes longer than
+/// the half second a connection just checked is trusted for; the test after
+/// this one is the restart that does not.)
+#[actix_web::test]
+async fn connections_lost_to_a_database_restart_are_replaced() {
+    let Some((app, dept, carrier, number)) = a_registered_item_then_a_restart().await else { return };
+    std::thread::sleep(exampost::db::TRUSTED_FOR + std::time::Duration::from_millis(100));
     let event = scan("lost-1", "accepted", "2020-07-10T08:00:00");
     assert_eq!(app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), &event).await.status, 201);
     assert_eq!(app.get(&format!("/api/v1/items/{number}"), Some(&dept.token)).await.status, 200);
     assert_eq!(app.get("/readyz", None).await.status, 200);
+}
+
+/// The connections end within half a second of their last check, so the
+/// pool may lend one unchecked: the request on it answers 503 with Retry-After, and
+/// the same request sent again (as clients do on a 503) gets a checked
+/// connection and succeeds. Nothing is stored twice.
+#[actix_web::test]
+async fn a_restart_right_after_use_fails_one_request_at_most() {
+    let Some((app, dept, carrier, number)) = a_registered_item_then_a_restart().await else { return };
+    let first = app.get(&format!("/api/v1/items/{number}"), Some(&dept.token)).await;
+    if first.status != 200 {
+        assert_retry_later(&first);
+    }
+    assert_eq!(app.get(&format!("/api/v1/items/{number}"), Some(&dept.token)).await.status, 200);
+
+    register(&app, &dept, &s10(2)).await;
+    assert!(end_the_servers_connections(&app) > 0);
+    let event = scan("lost-1", "accepted", "2020-07-10T08:00:00");
+    let first = app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), &event).await;
+    if first.status != 201 {
+        assert_retry_later(&first);
+        let again = app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), &event).await;
+        assert_eq!(again.status, 201, "{}", again.text);
+    }
+    let events = app.get(&format!("/api/v1/items/{number}/events"), Some(&dept.token)).await;
+    assert_eq!(events.status, 200, "{}", events.text);
+    assert_eq!(app.count("events"), 1, "the scan stored once: {}", events.text);
+}
+
+/// What the pool does between checks: a connection checked (or opened) just
+/// now is lent again without a round trip, even when it has died meanwhile;
+/// one checked longer than [`exampost::db::TRUSTED_FOR`] ago, or before the
+/// pool was told a connection died, is checked and replaced.
+#[actix_web::test]
+async fn the_pool_checks_a_connection_only_when_it_was_idle_or_trust_was_lost() {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Backend {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let app = TestApp::new().await;
+    let TestDb::Postgres { .. } = &app.db else { return };
+    // Opened on demand only: no connection is being opened in the background as the test process ends.
+    let pool = exampost::db::connect_lazily(&exampost::db::DbTarget::parse(app.db.url()).unwrap(), exampost::db::SqliteSync::Normal, 1);
+    let pid = |pool: &exampost::db::Pool| -> Result<i32, diesel::result::Error> {
+        let mut conn = pool.get().unwrap();
+        diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result::<Backend>(&mut **conn).map(|b| b.pid)
+    };
+    let first = pid(&pool).unwrap();
+    assert!(end_the_servers_connections(&app) > 0);
+    let unchecked = pid(&pool);
+    assert!(unchecked.is_err(), "a connection opened just now is lent without a check: {unchecked:?}");
+    pool.distrust_connections();
+    let replaced = pid(&pool).unwrap();
+    assert_ne!(replaced, first, "after a dead one, connections are checked and the dead replaced");
+    assert_eq!(pid(&pool).unwrap(), replaced, "a live connection is kept");
+    assert!(end_the_servers_connections(&app) > 0);
+    std::thread::sleep(exampost::db::TRUSTED_FOR + std::time::Duration::from_millis(100));
+    assert_ne!(pid(&pool).unwrap(), replaced, "one idle past the trusted time is checked and replaced");
 }

@@ -190,15 +190,15 @@ fn refuse_rows(app: &TestApp, table: &str, condition: &str) {
     let name = format!("refuse_{table}");
     if app.db.url().starts_with("sqlite") {
         diesel::sql_query(format!("CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN {condition} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
     } else {
         diesel::sql_query(format!(
             "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF {condition} THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$"
         ))
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .unwrap();
-        diesel::sql_query(format!("CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")).execute(&mut *conn).unwrap();
+        diesel::sql_query(format!("CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")).execute(&mut **conn).unwrap();
     }
 }
 
@@ -226,23 +226,29 @@ async fn a_scan_the_database_refuses_fails_alone_and_the_writer_carries_on() {
     assert_eq!(app.count("events"), 4);
 }
 
-#[actix_web::test]
-async fn a_case_the_database_refuses_to_escalate_does_not_stop_the_sweep() {
-    let app = TestApp::new().await;
-    let (dept, carrier) = department_and_carrier(&app);
+/// Registers `count` urgent items without a fixed deadline and scans each accepted now; their numbers.
+async fn urgent_and_accepted(app: &TestApp, dept: &Party, carrier: &Party, count: u32) -> Vec<String> {
     let mut numbers = Vec::new();
-    for serial in 1..=2 {
+    for serial in 1..=count {
         let number = s10(serial);
         let mut body = item_json(&number, "2026-THPT");
         body["priority"] = json!("urgent");
         body.as_object_mut().unwrap().remove("must_arrive_by");
         assert_eq!(app.post("/api/v1/items", Some(&dept.token), &body).await.status, 201);
-        let scanned = app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), &scan_now(&app, &format!("a-{serial}"), "accepted")).await;
+        let scanned = app.post(&format!("/api/v1/items/{number}/events"), Some(&carrier.token), &scan_now(app, &format!("a-{serial}"), "accepted")).await;
         assert_eq!(scanned.status, 201, "{}", scanned.text);
         numbers.push(number);
     }
+    numbers
+}
+
+#[actix_web::test]
+async fn a_case_the_database_refuses_to_escalate_does_not_stop_the_sweep() {
+    let app = TestApp::new().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let numbers = urgent_and_accepted(&app, &dept, &carrier, 2).await;
     app.clock.advance(Duration::hours(24) + Duration::minutes(1));
-    let opened = exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap();
+    let opened = exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).unwrap();
     assert!(opened.cases_opened >= 2, "{opened:?}");
     // Every escalation entry of the first item's cases is refused.
     let first = &numbers[0];
@@ -252,7 +258,7 @@ async fn a_case_the_database_refuses_to_escalate_does_not_stop_the_sweep() {
         &format!("NEW.action = 'escalated' AND NEW.case_id IN (SELECT c.id FROM cases c JOIN items i ON i.id = c.item_id WHERE i.tracking_number = '{first}')"),
     );
     app.clock.advance(Duration::hours(2));
-    let report = exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).expect("one refused case does not fail the pass");
+    let report = exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).expect("one refused case does not fail the pass");
     assert!(report.failed >= 1 && report.cases_escalated >= 1, "{report:?}");
     let levels = |number: &str| {
         let number = number.to_string();
@@ -265,6 +271,44 @@ async fn a_case_the_database_refuses_to_escalate_does_not_stop_the_sweep() {
     };
     assert!(levels(first).await.iter().all(|l| *l == 1), "the refused cases stay where they were");
     assert!(levels(&numbers[1]).await.iter().all(|l| *l == 2), "the others climbed");
+}
+
+#[actix_web::test]
+async fn a_case_the_database_refuses_to_open_does_not_hold_back_the_others() {
+    let app = TestApp::new().await;
+    let (dept, carrier) = department_and_carrier(&app);
+    let numbers = urgent_and_accepted(&app, &dept, &carrier, 3).await;
+    // Every case of the first item is refused: the sweep opens its cases in
+    // one set-based group, which the refusal fails as a whole.
+    let first = numbers[0].clone();
+    refuse_rows(&app, "cases", &format!("NEW.item_id IN (SELECT id FROM items WHERE tracking_number = '{first}')"));
+    app.clock.advance(Duration::hours(24) + Duration::minutes(1));
+    let report = exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).expect("one refused case does not fail the pass");
+    assert!(report.failed >= 1, "{report:?}");
+    let cases_of = |number: &str| {
+        let (number, token) = (number.to_string(), dept.token.clone());
+        let app = &app;
+        async move {
+            let cases = app.get(&format!("/api/v1/cases?tracking_number={number}"), Some(&token)).await;
+            assert_eq!(cases.status, 200, "{}", cases.text);
+            cases.body["items"].as_array().unwrap().clone()
+        }
+    };
+    assert!(cases_of(&first).await.is_empty(), "the refused item has no case");
+    for number in &numbers[1..] {
+        let cases = cases_of(number).await;
+        assert!(!cases.is_empty(), "{number}: the others' cases are opened");
+        assert_eq!(report.cases_opened, 2 * cases.len(), "{report:?}");
+        let id = cases[0]["id"].as_str().unwrap();
+        let case = app.get(&format!("/api/v1/cases/{id}"), Some(&dept.token)).await;
+        assert_eq!(case.body["timeline"][0]["action"], "opened", "{}", case.text);
+    }
+    // Once the database takes them, the next pass opens what was refused.
+    let drop = if app.db.url().starts_with("sqlite") { "DROP TRIGGER refuse_cases" } else { "DROP TRIGGER refuse_cases ON cases" };
+    diesel::sql_query(drop).execute(&mut **app.conn()).unwrap();
+    let retried = exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).unwrap();
+    assert_eq!(retried.failed, 0, "{retried:?}");
+    assert!(!cases_of(&first).await.is_empty(), "the next pass opens the refused item's cases");
 }
 
 /// Sends raw bytes on a fresh connection and returns everything the server answered.

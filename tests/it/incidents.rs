@@ -13,7 +13,7 @@ use exampost::clock::Clock;
 use exampost::domain::OrgKind;
 
 fn sweep(app: &TestApp) -> exampost::app::cases::SweepReport {
-    exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap()
+    exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).unwrap()
 }
 
 fn vietnam(t: DateTime<Utc>) -> String {
@@ -23,7 +23,7 @@ fn vietnam(t: DateTime<Utc>) -> String {
 fn mails(app: &TestApp, topic: &str) -> Vec<(String, String)> {
     use diesel::prelude::*;
     use exampost::db::schema::outbox::dsl;
-    dsl::outbox.filter(dsl::topic.eq(topic)).filter(dsl::channel.eq("email")).select((dsl::target, dsl::body)).load(&mut *app.conn()).unwrap()
+    dsl::outbox.filter(dsl::topic.eq(topic)).filter(dsl::channel.eq("email")).select((dsl::target, dsl::body)).load(&mut **app.conn()).unwrap()
 }
 
 /// An urgent item to a candidate in `province`, accepted now (due in 24 h or 48 h).

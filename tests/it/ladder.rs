@@ -12,7 +12,7 @@ use exampost::clock::Clock;
 use exampost::domain::OrgKind;
 
 fn sweep(app: &TestApp) -> exampost::app::cases::SweepReport {
-    exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap()
+    exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).unwrap()
 }
 
 fn time(value: &Value) -> DateTime<Utc> {
@@ -55,7 +55,7 @@ fn mails_to(app: &TestApp, target: &str, topic: &str) -> Vec<String> {
         .filter(dsl::topic.eq(topic))
         .select(dsl::body)
         .order(dsl::id.asc())
-        .load(&mut *app.conn())
+        .load(&mut **app.conn())
         .unwrap()
 }
 
@@ -341,4 +341,32 @@ async fn admins_set_the_acceptance_window_and_the_default_priority_of_a_kind() {
     assert_eq!(changed.body["accept_hours"], 1, "{}", changed.text);
     update["accept_hours"] = json!(0);
     assert_eq!(app.put_json("/api/v1/rules/urgent", &admin.token, &update).await.problem(422)["errors"][0]["field"], "accept_hours");
+}
+
+/// The sweep's openings are planned for their own values on PostgreSQL
+/// (foreign-key checks included), for that transaction only: a plan kept
+/// from when `cases` was nearly empty scanned the whole table per entry.
+#[actix_web::test]
+async fn openings_plan_their_checks_afresh_for_their_transaction_only() {
+    use diesel::connection::Connection;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        plan_cache_mode: String,
+    }
+    let app = TestApp::new().await;
+    if !app.db.url().starts_with("postgres") {
+        return;
+    }
+    let mut conn = app.conn();
+    let mode = |conn: &mut exampost::db::DbConn| diesel::sql_query("SHOW plan_cache_mode").get_result::<Setting>(conn).map(|s| s.plan_cache_mode);
+    let inside = (**conn)
+        .transaction::<_, diesel::result::Error, _>(|c| {
+            exampost::store::cases::plan_checks_afresh(c)?;
+            mode(c)
+        })
+        .unwrap();
+    assert_eq!(inside, "force_custom_plan");
+    assert_eq!(mode(&mut conn).unwrap(), "auto", "the connection's other work keeps its cached plans");
 }

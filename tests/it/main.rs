@@ -19,6 +19,7 @@ mod errors;
 mod events;
 mod exposure;
 mod faults;
+mod fold;
 mod health;
 mod hostile;
 mod incidents;

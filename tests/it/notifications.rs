@@ -152,7 +152,7 @@ async fn emails_reach_contacts_and_candidates_once_even_across_an_smtp_outage() 
 
     // Overdue and stalled: two cases for the carrier's contact, a delay notice for the candidate.
     app.clock.advance(Duration::hours(25));
-    exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap();
+    exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).unwrap();
     let report = dispatcher.run_once(&app.state.pool, app.clock.now()).await.unwrap();
     assert_eq!((report.sent, report.failed), (3, 0));
     let messages = smtp.messages();

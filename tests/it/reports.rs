@@ -25,7 +25,7 @@ fn by_status(summary: &Value) -> BTreeMap<String, u64> {
 #[actix_web::test]
 async fn reports_on_the_demo_season() {
     let app = TestApp::new().await;
-    exampost::seed::seed(&mut app.conn(), exampost::seed::DEMO, app.clock.now()).unwrap();
+    exampost::seed::seed(&mut **app.conn(), exampost::seed::DEMO, app.clock.now()).unwrap();
     let overseer = token(&app, "8f0c2a1e-0000-4000-8000-000000000005", "demo-skhcn-pt-secret").await;
     let vtp = token(&app, "8f0c2a1e-0000-4000-8000-000000000004", "demo-vtp-secret").await;
 
@@ -58,7 +58,7 @@ async fn reports_on_the_demo_season() {
 
     // Unanswered cases climb; the steering report lists those at level 2 and 3.
     app.clock.advance(chrono::Duration::hours(9));
-    exampost::app::cases::sweep(&mut app.conn(), app.clock.as_ref()).unwrap();
+    exampost::app::cases::sweep(&mut **app.conn(), app.clock.as_ref()).unwrap();
     // Nine hours on, by the server's clock the first token has expired.
     let overseer = token(&app, "8f0c2a1e-0000-4000-8000-000000000005", "demo-skhcn-pt-secret").await;
     let steering = app.get("/api/v1/reports/steering?season=2026-THPT", Some(&overseer)).await;

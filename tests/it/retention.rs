@@ -96,7 +96,7 @@ async fn a_purged_season_keeps_no_personal_value_in_any_table_and_still_verifies
     let note = json!({"note": "Đã gọi cho Nguyễn Thị Minh Anh, số 0912345678"});
     assert_eq!(app.post(&format!("/api/v1/cases/{case_id}/comment"), Some(&dept.token), &note).await.status, 200);
 
-    let before = every_row(&mut app.conn());
+    let before = every_row(&mut **app.conn());
     for value in PERSONAL {
         assert!(!holding(&before, value).is_empty(), "the test must seed {value}");
     }
@@ -105,23 +105,23 @@ async fn a_purged_season_keeps_no_personal_value_in_any_table_and_still_verifies
 
     // Not before the retention period is over: 180 days after the last deadline (31/08, the closing day).
     app.clock.set("2021-02-26T10:00:00Z".parse().unwrap());
-    let refused = retention::purge(&mut app.conn(), &*app.clock, &system, &command, 180).unwrap_err();
+    let refused = retention::purge(&mut **app.conn(), &*app.clock, &system, &command, 180).unwrap_err();
     assert!(refused.to_string().contains("2021-02-27"), "{refused}");
-    assert!(retention::purge_due(&mut app.conn(), &*app.clock, 180).unwrap().is_empty());
+    assert!(retention::purge_due(&mut **app.conn(), &*app.clock, 180).unwrap().is_empty());
     // A dry run counts and changes nothing.
     let dry = PurgeSeason { dry_run: true, force: true, ..command.clone() };
-    assert_eq!(retention::purge(&mut app.conn(), &*app.clock, &system, &dry, 180).unwrap().items, 2);
-    assert_eq!(every_row(&mut app.conn()).len(), before.len());
-    assert!(!holding(&every_row(&mut app.conn()), PERSONAL[0]).is_empty());
+    assert_eq!(retention::purge(&mut **app.conn(), &*app.clock, &system, &dry, 180).unwrap().items, 2);
+    assert_eq!(every_row(&mut **app.conn()).len(), before.len());
+    assert!(!holding(&every_row(&mut **app.conn()), PERSONAL[0]).is_empty());
 
     // The daily pass, once the day has come.
     app.clock.set("2021-02-27T10:00:00Z".parse().unwrap());
-    let purged = retention::purge_due(&mut app.conn(), &*app.clock, 180).unwrap();
+    let purged = retention::purge_due(&mut **app.conn(), &*app.clock, 180).unwrap();
     assert_eq!(purged.len(), 1, "{purged:?}");
     assert_eq!((purged[0].items, purged[0].removed.events, purged[0].removed.case_notes, purged[0].removed.messages), (2, 1, 2, 1), "the opening entry and the comment: {purged:?}");
-    assert!(retention::purge_due(&mut app.conn(), &*app.clock, 180).unwrap().is_empty(), "once");
+    assert!(retention::purge_due(&mut **app.conn(), &*app.clock, 180).unwrap().is_empty(), "once");
 
-    let after = every_row(&mut app.conn());
+    let after = every_row(&mut **app.conn());
     for value in PERSONAL {
         let left: Vec<&str> = holding(&after, value).into_iter().collect();
         // The other season's item keeps its candidate's values: only the purged season's go.
@@ -138,7 +138,7 @@ async fn a_purged_season_keeps_no_personal_value_in_any_table_and_still_verifies
     assert!(item.body["recipient"]["full_name"].is_null() && item.body["destination"]["province"].is_string(), "{}", item.text);
     let proof = app.get(&format!("/api/v1/items/{delivered}/proof?season=2020-TS10"), Some(&dept.token)).await;
     assert_eq!(proof.body["verified"], true, "{}", proof.text);
-    assert!(exampost::app::chain::verify_all(&mut app.conn(), |_| {}).unwrap().problems.is_empty());
+    assert!(exampost::app::chain::verify_all(&mut **app.conn(), |_| {}).unwrap().problems.is_empty());
     let lookup = app.post("/api/v1/public/lookup", None, &json!({"tracking_number": delivered, "candidate_number": "15001234"})).await;
     assert_eq!(lookup.status, 404, "{}", lookup.text);
     // The purge is on the audit.

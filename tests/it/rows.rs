@@ -15,24 +15,24 @@ async fn every_enum_value_round_trips_through_the_database() {
     let app = TestApp::new().await;
     let mut conn = app.conn();
     for kind in ItemKind::ALL {
-        let back: ItemKind = diesel::select(kind.into_sql::<Text>()).get_result(&mut *conn).unwrap();
+        let back: ItemKind = diesel::select(kind.into_sql::<Text>()).get_result(&mut **conn).unwrap();
         assert_eq!(back, *kind);
     }
     for status in ItemStatus::ALL {
-        let back: ItemStatus = diesel::select(status.into_sql::<Text>()).get_result(&mut *conn).unwrap();
+        let back: ItemStatus = diesel::select(status.into_sql::<Text>()).get_result(&mut **conn).unwrap();
         assert_eq!(back, *status);
     }
     for state in CaseState::ALL {
-        let back: CaseState = diesel::select(state.into_sql::<Text>()).get_result(&mut *conn).unwrap();
+        let back: CaseState = diesel::select(state.into_sql::<Text>()).get_result(&mut **conn).unwrap();
         assert_eq!(back, *state);
     }
-    let stored: String = diesel::select(Priority::Urgent.into_sql::<Text>()).get_result(&mut *conn).unwrap();
+    let stored: String = diesel::select(Priority::Urgent.into_sql::<Text>()).get_result(&mut **conn).unwrap();
     assert_eq!(stored, "urgent", "stored as the wire text");
-    let role: Role = diesel::select(sql::<Text>("'overseer'")).get_result(&mut *conn).unwrap();
+    let role: Role = diesel::select(sql::<Text>("'overseer'")).get_result(&mut **conn).unwrap();
     assert_eq!(role, Role::Overseer);
-    let kind: CaseKind = diesel::select(sql::<Text>("'tampering'")).get_result(&mut *conn).unwrap();
+    let kind: CaseKind = diesel::select(sql::<Text>("'tampering'")).get_result(&mut **conn).unwrap();
     assert_eq!(kind.as_str(), "tampering");
-    let event: EventType = diesel::select(EventType::ALL[0].into_sql::<Text>()).get_result(&mut *conn).unwrap();
+    let event: EventType = diesel::select(EventType::ALL[0].into_sql::<Text>()).get_result(&mut **conn).unwrap();
     assert_eq!(event, EventType::ALL[0]);
 }
 
@@ -40,7 +40,7 @@ async fn every_enum_value_round_trips_through_the_database() {
 async fn an_unknown_stored_value_is_an_error_that_names_it() {
     let app = TestApp::new().await;
     let mut conn = app.conn();
-    let read = diesel::select(sql::<Text>("'express'")).get_result::<Priority>(&mut *conn);
+    let read = diesel::select(sql::<Text>("'express'")).get_result::<Priority>(&mut **conn);
     let err = read.expect_err("an unknown priority must not read as a default");
     assert!(matches!(err, diesel::result::Error::DeserializationError(_)), "{err:?}");
     let cause = std::error::Error::source(&err).map(|e| format!("{e:?} {e}")).unwrap_or_default();

@@ -15,7 +15,7 @@ fn reports_to(app: &TestApp, target: &str) -> Vec<(Option<String>, String)> {
         .filter(dsl::target.eq(target))
         .filter(dsl::topic.eq("report.steering"))
         .select((dsl::subject, dsl::body))
-        .load(&mut *app.conn())
+        .load(&mut **app.conn())
         .unwrap()
 }
 
@@ -33,7 +33,7 @@ async fn the_daily_report_goes_once_at_its_time_and_a_committee_can_send_it_now(
     assert_eq!(app.post("/api/v1/contacts", Some(&committee.token), &other).await.status, 201);
 
     let seven = NaiveTime::from_hms_opt(7, 0, 0).unwrap();
-    let send_due = |app: &TestApp| exampost::app::reports::scheduled::send_due(&mut app.conn(), app.clock.as_ref(), seven).unwrap();
+    let send_due = |app: &TestApp| exampost::app::reports::scheduled::send_due(&mut **app.conn(), app.clock.as_ref(), seven).unwrap();
     assert_eq!(send_due(&app), 0, "not before seven");
     app.clock.advance(chrono::Duration::minutes(30));
     let replica = app.replica().await;

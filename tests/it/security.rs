@@ -151,7 +151,7 @@ async fn deliveries_check_the_address_again_and_record_categories() {
     diesel::sql_query(format!(
         "INSERT INTO webhooks (id, organization_id, url, secret, topics, created_at) SELECT 'legacy', organization_id, '{legacy}', secret, topics, created_at FROM webhooks"
     ))
-    .execute(&mut *app.conn())
+    .execute(&mut **app.conn())
     .unwrap();
     // A closed loopback port, allowed: the log says "connection failed", not the OS's words.
     let closed = subscribe(&app, &dept, &closed_port_url()).await;

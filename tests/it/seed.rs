@@ -10,10 +10,10 @@ use crate::util::TestApp;
 async fn demo_season_loads_once_and_its_credentials_work() {
     let app = TestApp::new().await;
     let now = chrono::Utc::now();
-    let seeded = exampost::seed::seed(&mut app.conn(), exampost::seed::DEMO, now).unwrap();
+    let seeded = exampost::seed::seed(&mut **app.conn(), exampost::seed::DEMO, now).unwrap();
     assert_eq!((seeded.organizations, seeded.clients, seeded.items), (12, 6, 63));
     assert_eq!(seeded.events as i64, app.count("events"));
-    let again = exampost::seed::seed(&mut app.conn(), exampost::seed::DEMO, now).unwrap_err();
+    let again = exampost::seed::seed(&mut **app.conn(), exampost::seed::DEMO, now).unwrap_err();
     assert!(again.to_string().contains("already seeded"), "{again}");
     assert_eq!(app.count("items"), 63);
 
@@ -48,7 +48,7 @@ async fn demo_season_loads_once_and_its_credentials_work() {
     let latest: chrono::DateTime<chrono::Utc> = {
         use diesel::prelude::*;
         use exampost::db::schema::events::dsl::*;
-        let t: chrono::NaiveDateTime = events.select(diesel::dsl::max(occurred_at)).first::<Option<_>>(&mut *app.conn()).unwrap().unwrap();
+        let t: chrono::NaiveDateTime = events.select(diesel::dsl::max(occurred_at)).first::<Option<_>>(&mut **app.conn()).unwrap().unwrap();
         t.and_utc()
     };
     assert!(latest <= now - chrono::Duration::minutes(29) && latest > now - chrono::Duration::hours(2), "{latest}");
@@ -101,7 +101,7 @@ async fn demo_season_loads_once_and_its_credentials_work() {
 #[actix_web::test]
 async fn generated_season_matches_what_ingest_would_derive() {
     let app = TestApp::new().await;
-    let generated = crate::bench::gen::generate(&mut app.conn(), 2_500, 7, "2026-BENCH", chrono::Utc::now()).unwrap();
+    let generated = crate::bench::gen::generate(&mut **app.conn(), 2_500, 7, "2026-BENCH", chrono::Utc::now()).unwrap();
     assert_eq!(generated.items, 2_500);
     assert_eq!(app.count("items"), 2_500);
     assert_eq!(app.count("events") as usize, generated.events);
@@ -110,9 +110,9 @@ async fn generated_season_matches_what_ingest_would_derive() {
     use diesel::prelude::*;
     use exampost::db::schema::items::dsl;
     let sample: Vec<(i64, exampost::domain::ItemStatus, Option<chrono::NaiveDateTime>)> =
-        dsl::items.select((dsl::id, dsl::status, dsl::last_event_at)).filter(dsl::id.lt(400)).load(&mut *app.conn()).unwrap();
+        dsl::items.select((dsl::id, dsl::status, dsl::last_event_at)).filter(dsl::id.lt(400)).load(&mut **app.conn()).unwrap();
     for (id, status, last) in sample {
-        let item = exampost::store::events::refresh_item(&mut app.conn(), id, exampost::store::stored_time(exampost::clock::Clock::now(app.clock.as_ref()))).unwrap().item;
+        let item = exampost::store::events::refresh_item(&mut **app.conn(), id, exampost::store::stored_time(exampost::clock::Clock::now(app.clock.as_ref()))).unwrap().item;
         assert_eq!((item.status, item.last_event_at), (status, last), "item {id}");
     }
     // A generated item is found by the public lookup like any other (seed 7: serials from 10,560,000).

@@ -112,6 +112,33 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub db: TestDb,
     client: awc::Client,
+    /// The test changed rows the way only someone with the database could
+    /// (tampering): what the service keeps is no longer what it would derive.
+    edited_behind_the_service: std::sync::atomic::AtomicBool,
+}
+
+/// After every test, the public answer and the fold kept on each item equal
+/// the same facts derived from the tables they come from (the whole history
+/// of its events): a write that forgets to keep them current, or an event
+/// applied on top that should have folded the history again, fails the test
+/// that made it.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let Ok(mut conn) = self.state.pool.get_timeout(Duration::from_secs(5)) else { return };
+        // A test may have left the database unreadable on purpose.
+        if let Ok(drift) = exampost::store::items::public_drift(&mut conn) {
+            assert!(drift.is_empty(), "the public answer kept on items drifted from its sources:\n{}", drift.join("\n"));
+        }
+        if self.edited_behind_the_service.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        if let Ok(drift) = exampost::store::events::fold_drift(&mut conn) {
+            assert!(drift.is_empty(), "the state kept on items drifted from a fold of their whole history:\n{}", drift.join("\n"));
+        }
+    }
 }
 
 /// Seasons every test server has.
@@ -207,8 +234,14 @@ impl TestApp {
         let base = format!("http://{}", application.address());
         let state = application.state().clone();
         actix_web::rt::spawn(application.run_until_stopped());
-        let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
-        let app = TestApp { base, clock, state, db, client };
+        // An idle connection is reused for a second at most: the server closes
+        // one idle for 5 s (actix-web's keep-alive), and a request sent on a
+        // connection as the server closes it fails with `Disconnected` (seen
+        // in CI after pauses of about that length: a dispatcher pass through
+        // an SMTP outage, the audit writer's backoff).
+        let connector = awc::Connector::new().conn_keep_alive(Duration::from_secs(1));
+        let client = awc::Client::builder().connector(connector).timeout(Duration::from_secs(120)).finish();
+        let app = TestApp { base, clock, state, db, client, edited_behind_the_service: Default::default() };
         // The seasons the tests register into (a season must exist to register).
         for code in TEST_SEASONS {
             app.season(code, &[]);
@@ -284,6 +317,12 @@ impl TestApp {
         self.party(&org, role)
     }
 
+    /// Marks that the test edits rows behind the service's back (the kept
+    /// state is then not checked against the history after the test).
+    pub fn edit_rows_behind_the_service(&self) {
+        self.edited_behind_the_service.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -346,7 +385,7 @@ impl TestApp {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        let row: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(&mut *self.conn()).unwrap();
+        let row: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(&mut **self.conn()).unwrap();
         row.n
     }
 }

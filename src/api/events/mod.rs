@@ -21,7 +21,7 @@ use crate::db::DbConn;
 use crate::domain::Role;
 use crate::store::events::Event;
 use crate::store::{self};
-use super::timeline::{timeline, EventView};
+use super::timeline::{event_view, timeline, EventView};
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(create_event).service(create_events_batch).service(void_event).service(list_item_events);
@@ -78,7 +78,7 @@ fn record_entries(
             Ok(()) => {
                 let scan = recorded.next().ok_or_else(|| ApiError::internal("a scan was left without an outcome"))?;
                 Ok(match scan.outcome {
-                    scans::Outcome::Created(event) => (Outcome::Created(event), scan.tracking_number),
+                    scans::Outcome::Created(scanned) => (Outcome::Created(scanned.event), scan.tracking_number),
                     scans::Outcome::Replayed(event) => (Outcome::Replayed(event), scan.tracking_number),
                     scans::Outcome::Rejected(error) => (Outcome::Rejected(ApiError::from(error).problem()), scan.tracking_number.or(sent)),
                 })
@@ -117,13 +117,15 @@ pub async fn create_event(
     ValidJson(request): ValidJson<NewEventRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let scan = request.scan_of(tracking_number.into_inner(), query.into_inner().season);
-    let (created, event) = match state.scans.record(caller, scan).await? {
-        scans::Outcome::Created(event) => (true, event),
-        scans::Outcome::Replayed(event) => (false, event),
-        scans::Outcome::Rejected(error) => return Err(error.into()),
-    };
-    let view = state.db(move |conn| recorded_view(conn, &event)).await?;
-    Ok(if created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(view))
+    match state.scans.record(caller, scan).await? {
+        scans::Outcome::Created(scanned) => Ok(HttpResponse::Created().json(RecordedEventView {
+            event: event_view(&scanned.event, None, scanned.anomaly),
+            item_status: scanned.item_status,
+        })),
+        // A retry: the scan may have been voided or flagged since; its timeline tells.
+        scans::Outcome::Replayed(event) => Ok(HttpResponse::Ok().json(state.db(move |conn| recorded_view(conn, &event)).await?)),
+        scans::Outcome::Rejected(error) => Err(error.into()),
+    }
 }
 
 /// Record up to 1000 scans across items.

@@ -112,6 +112,7 @@ pub fn add_contact(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, command:
         public: command.public,
     };
     store::contacts::create(conn, &contact)?;
+    crate::app::lookup::help::forget(&contact.organization_id);
     Ok(OrgContact { contact, organization_code: org.code })
 }
 
@@ -120,5 +121,6 @@ pub fn delete_contact(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<(), 
     let contact = store::contacts::find(conn, id)?.filter(|c| actor.role == Role::Admin || c.organization_id == actor.org_id);
     let contact = contact.ok_or_else(|| Error::NotFound(format!("no contact {id} of your organization")))?;
     store::contacts::delete(conn, &contact.id)?;
+    crate::app::lookup::help::forget(&contact.organization_id);
     Ok(())
 }

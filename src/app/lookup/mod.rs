@@ -16,6 +16,7 @@ use crate::db::replica::Connections;
 use crate::store::items::PublicFacts;
 
 pub mod guidance;
+pub mod help;
 pub mod report;
 
 pub use guidance::HoldingOffice;
@@ -338,10 +339,7 @@ fn public_item(conn: &mut DbConn, item: PublicFacts) -> Result<PublicItem, Error
 
 /// The public help lines of the item's carrier and sender, carrier first.
 fn help_lines(conn: &mut DbConn, item: &PublicFacts) -> Result<Vec<HelpLine>, Error> {
-    let contacts = store::contacts::public_for_orgs(
-        conn,
-        &[item.carrier_org_id.as_str(), item.sender_org_id.as_str()],
-    )?;
+    let contacts = help::public_contacts(conn, &[item.carrier_org_id.as_str(), item.sender_org_id.as_str()])?;
     let mut lines: Vec<HelpLine> = contacts
         .into_iter()
         .map(|c| {

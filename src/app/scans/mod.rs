@@ -7,7 +7,7 @@ mod record;
 pub mod writer;
 
 pub use command::{RecordScan, ScanDetail, SealReading, VoidScan};
-pub use record::{record_batch, Outcome, ScanOutcome};
+pub use record::{record_batch, Outcome, ScanOutcome, Scanned};
 pub(in crate::app) use record::record_at;
 
 use std::collections::HashMap;

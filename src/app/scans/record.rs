@@ -10,7 +10,8 @@ use super::command::{RecordScan, ScanDetail};
 use crate::app::{Actor, Error};
 use crate::clock::Clock;
 use crate::db::DbConn;
-use crate::domain::{fields, s10, FieldErrors, Role};
+use crate::domain::events::Anomaly;
+use crate::domain::{fields, s10, FieldErrors, ItemStatus, Role};
 use crate::store::events::{Event, NewEvent, Recorded};
 use crate::store::items::Item;
 use crate::store::{self};
@@ -21,11 +22,22 @@ const MAX_CLOCK_SKEW_MINUTES: i64 = 10;
 /// What happened to one scan.
 #[derive(Debug)]
 pub enum Outcome {
-    Created(Event),
+    Created(Scanned),
     /// Recorded before with the same content (a retry); nothing new stored.
     Replayed(Event),
     /// Refused; the others of its batch went on.
     Rejected(Error),
+}
+
+/// A new scan, with what it made of its item: the answer to its sender
+/// needs no second read of the item's history.
+#[derive(Debug)]
+pub struct Scanned {
+    pub event: Event,
+    /// Why the scan is flagged, if it is (as the item's timeline shows it now).
+    pub anomaly: Option<Anomaly>,
+    /// The item's status after it (and the scans recorded with it).
+    pub item_status: ItemStatus,
 }
 
 /// One scan's outcome, and the number of the item it scanned when one was found.
@@ -145,7 +157,8 @@ fn new_event(scan: &RecordScan, item: &Item, actor: &Actor, now: DateTime<Utc>) 
         carrier_org_id: item.carrier_org_id.clone(),
         client_event_id: checked.client_event_id,
         event_type,
-        occurred_at: checked.occurred.naive_utc(),
+        // As stored (µs): the item's kept state is compared with it before it is read back.
+        occurred_at: store::stored_time(checked.occurred.with_timezone(&Utc)),
         occurred_offset_min: checked.occurred.offset().local_minus_utc() / 60,
         received_at: store::stored_time(now),
         office_code: checked.office_code,
@@ -222,23 +235,30 @@ pub(super) fn record_each(conn: &mut DbConn, scans: Vec<(&Actor, &RecordScan)>, 
         let recorded = conn.write_transaction_retrying(|conn| {
             let recorded = store::events::record_many(conn, &rows)?;
             let mut touched: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+            let mut new_events: BTreeMap<i64, Vec<&Event>> = BTreeMap::new();
             let mut created: Vec<&Event> = Vec::new();
             for event in recorded.iter().filter_map(|r| if let Recorded::Created(event) = r { Some(event) } else { None }) {
                 touched.entry(event.item_id).or_default().push(event.id);
+                new_events.entry(event.item_id).or_default().push(event);
                 created.push(event);
             }
-            let item_ids: Vec<i64> = touched.keys().copied().collect();
-            let refreshed = store::events::refresh_items(conn, &item_ids, store::stored_time(now))?;
+            let refreshed = store::events::refresh_items(conn, &new_events, store::stored_time(now))?;
             // After the refresh, which locks the items: one chain append at a time per item.
             created.sort_by_key(|event| event.id);
             let entries: Vec<store::chain::Entry> = created.into_iter().map(store::chain::Entry::Event).collect();
             store::chain::append(conn, &entries, crate::app::chain::day_of(now))?;
             crate::escalation::after_events(conn, &refreshed, &touched, now)?;
-            Ok::<_, Error>(recorded)
+            let after: HashMap<i64, ItemStatus> = refreshed.iter().map(|r| (r.item.id, r.item.status)).collect();
+            let flagged: HashMap<i64, Anomaly> = refreshed.into_iter().flat_map(|r| r.flagged).collect();
+            Ok::<_, Error>((recorded, after, flagged))
         })?;
+        let (recorded, status_after, flagged) = recorded;
         for ((index, tracking_number), recorded) in pending.into_iter().zip(recorded) {
             let outcome = match recorded {
-                Recorded::Created(event) => Outcome::Created(event),
+                Recorded::Created(event) => match status_after.get(&event.item_id) {
+                    Some(&item_status) => Outcome::Created(Scanned { anomaly: flagged.get(&event.id).copied(), item_status, event }),
+                    None => return Err(Error::internal("a new scan's item was not refreshed")),
+                },
                 Recorded::Replayed(event) => Outcome::Replayed(event),
                 Recorded::Conflict(existing) => Outcome::Rejected(Error::Conflict {
                     detail: format!("client_event_id {} was used for a different event", existing.client_event_id),

@@ -16,7 +16,7 @@ use super::command::RecordScan;
 use super::record::{record_each, Outcome};
 use crate::app::{Actor, Error};
 use crate::clock::Clock;
-use crate::db::faults::MaybeTransient;
+use crate::db::faults::{MaybeTransient, Transient};
 use crate::db::Pool;
 use crate::domain::Role;
 
@@ -128,13 +128,24 @@ fn guarded(record: &mut impl FnMut(&[Job]) -> Result<Vec<Outcome>, Error>, group
     }
 }
 
+/// Records a group on a pooled connection. A connection found closed (the
+/// pool lends one checked just now without another check, and the server
+/// may have ended it since) is given up and the group is recorded again on
+/// a checked one: nothing of it was stored, or it was and the scans are
+/// replays.
 fn record_group(pool: &Pool, clock: &dyn Clock, group: &[Job]) -> Result<Vec<Outcome>, Error> {
-    let mut conn = pool.get().map_err(|e| {
-        tracing::warn!(error = %e, "no database connection for scans");
-        Error::Unavailable
-    })?;
-    let scans = group.iter().map(|job| (&job.actor, &job.scan)).collect();
-    let outcomes = record_each(&mut conn, scans, clock.now()).inspect_err(|e| pool.write_health().observe(e.transient()))?;
+    let attempt = || {
+        let mut conn = pool.get().map_err(|e| {
+            tracing::warn!(error = %e, "no database connection for scans");
+            Error::Unavailable
+        })?;
+        let scans = group.iter().map(|job| (&job.actor, &job.scan)).collect();
+        record_each(&mut conn, scans, clock.now()).inspect_err(|e| pool.observe_failure(e.transient()))
+    };
+    let outcomes = match attempt() {
+        Err(e) if e.transient() == Some(Transient::Connection) => attempt()?,
+        recorded => recorded?,
+    };
     Ok(outcomes.into_iter().map(|scan| scan.outcome).collect())
 }
 
