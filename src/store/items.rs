@@ -523,7 +523,32 @@ pub fn with_numbers(conn: &mut DbConn, tracking_numbers: &[&str]) -> QueryResult
     Ok(found)
 }
 
-/// A page of visible items, newest first, strictly older than `before_id`.
+/// A scope as one query per column it names, each alone one indexed
+/// (column, id) range. "Sender or recipient" as one query makes PostgreSQL
+/// combine both indexes into a bitmap and sort every match for each page:
+/// at 1 M items a department's export re-sorted its 23,000 items of the
+/// season for every thousand it wrote.
+fn scope_branches(scope: &ItemScope) -> Vec<BoxedItems<'_>> {
+    let all = || items::table.into_boxed();
+    match scope {
+        ItemScope::All => vec![all()],
+        ItemScope::SenderOrRecipient(org) => {
+            vec![all().filter(items::sender_org_id.eq(org)), all().filter(items::recipient_org_id.eq(org))]
+        }
+        ItemScope::Carrier(org) => vec![all().filter(items::carrier_org_id.eq(org))],
+        ItemScope::Province(p) => vec![all().filter(items::dest_province.eq(p)), all().filter(items::origin_province.eq(p))],
+        ItemScope::OwnOrProvince(org, p) => vec![
+            all().filter(items::sender_org_id.eq(org)),
+            all().filter(items::recipient_org_id.eq(org)),
+            all().filter(items::dest_province.eq(p)),
+            all().filter(items::origin_province.eq(p)),
+        ],
+    }
+}
+
+/// A page of visible items, newest first, strictly older than `before_id`:
+/// the newest `limit` of each branch of the scope, merged. An item in two
+/// branches (sent and received by the caller) is listed once.
 pub fn list_visible(
     conn: &mut DbConn,
     scope: &ItemScope,
@@ -531,7 +556,27 @@ pub fn list_visible(
     before_id: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<Item>> {
-    let mut query = scoped(scope);
+    let mut branches = scope_branches(scope);
+    if branches.len() == 1 {
+        return list_branch(conn, branches.remove(0), filter, before_id, limit);
+    }
+    let mut found = Vec::new();
+    for branch in branches {
+        found.extend(list_branch(conn, branch, filter, before_id, limit)?);
+    }
+    found.sort_unstable_by(|a: &Item, b: &Item| b.id.cmp(&a.id));
+    found.dedup_by_key(|item| item.id);
+    found.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(found)
+}
+
+fn list_branch<'a>(
+    conn: &mut DbConn,
+    mut query: BoxedItems<'a>,
+    filter: &'a ItemFilter,
+    before_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Item>> {
     if let Some(v) = &filter.kind {
         query = query.filter(items::kind.eq(v));
     }

@@ -110,3 +110,50 @@ async fn a_department_of_education_reads_its_province_like_the_committee() {
     let carrier_flag = json!({"code": "VTP", "name": "Viettel Post", "kind": "carrier", "province": "ha-noi", "reads_province": true});
     assert_eq!(app.post("/api/v1/organizations", Some(&admin.token), &carrier_flag).await.problem(422)["errors"][0]["field"], "reads_province");
 }
+
+/// A committee's province is two branches (items leaving it, items reaching
+/// it), read one query each and merged: every page is newest first, an item
+/// in both branches is listed once, and pages join without gaps.
+#[actix_web::test]
+async fn a_scope_of_two_branches_pages_newest_first_with_each_item_once() {
+    let app = TestApp::new().await;
+    let dept_pt = app.new_party("SGD-PT", OrgKind::Education, "phu-tho");
+    let university = app.new_party("DHQG-HN", OrgKind::Education, "ha-noi");
+    app.new_party("VNPOST", OrgKind::Carrier, "ha-noi");
+    let dic_pt = app.new_party("DIC-PT", OrgKind::Overseer, "phu-tho");
+    let mut expected = Vec::new();
+    for n in 1..=12 {
+        // Leaving Phú Thọ, reaching it, both, or neither, interleaved.
+        let from_phu_tho = n % 2 == 0;
+        let to_phu_tho = n % 4 < 2;
+        let number = s10(n);
+        let mut body = item_json(&number, "2026-THPT");
+        if !to_phu_tho {
+            body["destination"] = json!({"province": "ha-noi", "ward": "Cầu Giấy", "address_line": "144 Xuân Thủy"});
+        }
+        let sender = if from_phu_tho { &dept_pt } else { &university };
+        assert_eq!(app.post("/api/v1/items", Some(&sender.token), &body).await.status, 201);
+        if from_phu_tho || to_phu_tho {
+            expected.insert(0, number);
+        }
+    }
+    let mut paged = Vec::new();
+    let mut path = "/api/v1/items?limit=2".to_string();
+    loop {
+        let page = app.get(&path, Some(&dic_pt.token)).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{}", page.text);
+        paged.extend(items.iter().map(|i| i["tracking_number"].as_str().unwrap().to_string()));
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/items?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, expected, "pages, newest first, each item once");
+    let export = app.get("/api/v1/items?format=csv", Some(&dic_pt.token)).await;
+    assert_eq!(export.status, 200, "{}", export.text);
+    let exported: Vec<&str> = expected.iter().map(String::as_str).filter(|n| export.text.contains(*n)).collect();
+    assert_eq!(exported.len(), expected.len(), "the export holds every visible item: {}", export.text);
+    assert_eq!(export.text.lines().count(), expected.len() + 1, "a header and one line per item: {}", export.text);
+}
