@@ -525,8 +525,8 @@ pub fn with_numbers(conn: &mut DbConn, tracking_numbers: &[&str]) -> QueryResult
 
 /// A scope as one query per column it names, each alone one indexed
 /// (column, id) range. "Sender or recipient" as one query makes PostgreSQL
-/// combine both indexes into a bitmap and sort every match for each page:
-/// at 1 M items a department's export re-sorted its 23,000 items of the
+/// combine both indexes into a bitmap and sort every match for each chunk:
+/// at 1 M items a department's export re-sorted its 28,000 items of the
 /// season for every thousand it wrote.
 fn scope_branches(scope: &ItemScope) -> Vec<BoxedItems<'_>> {
     let all = || items::table.into_boxed();
@@ -546,10 +546,24 @@ fn scope_branches(scope: &ItemScope) -> Vec<BoxedItems<'_>> {
     }
 }
 
-/// A page of visible items, newest first, strictly older than `before_id`:
-/// the newest `limit` of each branch of the scope, merged. An item in two
-/// branches (sent and received by the caller) is listed once.
+/// A page of visible items, newest first, strictly older than `before_id`,
+/// read as one query: for a page of fifty one bitmap over the scope's
+/// indexes visits each heap page once (the overdue list of a province read
+/// as two branches took three times as long, p50 20 → 77 ms at 1 M items).
 pub fn list_visible(
+    conn: &mut DbConn,
+    scope: &ItemScope,
+    filter: &ItemFilter,
+    before_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Item>> {
+    list_branch(conn, scoped(scope), filter, before_id, limit)
+}
+
+/// A chunk of an export: the same items and order as [`list_visible`], read
+/// as the newest `limit` of each branch of the scope, merged. An item in two
+/// branches (sent and received by the caller) is listed once.
+pub fn export_visible(
     conn: &mut DbConn,
     scope: &ItemScope,
     filter: &ItemFilter,

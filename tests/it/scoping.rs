@@ -112,8 +112,9 @@ async fn a_department_of_education_reads_its_province_like_the_committee() {
 }
 
 /// A committee's province is two branches (items leaving it, items reaching
-/// it), read one query each and merged: every page is newest first, an item
-/// in both branches is listed once, and pages join without gaps.
+/// it): a page reads them as one query, an export's chunk as one query each,
+/// merged. Either way every page is newest first, an item in both branches
+/// is listed once, and pages join without gaps.
 #[actix_web::test]
 async fn a_scope_of_two_branches_pages_newest_first_with_each_item_once() {
     let app = TestApp::new().await;
@@ -151,6 +152,19 @@ async fn a_scope_of_two_branches_pages_newest_first_with_each_item_once() {
         }
     }
     assert_eq!(paged, expected, "pages, newest first, each item once");
+    // An export's chunks, two items at a time through both branches.
+    let scope = exampost::store::items::ItemScope::Province("phu-tho".into());
+    let (mut chunked, mut before) = (Vec::new(), None);
+    loop {
+        let chunk = exampost::store::items::export_visible(&mut **app.conn(), &scope, &Default::default(), before, 2).unwrap();
+        assert!(chunk.len() <= 2);
+        chunked.extend(chunk.iter().map(|item| item.tracking_number.clone()));
+        match chunk.last() {
+            Some(last) if chunk.len() == 2 => before = Some(last.id),
+            _ => break,
+        }
+    }
+    assert_eq!(chunked, expected, "chunks, newest first, each item once");
     let export = app.get("/api/v1/items?format=csv", Some(&dic_pt.token)).await;
     assert_eq!(export.status, 200, "{}", export.text);
     let exported: Vec<&str> = expected.iter().map(String::as_str).filter(|n| export.text.contains(*n)).collect();

@@ -317,7 +317,7 @@ async fn xlsx_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor,
         let (reader, filter2) = (actor.clone(), filter.clone());
         let (rows, views) = state
             .db(move |conn| {
-                let rows = registration::list_items(conn, &reader, &filter2, before, CHUNK)?;
+                let rows = registration::export_items(conn, &reader, &filter2, before, CHUNK)?;
                 let views = views(conn, &reader, rows.clone())?;
                 Ok((rows, views))
             })
@@ -357,7 +357,7 @@ fn csv_export(state: web::Data<AppState>, req: HttpRequest, actor: Actor, filter
         let (actor2, filter2) = (actor.clone(), filter.clone());
         let read = state
             .db(move |conn| {
-                let rows = registration::list_items(conn, &actor2, &filter2, before, CHUNK)?;
+                let rows = registration::export_items(conn, &actor2, &filter2, before, CHUNK)?;
                 let last = rows.last().map(|r| r.id);
                 let full = rows.len() as i64 == CHUNK;
                 let lines: Vec<Vec<String>> = views(conn, &actor2, rows.clone())?.iter().map(|view| csv_format::row(view, lang)).collect();

@@ -12,7 +12,7 @@ mod replacement;
 mod validate;
 
 pub use import::{column_of, import, ImportLine, ImportReport, RejectedByField, RejectedRow, COLUMNS};
-pub use read::{find_item, item_filter, list_items, ListItems};
+pub use read::{export_items, find_item, item_filter, list_items, ListItems};
 pub use replacement::{replace, ReplaceItem};
 
 use std::collections::HashMap;

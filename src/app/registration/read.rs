@@ -94,3 +94,8 @@ pub fn item_filter(conn: &mut DbConn, now: DateTime<Utc>, params: &ListItems) ->
 pub fn list_items(conn: &mut DbConn, actor: &Actor, filter: &ItemFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<Item>, Error> {
     Ok(store::items::list_visible(conn, &actor.item_scope(), filter, before_id, limit)?)
 }
+
+/// The next chunk of an export: as [`list_items`], read for long scans.
+pub fn export_items(conn: &mut DbConn, actor: &Actor, filter: &ItemFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<Item>, Error> {
+    Ok(store::items::export_visible(conn, &actor.item_scope(), filter, before_id, limit)?)
+}
